@@ -1,0 +1,130 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# nmr-bpf: `make` builds the CLI, libnmrbpf and the BPF objects;
+# `make demo` runs the demo, `make test` the Criterion tests, `make bench` the benchmarks.
+# Quiet by default; V=1 prints full commands.
+
+OUT      := build
+ARCH     := x86
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+CC       ?= cc
+VERSION  := 0.1.0
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+INCLUDES   := -Iinclude -I$(OUT)/skel -Iuser/lib
+CFLAGS     ?= -g -O2
+CFLAGS     += -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE \
+	      -DNMR_BPF_VERSION='"$(VERSION)"' $(INCLUDES)
+LDLIBS     := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function \
+	      -Iinclude -Ivmlinux/$(ARCH)
+
+LIB_SRCS  := $(wildcard user/lib/*.c)
+CLI_SRCS  := $(wildcard user/cli/*.c)
+TEST_SRCS := $(wildcard tests/*.c)
+LIB_OBJS  := $(patsubst user/lib/%.c,$(OUT)/lib/%.o,$(LIB_SRCS))
+CLI_OBJS  := $(patsubst user/cli/%.c,$(OUT)/cli/%.o,$(CLI_SRCS))
+TEST_OBJS := $(patsubst tests/%.c,$(OUT)/tests/%.o,$(TEST_SRCS))
+
+# BPF objects embedded in the registrar as skeletons.
+SKEL_BPF  := registry dispatcher
+SKELS     := $(patsubst %,$(OUT)/skel/%.skel.h,$(SKEL_BPF))
+# BPF objects users register as providers: the examples and the tests' own.
+PROVIDERS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(filter-out $(SKEL_BPF:%=bpf/%.bpf.c),$(wildcard bpf/*.bpf.c)))
+TEST_BPF  := $(patsubst tests/bpf/%.bpf.c,$(OUT)/tests/bpf/%.bpf.o,$(wildcard tests/bpf/*.bpf.c))
+HEADERS   := $(wildcard include/*.h) $(wildcard user/lib/*.h)
+DEPS_OK   := $(OUT)/.deps-ok
+
+CLI  := $(OUT)/nmr-bpf
+LIB  := $(OUT)/libnmrbpf.a
+TESTS := $(OUT)/nmr-tests
+PKTGEN := $(OUT)/nmr-pktgen
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all deps vmlinux demo test bench clean install
+
+all: $(CLI) $(LIB) $(PROVIDERS) $(PKTGEN)
+
+# Installs missing build packages (Debian/Ubuntu) once; rerun when the list changes.
+$(DEPS_OK): scripts/install-deps.sh
+	$(Q)mkdir -p $(OUT)
+	$(Q)scripts/install-deps.sh build
+	$(Q)touch $@
+deps: $(DEPS_OK)
+
+vmlinux:
+	$(call msg,BTF,vmlinux/$(ARCH)/vmlinux.h)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(HEADERS) | $(DEPS_OK)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c $(HEADERS) | $(DEPS_OK)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/skel/%.skel.h: $(OUT)/bpf/%.bpf.o | $(DEPS_OK)
+	$(call msg,SKEL,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(OUT)/lib/%.o: user/lib/%.c $(HEADERS) $(SKELS) | $(DEPS_OK)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -fPIC -c $< -o $@
+
+$(OUT)/cli/%.o: user/cli/%.c $(HEADERS) $(wildcard user/cli/*.h) | $(DEPS_OK)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iuser/cli -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(CLI): $(CLI_OBJS) $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(PKTGEN): user/tools/pktgen.c
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUT)/tests/%.o: tests/%.c $(HEADERS) $(wildcard tests/*.h) $(SKELS) | $(DEPS_OK)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
+
+$(TESTS): $(TEST_OBJS) $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcriterion -o $@
+
+# The demo and the tests need root (BPF, netns); both clean up after themselves.
+demo: all
+	$(Q)scripts/demo.sh
+
+test: all $(TESTS) $(TEST_BPF)
+	$(Q)scripts/run-tests.sh $(TESTS)
+
+install: all
+	install -D -m 0755 $(CLI) $(DESTDIR)/usr/local/sbin/nmr-bpf
+	install -D -m 0644 $(LIB) $(DESTDIR)/usr/local/lib/libnmrbpf.a
+	install -D -m 0644 include/libnmrbpf.h $(DESTDIR)/usr/local/include/nmr/libnmrbpf.h
+	install -D -m 0644 include/nmr_abi.h $(DESTDIR)/usr/local/include/nmr/nmr_abi.h
+	install -D -m 0644 include/nmr_maps.bpf.h $(DESTDIR)/usr/local/include/nmr/nmr_maps.bpf.h
+	install -D -m 0644 include/nmr_provider.h $(DESTDIR)/usr/local/include/nmr/nmr_provider.h
+
+clean:
+	$(call msg,CLEAN,$(OUT))
+	$(Q)rm -rf $(filter-out $(DEPS_OK),$(wildcard $(OUT)/*))

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * nmr_abi.h - the registry's on-disk (bpffs) layout, shared by the BPF and
+ * user-space sides. Every map value and every constant that both sides must
+ * agree on is defined here and nowhere else.
+ *
+ * NMR terms (see README.md "How NMR maps to eBPF"):
+ *   NPI        a programming interface, named by a GUID, bound to one hook kind
+ *   provider   a BPF program registered for an NPI (the NMR provider module)
+ *   client     an XDP/TC hook on one interface registered for an NPI
+ *   binding    one provider attached to one client: a program instance in the
+ *              client's chain, with its own binding context and counters
+ */
+#ifndef NMR_ABI_H
+#define NMR_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Bumped when a record layout changes; a registry of another version is refused. */
+#define NMR_ABI_VERSION		1
+
+#define NMR_NAME_LEN		32
+#define NMR_PROG_NAME_LEN	64
+#define NMR_DEV_LEN		16
+#define NMR_REASON_LEN		64
+#define NMR_MAX_TAGS		4
+#define NMR_TAG_LEN		16
+
+#define NMR_MAX_NPIS		256
+#define NMR_MAX_PROVIDERS	4096
+#define NMR_MAX_CLIENTS		1024
+#define NMR_MAX_BINDINGS	8192	/* binding slots: index of stats and contexts */
+
+/*
+ * The kernel runs at most 33 programs per packet (MAX_TAIL_CALL_CNT): the
+ * dispatcher is one, which leaves 32 providers per client chain.
+ */
+#define NMR_MAX_CHAIN		32
+
+/*
+ * Verdicts are counted in a small array indexed by verdict + 1, so that TC's
+ * TC_ACT_UNSPEC (-1) lands on index 0 and XDP_ABORTED (0) on index 1.
+ * Continue-on sets use the same numbering as a bitmask.
+ */
+#define NMR_VERDICT_SLOTS	16
+#define NMR_VERDICT_INDEX(v)	(((__u32)((v) + 1)) & (NMR_VERDICT_SLOTS - 1))
+#define NMR_VERDICT_BIT(v)	(1U << NMR_VERDICT_INDEX(v))
+
+/* Size of the free-form part of a binding context that BPF and user space share. */
+#define NMR_BINDING_CONTEXT_SIZE 64
+
+enum nmr_hook {
+	NMR_HOOK_NONE = 0,
+	NMR_HOOK_XDP = 1,
+	NMR_HOOK_TC_INGRESS = 2,
+	NMR_HOOK_TC_EGRESS = 3,
+};
+
+enum nmr_xdp_mode {
+	NMR_MODE_NATIVE = 0,
+	NMR_MODE_SKB = 1,
+};
+
+/* The Windows GUID layout, so ids read the same as in NMR documentation. */
+struct nmr_guid {
+	__u32 data1;
+	__u16 data2;
+	__u16 data3;
+	__u8 data4[8];
+};
+
+/* Registry-wide state: the ABI version and the registration-number counter. */
+struct nmr_registry_meta {
+	__u32 abi_version;
+	__u32 pad;
+	__u64 next_number;
+};
+
+struct nmr_npi_record {
+	struct nmr_guid id;
+	char name[NMR_NAME_LEN];
+	__u32 hook;		/* enum nmr_hook */
+	__u32 pad;
+	__u64 number;		/* registration number: order of registration */
+};
+
+/* NPI-specific provider characteristics (NMR: NpiSpecificCharacteristics). */
+struct nmr_provider_characteristics {
+	__u32 version_min;
+	__u32 version_max;
+	__u32 af_mask;		/* NMR_AF_* the provider handles; 0: any */
+	__u32 pad;
+	char tags[NMR_MAX_TAGS][NMR_TAG_LEN];
+};
+
+/* Client characteristics: what the client requires of a provider. */
+struct nmr_client_characteristics {
+	__u32 require_version;	/* 0: any */
+	__u32 af_mask;		/* address families the client needs; 0: any */
+	__u32 max_providers;	/* 0: up to NMR_MAX_CHAIN */
+	__u32 flags;		/* NMR_CLIENT_F_* */
+	char require_tags[NMR_MAX_TAGS][NMR_TAG_LEN];
+};
+
+#define NMR_AF_INET		(1U << 0)
+#define NMR_AF_INET6		(1U << 1)
+
+#define NMR_CLIENT_F_EXCLUSIVE	(1U << 0)	/* accepts one provider only */
+
+#define NMR_PROVIDER_F_SDK	(1U << 0)	/* uses nmr_provider_return(): can hand packets on */
+#define NMR_PROVIDER_F_FRAGS	(1U << 1)	/* built as xdp.frags */
+
+struct nmr_provider_record {
+	struct nmr_guid id;
+	struct nmr_guid npi;
+	char name[NMR_NAME_LEN];
+	char prog_name[NMR_PROG_NAME_LEN];
+	__u64 number;		/* registration number: ties in priority go by it */
+	__u32 priority;		/* lower runs first */
+	__u32 continue_on;	/* NMR_VERDICT_BIT() set: verdicts that hand the packet on */
+	__u32 prog_id;		/* the verified program (not bound: the template) */
+	__u32 flags;		/* NMR_PROVIDER_F_* */
+	__u32 object_size;	/* bytes of the ELF object kept in the registry */
+	__u32 pad;
+	struct nmr_provider_characteristics chars;
+};
+
+#define NMR_CLIENT_F_FRAGS	(1U << 0)	/* XDP dispatcher built for frags */
+#define NMR_CLIENT_F_TC_NETLINK	(1U << 1)	/* TC through clsact/cls_bpf, not TCX */
+
+struct nmr_client_record {
+	struct nmr_guid id;
+	struct nmr_guid npi;
+	char name[NMR_NAME_LEN];
+	char dev[NMR_DEV_LEN];
+	char netns[NMR_NAME_LEN];	/* /run/netns/<netns>; empty: the registrar's own */
+	__u64 number;
+	__u64 netns_ino;		/* identity of the namespace at registration */
+	__u32 ifindex;
+	__u32 hook;			/* enum nmr_hook, copied from the NPI */
+	__u32 mode;			/* enum nmr_xdp_mode */
+	__u32 flags;			/* NMR_CLIENT_F_* */
+	__u32 slot;			/* index in client_stats */
+	__u32 dispatcher_prog_id;
+	__u32 link_id;
+	__u32 pad;
+	struct nmr_client_characteristics chars;
+};
+
+enum nmr_binding_state {
+	NMR_BINDING_BOUND = 1,
+	NMR_BINDING_DECLINED = 2,	/* NMR's STATUS_NOINTERFACE: kept so users can see why */
+};
+
+struct nmr_binding_record {
+	struct nmr_guid id;
+	struct nmr_guid client;
+	struct nmr_guid provider;
+	__u32 state;		/* enum nmr_binding_state */
+	__u32 slot;		/* index in binding_stats and binding_contexts */
+	__u32 position;		/* 0-based place in the client's chain */
+	__u32 prog_id;		/* the program instance running for this binding */
+	__u64 number;
+	char reason[NMR_REASON_LEN];	/* why it was declined */
+};
+
+/* Per-CPU counters of one binding; packets run = sum of verdicts. */
+struct nmr_binding_stats {
+	__u64 verdicts[NMR_VERDICT_SLOTS];
+	__u64 missed;		/* handed on, but the tail call to the next provider failed */
+};
+
+/*
+ * The binding context that the provider's BPF program and user space share.
+ * has_next is the registrar's: it tells the data path that a failed tail call
+ * is a miss (counted), not the end of the chain.
+ */
+struct nmr_binding_context {
+	__u32 has_next;
+	__u32 pad;
+	__u8 data[NMR_BINDING_CONTEXT_SIZE];
+};
+
+/* Per-CPU counters of a client's dispatcher. */
+struct nmr_client_stats {
+	__u64 no_provider;	/* packets that found the chain empty */
+};
+
+/* Per-program-instance constants, frozen into .rodata.nmr at load. */
+struct nmr_instance_config {
+	__u32 binding_slot;	/* or the client slot, for a dispatcher */
+	__u32 continue_on;
+};
+
+#endif /* NMR_ABI_H */

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages nmr-bpf needs when they are missing.
+#   install-deps.sh build   what `make`, `make demo` and `make test` need
+#   install-deps.sh bench   the same plus gnuplot for `make bench`
+set -euo pipefail
+
+need=()
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+have_cmd clang       || need+=(clang)
+have_cmd llvm-strip  || need+=(llvm)
+have_cmd bpftool     || need+=(bpftool)
+have_cmd pkg-config  || need+=(pkg-config)
+have_cmd ip          || need+=(iproute2)
+have_cmd make        || need+=(make)
+have_cmd cc          || need+=(gcc)
+for p in libbpf-dev libelf-dev zlib1g-dev libcriterion-dev; do
+	have_pkg "$p" || need+=("$p")
+done
+if [ "${1:-build}" = bench ]; then
+	have_cmd gnuplot || need+=(gnuplot-nox)
+fi
+
+[ ${#need[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${need[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages (${need[*]}); run as root or install them" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

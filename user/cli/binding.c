@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* nmr-bpf binding { list | show }: bindings are made by the registrar, not by hand. */
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+#define BINDING_LIST_USAGE "nmr-bpf binding list [--client CLIENT] [--provider PROVIDER]"
+
+static int help(void)
+{
+	printf("Usage: " BINDING_LIST_USAGE "\n"
+	       "       nmr-bpf binding show BINDING\n"
+	       "\n"
+	       "A binding is one provider attached to one client: a program instance at a\n"
+	       "position in the client's chain, with its own binding context and per-CPU\n"
+	       "counters (packets, verdicts, missed tail calls). A provider that a client\n"
+	       "declined is listed too, with the reason. BINDING is a GUID or CLIENT:PROVIDER.\n");
+	return 0;
+}
+
+static const char *hook_name_of_client(struct nmr_registry *reg, const struct nmr_guid *id,
+				       enum nmr_hook *hook)
+{
+	struct nmr_client_record c;
+	char guid[NMR_GUID_STR_LEN];
+
+	nmr_guid_format(id, guid);
+	*hook = nmr_client_find(reg, guid, &c) ? NMR_HOOK_XDP : c.hook;
+	return nmr_hook_name(*hook);
+}
+
+void print_binding_json(struct nmr_registry *reg, const struct nmr_binding_record *b)
+{
+	char guid[NMR_GUID_STR_LEN], cguid[NMR_GUID_STR_LEN], pguid[NMR_GUID_STR_LEN];
+	char cname[64], pname[64], name[160];
+	struct nmr_binding_counts counts;
+	enum nmr_hook hook;
+
+	nmr_guid_format(&b->id, guid);
+	nmr_guid_format(&b->client, cguid);
+	nmr_guid_format(&b->provider, pguid);
+	client_name_of(reg, &b->client, cname, sizeof(cname));
+	provider_name_of(reg, &b->provider, pname, sizeof(pname));
+	snprintf(name, sizeof(name), "%s:%s", cname, pname);
+	nmr_binding_counts(reg, b, &counts);
+	hook_name_of_client(reg, &b->client, &hook);
+
+	jw_open_object(NULL);
+	jw_string("id", guid);
+	jw_string("name", name);
+	jw_string("client", cname);
+	jw_string("provider", pname);
+	jw_string("client_id", cguid);
+	jw_string("provider_id", pguid);
+	jw_string("state", b->state == NMR_BINDING_BOUND ? "bound" : "declined");
+	if (b->state == NMR_BINDING_BOUND) {
+		jw_uint("position", b->position);
+		jw_uint("prog_id", b->prog_id);
+		jw_uint("slot", b->slot);
+	} else {
+		jw_string("reason", b->reason);
+	}
+	jw_uint("packets", counts.packets);
+	jw_open_object("verdicts");
+	for (int v = -1; v < NMR_VERDICT_SLOTS - 1; v++) {
+		const char *vn = nmr_verdict_name(hook, v);
+
+		if (vn && strcmp(vn, "pass") | (hook == NMR_HOOK_XDP))
+			jw_uint(vn, counts.verdicts[NMR_VERDICT_INDEX(v)]);
+	}
+	jw_close_object();
+	jw_uint("missed", counts.missed);
+	jw_close_object();
+}
+
+static void print_binding_row(struct nmr_registry *reg, const struct nmr_binding_record *b,
+			      bool header)
+{
+	char guid[NMR_GUID_STR_LEN], cname[64], pname[64], pos[16], pkts[24];
+	struct nmr_binding_counts counts;
+
+	nmr_guid_format(&b->id, guid);
+	nmr_binding_counts(reg, b, &counts);
+	client_name_of(reg, &b->client, cname, sizeof(cname));
+	provider_name_of(reg, &b->provider, pname, sizeof(pname));
+	if (header)
+		printf("%-36s  %-20s  %-20s  %-8s  %3s  %10s  %s\n", "ID", "CLIENT", "PROVIDER",
+		       "STATE", "POS", "PACKETS", "REASON");
+	snprintf(pos, sizeof(pos), "%u", b->position);
+	snprintf(pkts, sizeof(pkts), "%llu", (unsigned long long)counts.packets);
+	printf("%-36s  %-20s  %-20s  %-8s  %3s  %10s  %s\n", guid, cname, pname,
+	       b->state == NMR_BINDING_BOUND ? "bound" : "declined",
+	       b->state == NMR_BINDING_BOUND ? pos : "-",
+	       b->state == NMR_BINDING_BOUND ? pkts : "-",
+	       b->state == NMR_BINDING_BOUND ? "" : b->reason);
+}
+
+static int do_list(int argc, char **argv)
+{
+	const char *client = NULL, *provider = NULL;
+	const struct cli_opt opts[] = {
+		OPT("client", &client), OPT("provider", &provider), OPT_END,
+	};
+	struct nmr_binding_record *b;
+	struct nmr_registry *reg;
+	size_t n;
+	int err = cli_parse(argc, argv, opts, NULL, 0, 0, BINDING_LIST_USAGE);
+
+	if (err || (err = cli_open(false, &reg)))
+		return err;
+	if (nmr_binding_list(reg, client, provider, &b, &n)) {
+		err = cli_lib_err();
+	} else {
+		if (cli.json)
+			jw_open_array(NULL);
+		for (size_t i = 0; i < n; i++) {
+			if (cli.json)
+				print_binding_json(reg, &b[i]);
+			else
+				print_binding_row(reg, &b[i], i == 0);
+		}
+		if (cli.json) {
+			jw_close_array();
+			jw_finish();
+		}
+		free(b);
+	}
+	nmr_registry_close(reg);
+	return err;
+}
+
+static int do_show(int argc, char **argv)
+{
+	const char *ident = NULL;
+	struct nmr_binding_record b;
+	struct nmr_binding_counts counts;
+	struct nmr_registry *reg;
+	int err = cli_parse(argc, argv, NULL, &ident, 1, 1, "nmr-bpf binding show BINDING");
+
+	if (err || (err = cli_open(false, &reg)))
+		return err;
+	if (nmr_binding_find(reg, ident, &b)) {
+		err = cli_lib_err();
+	} else if (cli.json) {
+		print_binding_json(reg, &b);
+		jw_finish();
+	} else {
+		char guid[NMR_GUID_STR_LEN], cname[64], pname[64];
+		enum nmr_hook hook;
+
+		nmr_guid_format(&b.id, guid);
+		nmr_binding_counts(reg, &b, &counts);
+		hook_name_of_client(reg, &b.client, &hook);
+		printf("id:        %s\nclient:    %s\nprovider:  %s\n", guid,
+		       client_name_of(reg, &b.client, cname, sizeof(cname)),
+		       provider_name_of(reg, &b.provider, pname, sizeof(pname)));
+		if (b.state == NMR_BINDING_BOUND) {
+			printf("state:     bound\nposition:  %u\nprog_id:   %u\nslot:      %u\n"
+			       "packets:   %llu\nmissed:    %llu\nverdicts: ", b.position,
+			       b.prog_id, b.slot, (unsigned long long)counts.packets,
+			       (unsigned long long)counts.missed);
+			for (int v = -1; v < NMR_VERDICT_SLOTS - 1; v++) {
+				const char *vn = nmr_verdict_name(hook, v);
+
+				if (vn && counts.verdicts[NMR_VERDICT_INDEX(v)])
+					printf(" %s %llu", vn, (unsigned long long)
+					       counts.verdicts[NMR_VERDICT_INDEX(v)]);
+			}
+			printf("\n");
+		} else {
+			printf("state:     declined\nreason:    %s\n", b.reason);
+		}
+	}
+	nmr_registry_close(reg);
+	return err;
+}
+
+static int do_help_cmd(int argc, char **argv)
+{
+	return help();
+}
+
+int do_binding(int argc, char **argv)
+{
+	static const struct cli_cmd cmds[] = {
+		{ "list", do_list }, { "show", do_show }, { "help", do_help_cmd }, { NULL },
+	};
+
+	return cli_dispatch("binding", cmds, argc, argv, help);
+}

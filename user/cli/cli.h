@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The nmr-bpf command line: shared pieces of every object's commands. */
+#ifndef NMR_CLI_H
+#define NMR_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "libnmrbpf.h"
+
+#define EXIT_USAGE 2
+
+struct cli_globals {
+	bool json;
+	bool pretty;
+	bool debug;
+	const char *root;
+};
+extern struct cli_globals cli;
+
+/* One entry of an object's command table (bpftool's struct cmd). */
+struct cli_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+};
+/* Runs the command argv[0] names, by unambiguous prefix. */
+int cli_dispatch(const char *object, const struct cli_cmd *cmds, int argc, char **argv,
+		 int (*help)(void));
+
+/*
+ * Declarative options (xdp-tools' DEFINE_OPTION, simplified): "--name VALUE",
+ * "--name=VALUE" or a flag. Global options (-j, -p, -d, --root) are accepted
+ * anywhere. Positional arguments are collected in order.
+ */
+struct cli_opt {
+	const char *name;
+	const char **value;		/* for an option with a value */
+	bool *flag;			/* for a flag */
+	const char **list;		/* repeatable: up to list_max values */
+	int list_max;
+};
+#define OPT(n, v)		{ .name = (n), .value = (v) }
+#define FLAG(n, f)		{ .name = (n), .flag = (f) }
+#define OPT_LIST(n, l, max)	{ .name = (n), .list = (l), .list_max = (max) }
+#define OPT_END			{ .name = NULL }
+
+int cli_parse(int argc, char **argv, const struct cli_opt *opts, const char **pos, int npos,
+	      int min_pos, const char *usage);
+
+/* Errors: "Error: ..." on stderr, or {"error": "..."} on stdout with -j. Returns 1. */
+int cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The library's last error, as cli_err. */
+int cli_lib_err(void);
+/* A usage error: the message and the object's usage line. Returns EXIT_USAGE. */
+int cli_usage_err(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int cli_parse_u32(const char *what, const char *s, __u32 *out);
+int cli_parse_af(const char *s, __u32 *mask);
+const char *cli_af_format(__u32 mask, char *buf, size_t len);
+
+/* Opens the registry at --root; creates it only when create (register commands). */
+int cli_open(bool create, struct nmr_registry **reg);
+
+/* JSON writer: one document on stdout. */
+void jw_open_object(const char *key);
+void jw_close_object(void);
+void jw_open_array(const char *key);
+void jw_close_array(void);
+void jw_string(const char *key, const char *value);
+void jw_uint(const char *key, unsigned long long value);
+void jw_int(const char *key, long long value);
+void jw_bool(const char *key, bool value);
+void jw_finish(void);
+
+/* Objects. */
+int do_npi(int argc, char **argv);
+int do_provider(int argc, char **argv);
+int do_client(int argc, char **argv);
+int do_binding(int argc, char **argv);
+int do_registry(int argc, char **argv);
+
+/* Shared printers, so each object is described the same way everywhere. */
+void print_binding_json(struct nmr_registry *reg, const struct nmr_binding_record *b);
+const char *client_name_of(struct nmr_registry *reg, const struct nmr_guid *id, char *buf,
+			   size_t len);
+const char *provider_name_of(struct nmr_registry *reg, const struct nmr_guid *id, char *buf,
+			     size_t len);
+const char *npi_name_of(struct nmr_registry *reg, const struct nmr_guid *id, char *buf,
+			size_t len);
+
+#endif /* NMR_CLI_H */

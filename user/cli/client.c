@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* nmr-bpf client { register | list | show | deregister } */
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+#define CLIENT_REGISTER_USAGE							\
+	"nmr-bpf client register --npi NPI --dev IFNAME [--netns NAME] [--mode native|skb]\n" \
+	"        [--name NAME] [--id GUID] [--require-version N] [--af inet,inet6]\n"	\
+	"        [--require-tag TAG]... [--max-providers N] [--exclusive]"
+
+static int help(void)
+{
+	printf("Usage: " CLIENT_REGISTER_USAGE "\n"
+	       "       nmr-bpf client list\n"
+	       "       nmr-bpf client show CLIENT\n"
+	       "       nmr-bpf client deregister CLIENT\n"
+	       "\n"
+	       "register attaches nmr-bpf's dispatcher to the device's hook (the NPI's: xdp,\n"
+	       "tc-ingress or tc-egress) with a pinned BPF link, then binds every provider of\n"
+	       "the NPI that meets its requirements, in priority order. With no provider bound,\n"
+	       "packets pass. A device that runs an XDP program nmr-bpf did not attach is left\n"
+	       "alone and the command fails.\n"
+	       "  --netns NAME         the device is in /run/netns/NAME\n"
+	       "  --mode native|skb    XDP mode (default native)\n"
+	       "  --require-version N  bind only providers that implement NPI version N\n"
+	       "  --af, --require-tag  bind only providers with these characteristics\n"
+	       "  --max-providers N, --exclusive  at most N providers, or one\n"
+	       "deregister unbinds all, waits until no packet runs a provider, and detaches.\n");
+	return 0;
+}
+
+const char *client_name_of(struct nmr_registry *reg, const struct nmr_guid *id, char *buf,
+			   size_t len)
+{
+	struct nmr_client_record c;
+	char guid[NMR_GUID_STR_LEN];
+
+	nmr_guid_format(id, guid);
+	snprintf(buf, len, "%s", nmr_client_find(reg, guid, &c) ? guid : c.name);
+	return buf;
+}
+
+static const char *mode_name(const struct nmr_client_record *c)
+{
+	if (c->hook != NMR_HOOK_XDP)
+		return "tcx";
+	return c->mode == NMR_MODE_SKB ? "skb" : "native";
+}
+
+static void print_client(struct nmr_registry *reg, const struct nmr_client_record *c,
+			 bool header, bool detail)
+{
+	char guid[NMR_GUID_STR_LEN], npi[NMR_GUID_STR_LEN], req[16] = "any";
+	struct nmr_binding_record *b = NULL;
+	size_t nb = 0, bound = 0;
+
+	if (c->chars.require_version)
+		snprintf(req, sizeof(req), "%u", c->chars.require_version);
+	nmr_guid_format(&c->id, guid);
+	npi_name_of(reg, &c->npi, npi, sizeof(npi));
+	nmr_binding_list(reg, guid, NULL, &b, &nb);
+	for (size_t i = 0; i < nb; i++)
+		bound += b[i].state == NMR_BINDING_BOUND;
+
+	if (cli.json) {
+		jw_open_object(NULL);
+		jw_string("id", guid);
+		jw_string("name", c->name);
+		jw_string("npi", npi);
+		jw_uint("ifindex", c->ifindex);
+		jw_string("dev", c->dev);
+		jw_string("netns", c->netns);
+		jw_string("hook", nmr_hook_name(c->hook));
+		jw_string("mode", mode_name(c));
+		jw_uint("dispatcher_prog_id", c->dispatcher_prog_id);
+		jw_uint("link_id", c->link_id);
+		jw_uint("require_version", c->chars.require_version);
+		jw_uint("registration", c->number);
+		jw_uint("providers", bound);
+		if (detail) {
+			jw_open_array("chain");
+			for (size_t i = 0; i < nb; i++)
+				print_binding_json(reg, &b[i]);
+			jw_close_array();
+		}
+		jw_close_object();
+		free(b);
+		return;
+	}
+	if (!detail) {
+		if (header)
+			printf("%-36s  %-20s  %-12s  %-12s  %-10s  %-10s  %-6s  %9s\n", "ID",
+			       "NAME", "NPI", "DEV", "NETNS", "HOOK", "MODE", "PROVIDERS");
+		printf("%-36s  %-20s  %-12s  %-12s  %-10s  %-10s  %-6s  %9zu\n", guid, c->name, npi,
+		       c->dev, c->netns[0] ? c->netns : "-", nmr_hook_name(c->hook), mode_name(c),
+		       bound);
+		free(b);
+		return;
+	}
+	printf("id:           %s\n"
+	       "name:         %s\n"
+	       "npi:          %s\n"
+	       "device:       %s (ifindex %u%s%s)\n"
+	       "hook:         %s, %s mode\n"
+	       "dispatcher:   prog_id %u, link_id %u\n"
+	       "requires:     version %s\n"
+	       "registration: %llu\n"
+	       "registry:     %s/client/%s\n",
+	       guid, c->name, npi, c->dev, c->ifindex, c->netns[0] ? ", netns " : "", c->netns,
+	       nmr_hook_name(c->hook), mode_name(c), c->dispatcher_prog_id, c->link_id,
+	       req,
+	       (unsigned long long)c->number, nmr_registry_root(reg), guid);
+	printf("chain (dispatcher -> ...):\n");
+	if (!bound)
+		printf("  (empty: packets pass)\n");
+	for (size_t i = 0; i < nb; i++) {
+		struct nmr_binding_counts counts;
+		char pname[64];
+
+		if (b[i].state != NMR_BINDING_BOUND)
+			continue;
+		nmr_binding_counts(reg, &b[i], &counts);
+		printf("  %2u. %-24s prog_id %-6u packets %llu\n", b[i].position,
+		       provider_name_of(reg, &b[i].provider, pname, sizeof(pname)), b[i].prog_id,
+		       (unsigned long long)counts.packets);
+	}
+	for (size_t i = 0; i < nb; i++) {
+		char pname[64];
+
+		if (b[i].state == NMR_BINDING_DECLINED)
+			printf("declined:     %s: %s\n",
+			       provider_name_of(reg, &b[i].provider, pname, sizeof(pname)),
+			       b[i].reason);
+	}
+	free(b);
+}
+
+static int do_register(int argc, char **argv)
+{
+	const char *npi = NULL, *dev = NULL, *netns = NULL, *mode = NULL, *name = NULL;
+	const char *id = NULL, *req = NULL, *af = NULL, *maxp = NULL;
+	struct nmr_client_opts o = {};
+	bool exclusive = false;
+	const struct cli_opt opts[] = {
+		OPT("npi", &npi), OPT("dev", &dev), OPT("netns", &netns), OPT("mode", &mode),
+		OPT("name", &name), OPT("id", &id), OPT("require-version", &req), OPT("af", &af),
+		OPT("max-providers", &maxp), FLAG("exclusive", &exclusive),
+		OPT_LIST("require-tag", o.require_tags, NMR_MAX_TAGS), OPT_END,
+	};
+	struct nmr_client_record rec;
+	struct nmr_registry *reg;
+	struct nmr_guid guid;
+	char gs[NMR_GUID_STR_LEN];
+	int err;
+
+	err = cli_parse(argc, argv, opts, NULL, 0, 0, CLIENT_REGISTER_USAGE);
+	if (err)
+		return err;
+	if (!npi || !dev)
+		return cli_usage_err(CLIENT_REGISTER_USAGE, "register client: --%s is required",
+				     !npi ? "npi" : "dev");
+	if (id && nmr_guid_parse(id, &guid))
+		return cli_usage_err(CLIENT_REGISTER_USAGE, "'%s' is not a GUID", id);
+	if (mode && strcmp(mode, "native") && strcmp(mode, "skb"))
+		return cli_usage_err(CLIENT_REGISTER_USAGE, "mode '%s': native or skb", mode);
+	if (req && (err = cli_parse_u32("--require-version", req, &o.require_version)))
+		return err;
+	if (maxp && (err = cli_parse_u32("--max-providers", maxp, &o.max_providers)))
+		return err;
+	if (af && (err = cli_parse_af(af, &o.af_mask)))
+		return err;
+	o.npi = npi;
+	o.dev = dev;
+	o.netns = netns;
+	o.mode = mode && !strcmp(mode, "skb") ? NMR_MODE_SKB : NMR_MODE_NATIVE;
+	o.name = name;
+	o.id = id ? &guid : NULL;
+	o.exclusive = exclusive;
+
+	if ((err = cli_open(false, &reg)))
+		return err;
+	err = nmr_client_register(reg, &o, &rec);
+	if (err) {
+		err = cli_lib_err();
+	} else if (cli.json) {
+		print_client(reg, &rec, false, true);
+		jw_finish();
+	} else {
+		nmr_guid_format(&rec.id, gs);
+		printf("%s\n", gs);
+	}
+	nmr_registry_close(reg);
+	return err;
+}
+
+static int do_list(int argc, char **argv)
+{
+	struct nmr_client_record *clients;
+	struct nmr_registry *reg;
+	size_t n;
+	int err = cli_parse(argc, argv, NULL, NULL, 0, 0, "nmr-bpf client list");
+
+	if (err || (err = cli_open(false, &reg)))
+		return err;
+	if (nmr_client_list(reg, &clients, &n)) {
+		err = cli_lib_err();
+	} else {
+		if (cli.json)
+			jw_open_array(NULL);
+		for (size_t i = 0; i < n; i++)
+			print_client(reg, &clients[i], i == 0, false);
+		if (cli.json) {
+			jw_close_array();
+			jw_finish();
+		}
+		free(clients);
+	}
+	nmr_registry_close(reg);
+	return err;
+}
+
+static int do_show(int argc, char **argv)
+{
+	const char *ident = NULL;
+	struct nmr_client_record rec;
+	struct nmr_registry *reg;
+	int err = cli_parse(argc, argv, NULL, &ident, 1, 1, "nmr-bpf client show CLIENT");
+
+	if (err || (err = cli_open(false, &reg)))
+		return err;
+	if (nmr_client_find(reg, ident, &rec)) {
+		err = cli_lib_err();
+	} else {
+		print_client(reg, &rec, true, true);
+		if (cli.json)
+			jw_finish();
+	}
+	nmr_registry_close(reg);
+	return err;
+}
+
+static int do_deregister(int argc, char **argv)
+{
+	const char *ident = NULL;
+	struct nmr_registry *reg;
+	int err = cli_parse(argc, argv, NULL, &ident, 1, 1, "nmr-bpf client deregister CLIENT");
+
+	if (err || (err = cli_open(false, &reg)))
+		return err;
+	if (nmr_client_deregister(reg, ident))
+		err = cli_lib_err();
+	else if (cli.json) {
+		jw_open_object(NULL);
+		jw_string("deregistered", ident);
+		jw_close_object();
+		jw_finish();
+	}
+	nmr_registry_close(reg);
+	return err;
+}
+
+static int do_help_cmd(int argc, char **argv)
+{
+	return help();
+}
+
+int do_client(int argc, char **argv)
+{
+	static const struct cli_cmd cmds[] = {
+		{ "register", do_register }, { "list", do_list }, { "show", do_show },
+		{ "deregister", do_deregister }, { "help", do_help_cmd }, { NULL },
+	};
+
+	return cli_dispatch("client", cmds, argc, argv, help);
+}

@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * nmr-bpf [OPTIONS] OBJECT COMMAND [ARGS]: the registrar's command line.
+ * Grammar and output follow bpftool (see CLI.md in the README).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+#include "cli.h"
+
+struct cli_globals cli;
+
+static int do_help(int argc, char **argv);
+static int do_version(int argc, char **argv);
+
+static const struct cli_cmd objects[] = {
+	{ "npi", do_npi },
+	{ "provider", do_provider },
+	{ "client", do_client },
+	{ "binding", do_binding },
+	{ "registry", do_registry },
+	{ "help", do_help },
+	{ "version", do_version },
+	{ NULL, NULL },
+};
+
+static int usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: nmr-bpf [OPTIONS] OBJECT COMMAND [ARGS]\n"
+		"       nmr-bpf OBJECT help\n"
+		"\n"
+		"OBJECT := { npi | provider | client | binding | registry }\n"
+		"COMMAND := { register | list | show | deregister | help } (registry: show | destroy)\n"
+		"\n"
+		"  nmr-bpf npi register NAME --hook xdp|tc-ingress|tc-egress [--id GUID]\n"
+		"  nmr-bpf provider register OBJECT.bpf.o --npi NPI [--prog PROGRAM] [--name NAME]\n"
+		"  nmr-bpf client register --npi NPI --dev IFNAME [--netns NAME] [--mode native|skb]\n"
+		"  nmr-bpf binding list [--client CLIENT] [--provider PROVIDER]\n"
+		"\n"
+		"OPTIONS:\n"
+		"  -j, --json     machine output (one JSON document on stdout)\n"
+		"  -p, --pretty   pretty JSON (implies -j)\n"
+		"  -d, --debug    libbpf debug output; full verifier log on a load failure\n"
+		"  --root DIR     registry directory in bpffs (default %s, or $%s)\n"
+		"  -h, --help     this help; 'nmr-bpf OBJECT help' for an object's commands\n"
+		"  -V, --version  print the version\n"
+		"\n"
+		"Objects are named by GUID (braces optional) or by unique name; unambiguous\n"
+		"prefixes of objects and commands are accepted (nmr-bpf prov l).\n",
+		NMR_DEFAULT_ROOT, NMR_ROOT_ENV);
+	return 0;
+}
+
+static int help(void)
+{
+	return usage(stdout);
+}
+
+static int do_help(int argc, char **argv)
+{
+	return help();
+}
+
+static int do_version(int argc, char **argv)
+{
+	if (cli.json) {
+		jw_open_object(NULL);
+		jw_string("version", NMR_BPF_VERSION);
+		jw_uint("abi_version", NMR_ABI_VERSION);
+		jw_string("libbpf", libbpf_version_string());
+		jw_close_object();
+		jw_finish();
+	} else {
+		printf("nmr-bpf %s (registry layout %d, libbpf %s)\n", NMR_BPF_VERSION,
+		       NMR_ABI_VERSION, libbpf_version_string());
+	}
+	return 0;
+}
+
+static void verror(const char *fmt, va_list ap)
+{
+	char msg[2048];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (cli.json) {
+		jw_open_object(NULL);
+		jw_string("error", msg);
+		jw_close_object();
+		jw_finish();
+	} else {
+		fprintf(stderr, "Error: %s\n", msg);
+	}
+}
+
+int cli_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+int cli_lib_err(void)
+{
+	return cli_err("%s", nmr_last_error());
+}
+
+int cli_usage_err(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(fmt, ap);
+	va_end(ap);
+	if (usage && !cli.json)
+		fprintf(stderr, "Usage: %s\n", usage);
+	return EXIT_USAGE;
+}
+
+static bool is_prefix(const char *arg, const char *name)
+{
+	return arg[0] && !strncmp(arg, name, strlen(arg));
+}
+
+int cli_dispatch(const char *object, const struct cli_cmd *cmds, int argc, char **argv,
+		 int (*help)(void))
+{
+	const struct cli_cmd *found = NULL;
+
+	if (argc < 1 || !strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))
+		return help();
+	for (const struct cli_cmd *c = cmds; c->name; c++) {
+		if (!strcmp(argv[0], c->name)) {
+			found = c;
+			break;
+		}
+		if (is_prefix(argv[0], c->name)) {
+			if (found)
+				return cli_usage_err(NULL, "%s%s'%s' is ambiguous: %s or %s",
+						     object ? object : "", object ? " " : "",
+						     argv[0], found->name, c->name);
+			found = c;
+		}
+	}
+	if (!found)
+		return cli_usage_err(NULL, "%s%s'%s' is not a command (try: nmr-bpf %shelp)",
+				     object ? object : "", object ? ": " : "", argv[0],
+				     object ? object : "");
+	return found->fn(argc - 1, argv + 1);
+}
+
+/* Global options, accepted before the object and among a command's arguments. */
+static int parse_global(int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+
+	if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
+		cli.json = true;
+	} else if (!strcmp(a, "-p") || !strcmp(a, "--pretty")) {
+		cli.json = cli.pretty = true;
+	} else if (!strcmp(a, "-d") || !strcmp(a, "--debug")) {
+		cli.debug = true;
+	} else if (!strcmp(a, "--root") || !strncmp(a, "--root=", 7)) {
+		if (a[6] == '=') {
+			cli.root = a + 7;
+		} else {
+			if (*i + 1 >= argc)
+				return -1;
+			cli.root = argv[++*i];
+		}
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+int cli_parse(int argc, char **argv, const struct cli_opt *opts, const char **pos, int npos,
+	      int min_pos, const char *usage)
+{
+	int got = 0;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const struct cli_opt *o;
+		const char *eq;
+		size_t len;
+		int g = parse_global(argc, argv, &i);
+
+		if (g < 0)
+			return cli_usage_err(usage, "%s needs a value", a);
+		if (g)
+			continue;
+		if (strncmp(a, "--", 2) || !a[2]) {
+			if (a[0] == '-' && a[1])
+				return cli_usage_err(usage, "unknown option %s", a);
+			if (got == npos)
+				return cli_usage_err(usage, "unexpected argument '%s'", a);
+			pos[got++] = a;
+			continue;
+		}
+		eq = strchr(a, '=');
+		len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+		for (o = opts; o && o->name; o++)
+			if (strlen(o->name) == len && !strncmp(a + 2, o->name, len))
+				break;
+		if (!o || !o->name)
+			return cli_usage_err(usage, "unknown option %s", a);
+		if (o->flag) {
+			if (eq)
+				return cli_usage_err(usage, "--%s takes no value", o->name);
+			*o->flag = true;
+			continue;
+		}
+		if (!eq && i + 1 >= argc)
+			return cli_usage_err(usage, "--%s needs a value", o->name);
+		if (o->list) {
+			int n = 0;
+
+			while (n < o->list_max && o->list[n])
+				n++;
+			if (n == o->list_max)
+				return cli_usage_err(usage, "--%s given more than %d times",
+						     o->name, o->list_max);
+			o->list[n] = eq ? eq + 1 : argv[++i];
+		} else {
+			*o->value = eq ? eq + 1 : argv[++i];
+		}
+	}
+	if (got < min_pos)
+		return cli_usage_err(usage, "missing argument");
+	return 0;
+}
+
+int cli_parse_u32(const char *what, const char *s, __u32 *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-' || v > 0xffffffffUL)
+		return cli_usage_err(NULL, "%s: '%s' is not a number", what, s);
+	*out = v;
+	return 0;
+}
+
+int cli_parse_af(const char *s, __u32 *mask)
+{
+	char buf[64], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	*mask = 0;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(t, "inet") || !strcmp(t, "ipv4"))
+			*mask |= NMR_AF_INET;
+		else if (!strcmp(t, "inet6") || !strcmp(t, "ipv6"))
+			*mask |= NMR_AF_INET6;
+		else
+			return cli_usage_err(NULL, "address family '%s': use inet, inet6", t);
+	}
+	return 0;
+}
+
+const char *cli_af_format(__u32 mask, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", mask & NMR_AF_INET ? "inet" : "",
+		 (mask & NMR_AF_INET) && (mask & NMR_AF_INET6) ? "," : "",
+		 mask & NMR_AF_INET6 ? "inet6" : "");
+	if (!mask)
+		snprintf(buf, len, "any");
+	return buf;
+}
+
+int cli_open(bool create, struct nmr_registry **reg)
+{
+	if (nmr_registry_open(cli.root, create ? 0 : NMR_REGISTRY_NO_CREATE, reg))
+		return cli_lib_err();
+	return 0;
+}
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	/* libbpf speaks only with -d: nmr-bpf says what failed itself. */
+	if (!cli.debug || cli.json)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+
+	libbpf_set_print(print_libbpf);
+	for (; i < argc; i++) {
+		int g = parse_global(argc, argv, &i);
+
+		if (g < 0)
+			return cli_usage_err(NULL, "%s needs a value", argv[i]);
+		if (g)
+			continue;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return usage(stdout);
+		if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version"))
+			return do_version(0, NULL);
+		if (argv[i][0] == '-')
+			return cli_usage_err("nmr-bpf [OPTIONS] OBJECT COMMAND [ARGS]",
+					     "unknown option %s", argv[i]);
+		break;
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return cli_dispatch(NULL, objects, argc - i, argv + i, help);
+}

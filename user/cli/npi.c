@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* nmr-bpf npi { register | list | show | deregister } */
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+#define NPI_REGISTER_USAGE "nmr-bpf npi register NAME --hook xdp|tc-ingress|tc-egress [--id GUID]"
+
+static int help(void)
+{
+	printf("Usage: " NPI_REGISTER_USAGE "\n"
+	       "       nmr-bpf npi list\n"
+	       "       nmr-bpf npi show NPI\n"
+	       "       nmr-bpf npi deregister NPI\n"
+	       "\n"
+	       "An NPI (Network Programming Interface) is what providers and clients register\n"
+	       "for: only a provider and a client of the same NPI are ever bound. Its hook says\n"
+	       "which kind of client it has and so which program type its providers must be.\n"
+	       "Deregistering is refused while providers or clients use it.\n");
+	return 0;
+}
+
+static void count_users(struct nmr_registry *reg, const struct nmr_npi_record *npi,
+			size_t *nprov, size_t *ncli)
+{
+	struct nmr_provider_record *p = NULL;
+	struct nmr_client_record *c = NULL;
+	size_t np = 0, nc = 0;
+
+	*nprov = *ncli = 0;
+	if (!nmr_provider_list(reg, &p, &np))
+		for (size_t i = 0; i < np; i++)
+			*nprov += nmr_guid_equal(&p[i].npi, &npi->id);
+	if (!nmr_client_list(reg, &c, &nc))
+		for (size_t i = 0; i < nc; i++)
+			*ncli += nmr_guid_equal(&c[i].npi, &npi->id);
+	free(p);
+	free(c);
+}
+
+static void print_npi(struct nmr_registry *reg, const struct nmr_npi_record *npi, bool header)
+{
+	char guid[NMR_GUID_STR_LEN];
+	size_t np, nc;
+
+	nmr_guid_format(&npi->id, guid);
+	count_users(reg, npi, &np, &nc);
+	if (cli.json) {
+		jw_open_object(NULL);
+		jw_string("id", guid);
+		jw_string("name", npi->name);
+		jw_string("hook", nmr_hook_name(npi->hook));
+		jw_uint("providers", np);
+		jw_uint("clients", nc);
+		jw_close_object();
+		return;
+	}
+	if (header)
+		printf("%-36s  %-20s  %-10s  %9s  %7s\n", "ID", "NAME", "HOOK", "PROVIDERS",
+		       "CLIENTS");
+	printf("%-36s  %-20s  %-10s  %9zu  %7zu\n", guid, npi->name, nmr_hook_name(npi->hook),
+	       np, nc);
+}
+
+static int do_register(int argc, char **argv)
+{
+	const char *name = NULL, *hook = NULL, *id = NULL;
+	const struct cli_opt opts[] = {
+		OPT("hook", &hook), OPT("id", &id), OPT_END,
+	};
+	struct nmr_npi_opts o = {};
+	struct nmr_npi_record rec;
+	struct nmr_registry *reg;
+	struct nmr_guid guid;
+	char gs[NMR_GUID_STR_LEN];
+	int err;
+
+	err = cli_parse(argc, argv, opts, &name, 1, 1, NPI_REGISTER_USAGE);
+	if (err)
+		return err;
+	if (!hook)
+		return cli_usage_err(NPI_REGISTER_USAGE, "register npi %s: --hook is required",
+				     name);
+	if (nmr_hook_parse(hook, &o.hook))
+		return cli_usage_err(NPI_REGISTER_USAGE, "unknown hook '%s' (xdp, tc-ingress, "
+				     "tc-egress)", hook);
+	if (id && nmr_guid_parse(id, &guid))
+		return cli_usage_err(NPI_REGISTER_USAGE, "'%s' is not a GUID", id);
+	o.name = name;
+	o.id = id ? &guid : NULL;
+	if ((err = cli_open(true, &reg)))
+		return err;
+	err = nmr_npi_register(reg, &o, &rec);
+	if (err) {
+		err = cli_lib_err();
+	} else if (cli.json) {
+		print_npi(reg, &rec, false);
+		jw_finish();
+	} else {
+		nmr_guid_format(&rec.id, gs);
+		printf("%s\n", gs);
+	}
+	nmr_registry_close(reg);
+	return err;
+}
+
+static int do_list(int argc, char **argv)
+{
+	struct nmr_npi_record *npis;
+	struct nmr_registry *reg;
+	size_t n;
+	int err = cli_parse(argc, argv, NULL, NULL, 0, 0, "nmr-bpf npi list");
+
+	if (err || (err = cli_open(false, &reg)))
+		return err;
+	if (nmr_npi_list(reg, &npis, &n)) {
+		err = cli_lib_err();
+	} else {
+		if (cli.json)
+			jw_open_array(NULL);
+		for (size_t i = 0; i < n; i++)
+			print_npi(reg, &npis[i], i == 0);
+		if (cli.json) {
+			jw_close_array();
+			jw_finish();
+		}
+		free(npis);
+	}
+	nmr_registry_close(reg);
+	return err;
+}
+
+static int do_show(int argc, char **argv)
+{
+	const char *ident = NULL;
+	struct nmr_npi_record rec;
+	struct nmr_registry *reg;
+	int err = cli_parse(argc, argv, NULL, &ident, 1, 1, "nmr-bpf npi show NPI");
+
+	if (err || (err = cli_open(false, &reg)))
+		return err;
+	if (nmr_npi_find(reg, ident, &rec)) {
+		err = cli_lib_err();
+	} else {
+		print_npi(reg, &rec, true);
+		if (cli.json)
+			jw_finish();
+	}
+	nmr_registry_close(reg);
+	return err;
+}
+
+static int do_deregister(int argc, char **argv)
+{
+	const char *ident = NULL;
+	struct nmr_registry *reg;
+	int err = cli_parse(argc, argv, NULL, &ident, 1, 1, "nmr-bpf npi deregister NPI");
+
+	if (err || (err = cli_open(false, &reg)))
+		return err;
+	if (nmr_npi_deregister(reg, ident))
+		err = cli_lib_err();
+	else if (cli.json) {
+		jw_open_object(NULL);
+		jw_string("deregistered", ident);
+		jw_close_object();
+		jw_finish();
+	}
+	nmr_registry_close(reg);
+	return err;
+}
+
+static int do_help_cmd(int argc, char **argv)
+{
+	return help();
+}
+
+int do_npi(int argc, char **argv)
+{
+	static const struct cli_cmd cmds[] = {
+		{ "register", do_register }, { "list", do_list }, { "show", do_show },
+		{ "deregister", do_deregister }, { "help", do_help_cmd }, { NULL },
+	};
+
+	return cli_dispatch("npi", cmds, argc, argv, help);
+}

@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* nmr-bpf provider { register | list | show | deregister } */
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+#define PROVIDER_REGISTER_USAGE							\
+	"nmr-bpf provider register OBJECT.bpf.o --npi NPI [--prog PROGRAM] [--name NAME]\n" \
+	"        [--id GUID] [--version N | --version MIN-MAX] [--priority N]\n"		\
+	"        [--continue-on VERDICT[,VERDICT...]] [--af inet,inet6] [--tag TAG]..."
+
+#define VERIFIER_LOG_SIZE (4 << 20)
+#define VERIFIER_LOG_TAIL 20
+
+static int help(void)
+{
+	printf("Usage: " PROVIDER_REGISTER_USAGE "\n"
+	       "       nmr-bpf provider list\n"
+	       "       nmr-bpf provider show PROVIDER\n"
+	       "       nmr-bpf provider deregister PROVIDER\n"
+	       "\n"
+	       "register loads and verifies PROGRAM (or the object's only program), keeps the\n"
+	       "object in the registry, and binds it into the chain of every client of the NPI\n"
+	       "whose characteristics it meets, in priority order.\n"
+	       "  --priority N        lower runs first in a client's chain (default %d)\n"
+	       "  --continue-on LIST  verdicts after which the next provider runs (default pass);\n"
+	       "                      xdp: aborted, drop, pass, tx, redirect;\n"
+	       "                      tc: ok (or pass), shot, redirect, pipe, unspec, ...\n"
+	       "  --version N|MIN-MAX NPI versions the provider implements (default 1)\n"
+	       "  --af LIST, --tag T  characteristics that clients may require\n"
+	       "deregister unbinds it everywhere and returns when no packet can still run it.\n",
+	       NMR_DEFAULT_PRIORITY);
+	return 0;
+}
+
+const char *provider_name_of(struct nmr_registry *reg, const struct nmr_guid *id, char *buf,
+			     size_t len)
+{
+	struct nmr_provider_record p;
+	char guid[NMR_GUID_STR_LEN];
+
+	nmr_guid_format(id, guid);
+	snprintf(buf, len, "%s", nmr_provider_find(reg, guid, &p) ? guid : p.name);
+	return buf;
+}
+
+const char *npi_name_of(struct nmr_registry *reg, const struct nmr_guid *id, char *buf,
+			size_t len)
+{
+	struct nmr_npi_record n;
+	char guid[NMR_GUID_STR_LEN];
+
+	nmr_guid_format(id, guid);
+	snprintf(buf, len, "%s", nmr_npi_find(reg, guid, &n) ? guid : n.name);
+	return buf;
+}
+
+static enum nmr_hook hook_of(struct nmr_registry *reg, const struct nmr_guid *npi)
+{
+	struct nmr_npi_record n;
+	char guid[NMR_GUID_STR_LEN];
+
+	nmr_guid_format(npi, guid);
+	return nmr_npi_find(reg, guid, &n) ? NMR_HOOK_XDP : n.hook;
+}
+
+static void print_provider(struct nmr_registry *reg, const struct nmr_provider_record *p,
+			   bool header, bool detail)
+{
+	char guid[NMR_GUID_STR_LEN], npi[NMR_GUID_STR_LEN], cont[128], af[32], ver[32];
+	struct nmr_binding_record *b = NULL;
+	size_t nb = 0, bound = 0;
+
+	nmr_guid_format(&p->id, guid);
+	npi_name_of(reg, &p->npi, npi, sizeof(npi));
+	nmr_verdicts_format(hook_of(reg, &p->npi), p->continue_on, cont, sizeof(cont));
+	nmr_binding_list(reg, NULL, guid, &b, &nb);
+	for (size_t i = 0; i < nb; i++)
+		bound += b[i].state == NMR_BINDING_BOUND;
+	snprintf(ver, sizeof(ver), "%u-%u", p->chars.version_min, p->chars.version_max);
+
+	if (cli.json) {
+		jw_open_object(NULL);
+		jw_string("id", guid);
+		jw_string("name", p->name);
+		jw_string("npi", npi);
+		jw_string("prog", p->prog_name);
+		jw_uint("priority", p->priority);
+		jw_uint("version_min", p->chars.version_min);
+		jw_uint("version_max", p->chars.version_max);
+		jw_uint("prog_id", p->prog_id);
+		jw_open_array("continue_on");
+		for (char *s = cont, *save = NULL, *t; (t = strtok_r(s, ",", &save)); s = NULL)
+			jw_string(NULL, t);
+		jw_close_array();
+		jw_bool("sdk", p->flags & NMR_PROVIDER_F_SDK);
+		jw_bool("xdp_frags", p->flags & NMR_PROVIDER_F_FRAGS);
+		jw_string("af", cli_af_format(p->chars.af_mask, af, sizeof(af)));
+		jw_open_array("tags");
+		for (int i = 0; i < NMR_MAX_TAGS; i++)
+			if (p->chars.tags[i][0])
+				jw_string(NULL, p->chars.tags[i]);
+		jw_close_array();
+		jw_uint("registration", p->number);
+		jw_uint("bindings", bound);
+		if (detail) {
+			jw_open_array("binding_list");
+			for (size_t i = 0; i < nb; i++)
+				print_binding_json(reg, &b[i]);
+			jw_close_array();
+		}
+		jw_close_object();
+		free(b);
+		return;
+	}
+	if (!detail) {
+		if (header)
+			printf("%-36s  %-20s  %-12s  %4s  %-7s  %-14s  %7s  %8s\n", "ID", "NAME",
+			       "NPI", "PRIO", "VERSION", "CONTINUE-ON", "PROG_ID", "BINDINGS");
+		printf("%-36s  %-20s  %-12s  %4u  %-7s  %-14s  %7u  %8zu\n", guid, p->name, npi,
+		       p->priority, ver, cont[0] ? cont : "-", p->prog_id, bound);
+		free(b);
+		return;
+	}
+	printf("id:           %s\n"
+	       "name:         %s\n"
+	       "npi:          %s\n"
+	       "program:      %s (prog_id %u%s%s)\n"
+	       "priority:     %u\n"
+	       "versions:     %s\n"
+	       "continue-on:  %s\n"
+	       "af:           %s\n"
+	       "registration: %llu\n"
+	       "registry:     %s/provider/%s\n",
+	       guid, p->name, npi, p->prog_name, p->prog_id,
+	       p->flags & NMR_PROVIDER_F_SDK ? ", provider SDK" : ", plain: ends the chain",
+	       p->flags & NMR_PROVIDER_F_FRAGS ? ", xdp.frags" : "", p->priority, ver,
+	       cont[0] ? cont : "- (its verdict is final)",
+	       cli_af_format(p->chars.af_mask, af, sizeof(af)), (unsigned long long)p->number,
+	       nmr_registry_root(reg), guid);
+	printf("bindings:\n");
+	if (!nb)
+		printf("  (none: no client of the NPI)\n");
+	for (size_t i = 0; i < nb; i++) {
+		char cname[64];
+
+		client_name_of(reg, &b[i].client, cname, sizeof(cname));
+		if (b[i].state == NMR_BINDING_BOUND)
+			printf("  %-24s position %u\n", cname, b[i].position);
+		else
+			printf("  %-24s declined: %s\n", cname, b[i].reason);
+	}
+	free(b);
+}
+
+static int parse_version(const char *s, __u32 *min, __u32 *max)
+{
+	char buf[32], *dash;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	dash = strchr(buf, '-');
+	if (dash)
+		*dash = 0;
+	if (cli_parse_u32("--version", buf, min))
+		return EXIT_USAGE;
+	if (dash)
+		return cli_parse_u32("--version", dash + 1, max);
+	*max = *min;
+	return 0;
+}
+
+static void print_verifier_log(const char *log)
+{
+	const char *start = log + strlen(log);
+	int lines = 0;
+
+	if (!log[0] || cli.json)
+		return;
+	if (cli.debug) {
+		fprintf(stderr, "verifier log:\n%s\n", log);
+		return;
+	}
+	while (start > log && lines <= VERIFIER_LOG_TAIL)
+		if (*--start == '\n')
+			lines++;
+	if (*start == '\n')
+		start++;
+	fprintf(stderr, "verifier log (last lines; -d for all of it):\n%s\n", start);
+}
+
+static int do_register(int argc, char **argv)
+{
+	const char *object = NULL, *npi = NULL, *prog = NULL, *name = NULL, *id = NULL;
+	const char *version = NULL, *priority = NULL, *cont = NULL, *af = NULL;
+	struct nmr_provider_opts o = {};
+	const struct cli_opt opts[] = {
+		OPT("npi", &npi), OPT("prog", &prog), OPT("name", &name), OPT("id", &id),
+		OPT("version", &version), OPT("priority", &priority), OPT("continue-on", &cont),
+		OPT("af", &af), OPT_LIST("tag", o.tags, NMR_MAX_TAGS), OPT_END,
+	};
+	struct nmr_provider_record rec;
+	struct nmr_npi_record npi_rec;
+	struct nmr_registry *reg;
+	struct nmr_guid guid;
+	char gs[NMR_GUID_STR_LEN];
+	int err;
+
+	err = cli_parse(argc, argv, opts, &object, 1, 1, PROVIDER_REGISTER_USAGE);
+	if (err)
+		return err;
+	if (!npi)
+		return cli_usage_err(PROVIDER_REGISTER_USAGE, "register provider: --npi is required");
+	if (id && nmr_guid_parse(id, &guid))
+		return cli_usage_err(PROVIDER_REGISTER_USAGE, "'%s' is not a GUID", id);
+	if (version && (err = parse_version(version, &o.version_min, &o.version_max)))
+		return err;
+	if (priority) {
+		if ((err = cli_parse_u32("--priority", priority, &o.priority)))
+			return err;
+		o.priority_set = true;
+	}
+	if (af && (err = cli_parse_af(af, &o.af_mask)))
+		return err;
+	o.object_path = object;
+	o.npi = npi;
+	o.prog = prog;
+	o.name = name;
+	o.id = id ? &guid : NULL;
+	o.log_size = VERIFIER_LOG_SIZE;
+	o.log_buf = calloc(1, o.log_size);
+	if (!o.log_buf)
+		return cli_err("out of memory");
+
+	if ((err = cli_open(false, &reg))) {
+		free(o.log_buf);
+		return err;
+	}
+	if (cont) {
+		/* verdict names depend on the NPI's hook */
+		if (nmr_npi_find(reg, npi, &npi_rec) ||
+		    nmr_verdicts_parse(npi_rec.hook, cont, &o.continue_on)) {
+			err = cli_usage_err(PROVIDER_REGISTER_USAGE, "%s", nmr_last_error());
+			goto out;
+		}
+		o.continue_on_set = true;
+	}
+	err = nmr_provider_register(reg, &o, &rec);
+	if (err) {
+		err = cli_lib_err();
+		print_verifier_log(o.log_buf);
+	} else if (cli.json) {
+		print_provider(reg, &rec, false, true);
+		jw_finish();
+	} else {
+		nmr_guid_format(&rec.id, gs);
+		printf("%s\n", gs);
+	}
+out:
+	nmr_registry_close(reg);
+	free(o.log_buf);
+	return err;
+}
+
+static int do_list(int argc, char **argv)
+{
+	struct nmr_provider_record *provs;
+	struct nmr_registry *reg;
+	size_t n;
+	int err = cli_parse(argc, argv, NULL, NULL, 0, 0, "nmr-bpf provider list");
+
+	if (err || (err = cli_open(false, &reg)))
+		return err;
+	if (nmr_provider_list(reg, &provs, &n)) {
+		err = cli_lib_err();
+	} else {
+		if (cli.json)
+			jw_open_array(NULL);
+		for (size_t i = 0; i < n; i++)
+			print_provider(reg, &provs[i], i == 0, false);
+		if (cli.json) {
+			jw_close_array();
+			jw_finish();
+		}
+		free(provs);
+	}
+	nmr_registry_close(reg);
+	return err;
+}
+
+static int do_show(int argc, char **argv)
+{
+	const char *ident = NULL;
+	struct nmr_provider_record rec;
+	struct nmr_registry *reg;
+	int err = cli_parse(argc, argv, NULL, &ident, 1, 1, "nmr-bpf provider show PROVIDER");
+
+	if (err || (err = cli_open(false, &reg)))
+		return err;
+	if (nmr_provider_find(reg, ident, &rec)) {
+		err = cli_lib_err();
+	} else {
+		print_provider(reg, &rec, true, true);
+		if (cli.json)
+			jw_finish();
+	}
+	nmr_registry_close(reg);
+	return err;
+}
+
+static int do_deregister(int argc, char **argv)
+{
+	const char *ident = NULL;
+	struct nmr_registry *reg;
+	int err = cli_parse(argc, argv, NULL, &ident, 1, 1,
+			    "nmr-bpf provider deregister PROVIDER");
+
+	if (err || (err = cli_open(false, &reg)))
+		return err;
+	if (nmr_provider_deregister(reg, ident))
+		err = cli_lib_err();
+	else if (cli.json) {
+		jw_open_object(NULL);
+		jw_string("deregistered", ident);
+		jw_close_object();
+		jw_finish();
+	}
+	nmr_registry_close(reg);
+	return err;
+}
+
+static int do_help_cmd(int argc, char **argv)
+{
+	return help();
+}
+
+int do_provider(int argc, char **argv)
+{
+	static const struct cli_cmd cmds[] = {
+		{ "register", do_register }, { "list", do_list }, { "show", do_show },
+		{ "deregister", do_deregister }, { "help", do_help_cmd }, { NULL },
+	};
+
+	return cli_dispatch("provider", cmds, argc, argv, help);
+}

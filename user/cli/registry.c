@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* nmr-bpf registry { show | destroy }: the registry root as a whole. */
+#include <stdlib.h>
+#include "cli.h"
+
+static int help(void)
+{
+	printf("Usage: nmr-bpf registry show\n"
+	       "       nmr-bpf registry destroy\n"
+	       "\n"
+	       "show: where the registry is and how much it holds.\n"
+	       "destroy: deregister every client (detaching its dispatcher), provider and NPI,\n"
+	       "then remove the registry's maps and directory from bpffs.\n");
+	return 0;
+}
+
+static int do_show(int argc, char **argv)
+{
+	struct nmr_npi_record *npis = NULL;
+	struct nmr_provider_record *provs = NULL;
+	struct nmr_client_record *clients = NULL;
+	struct nmr_binding_record *binds = NULL;
+	size_t nn = 0, np = 0, nc = 0, nb = 0;
+	struct nmr_registry *reg;
+	int err = cli_parse(argc, argv, NULL, NULL, 0, 0, "nmr-bpf registry show");
+
+	if (err || (err = cli_open(false, &reg)))
+		return err;
+	if (nmr_npi_list(reg, &npis, &nn) || nmr_provider_list(reg, &provs, &np) ||
+	    nmr_client_list(reg, &clients, &nc) ||
+	    nmr_binding_list(reg, NULL, NULL, &binds, &nb)) {
+		err = cli_lib_err();
+	} else if (cli.json) {
+		jw_open_object(NULL);
+		jw_string("root", nmr_registry_root(reg));
+		jw_uint("abi_version", NMR_ABI_VERSION);
+		jw_uint("npis", nn);
+		jw_uint("providers", np);
+		jw_uint("clients", nc);
+		jw_uint("bindings", nb);
+		jw_close_object();
+		jw_finish();
+	} else {
+		printf("root:       %s\nnpis:       %zu\nproviders:  %zu\nclients:    %zu\n"
+		       "bindings:   %zu\n", nmr_registry_root(reg), nn, np, nc, nb);
+	}
+	free(npis);
+	free(provs);
+	free(clients);
+	free(binds);
+	nmr_registry_close(reg);
+	return err;
+}
+
+static int do_destroy(int argc, char **argv)
+{
+	struct nmr_registry *reg;
+	int err = cli_parse(argc, argv, NULL, NULL, 0, 0, "nmr-bpf registry destroy");
+
+	if (err || (err = cli_open(false, &reg)))
+		return err;
+	if (nmr_registry_destroy(reg))
+		err = cli_lib_err();
+	else if (cli.json) {
+		jw_open_object(NULL);
+		jw_string("destroyed", nmr_registry_root(reg));
+		jw_close_object();
+		jw_finish();
+	}
+	nmr_registry_close(reg);
+	return err;
+}
+
+static int do_help_cmd(int argc, char **argv)
+{
+	return help();
+}
+
+int do_registry(int argc, char **argv)
+{
+	static const struct cli_cmd cmds[] = {
+		{ "show", do_show }, { "destroy", do_destroy }, { "help", do_help_cmd }, { NULL },
+	};
+
+	return cli_dispatch("registry", cmds, argc, argv, help);
+}

@@ -1,0 +1,700 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Bindings and the client's dispatch table.
+ *
+ * A client's chain is a linked list of program instances, one per binding:
+ *
+ *   dispatcher --> root[0] --> P1 --> P1.next[0] --> P2 --> P2.next[0] --> ...
+ *
+ * every arrow a constant-key tail call into a one-slot prog array. A node is
+ * never changed while packets can reach it, except for the one slot write
+ * that makes a new chain live: chain_commit() builds the nodes that change
+ * off to the side, then writes a single slot (root, or the next-hop of the
+ * last node the old and new chains share). A packet reads each slot once, so
+ * it runs either the whole old chain or the whole new one. Nodes that fall
+ * out are released after an RCU grace period, when no packet can run them.
+ *
+ * Binding a provider loads one instance; unbinding loads none; a reorder
+ * reloads the nodes between the first and the last that move.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "nmr_internal.h"
+
+static int binding_path(struct nmr_registry *reg, const struct nmr_guid *id, const char *leaf,
+			char *buf, size_t len)
+{
+	char guid[NMR_GUID_STR_LEN];
+
+	nmr_guid_format(id, guid);
+	return nmr_path(reg, buf, len, NMR_BINDINGS_DIR "/%s%s%s", guid, leaf ? "/" : "",
+			leaf ? leaf : "");
+}
+
+static int open_pin(const char *path)
+{
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return nmr_error(-errno, "open %s: %s", path, strerror(errno));
+	return fd;
+}
+
+static int cmp_position(const void *a, const void *b)
+{
+	const struct nmr_binding_record *x = a, *y = b;
+
+	if (x->position != y->position)
+		return x->position < y->position ? -1 : 1;
+	return x->number < y->number ? -1 : x->number > y->number;
+}
+
+int nmr_bindings_of(struct nmr_registry *reg, const struct nmr_guid *client,
+		    const struct nmr_guid *provider, struct nmr_binding_record **out,
+		    size_t *count)
+{
+	struct nmr_binding_record *all;
+	size_t n, m = 0;
+	int err;
+
+	err = nmr_records_read(reg->bindings_fd, sizeof(*all), NMR_MAX_BINDINGS, (void **)&all,
+			       &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		if (client && !nmr_guid_equal(&all[i].client, client))
+			continue;
+		if (provider && !nmr_guid_equal(&all[i].provider, provider))
+			continue;
+		all[m++] = all[i];
+	}
+	qsort(all, m, sizeof(*all), cmp_position);
+	*out = all;
+	*count = m;
+	return 0;
+}
+
+/* The client's live chain: bound bindings with an instance, in order. */
+static int live_chain(struct nmr_registry *reg, const struct nmr_guid *client,
+		      struct nmr_binding_record **out, size_t *count)
+{
+	size_t n, m = 0;
+	int err = nmr_bindings_of(reg, client, NULL, out, &n);
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		if ((*out)[i].state == NMR_BINDING_BOUND && (*out)[i].prog_id)
+			(*out)[m++] = (*out)[i];
+	*count = m;
+	return 0;
+}
+
+static int alloc_slot(struct nmr_registry *reg, __u32 *slot)
+{
+	struct nmr_binding_record *all;
+	unsigned char *used;
+	size_t n;
+	int err;
+
+	err = nmr_records_read(reg->bindings_fd, sizeof(*all), NMR_MAX_BINDINGS, (void **)&all,
+			       &n);
+	if (err)
+		return err;
+	used = calloc(NMR_MAX_BINDINGS, 1);
+	if (!used) {
+		free(all);
+		return nmr_error(-ENOMEM, "allocate binding slot: out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		if (all[i].state == NMR_BINDING_BOUND && all[i].slot < NMR_MAX_BINDINGS)
+			used[all[i].slot] = 1;
+	err = nmr_error(-ENOSPC, "allocate binding slot: all %d in use", NMR_MAX_BINDINGS - 1);
+	for (__u32 s = NMR_TEMPLATE_SLOT + 1; s < NMR_MAX_BINDINGS; s++) {
+		if (!used[s]) {
+			*slot = s;
+			err = 0;
+			break;
+		}
+	}
+	free(used);
+	free(all);
+	return err;
+}
+
+/* A new binding starts with zero counters and an empty context. */
+static int reset_slot(struct nmr_registry *reg, __u32 slot)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct nmr_binding_context ctx = {};
+	struct nmr_binding_stats *stats;
+	int err = 0;
+
+	if (ncpus < 0)
+		return nmr_error(ncpus, "count CPUs: %s", strerror(-ncpus));
+	stats = calloc(ncpus, sizeof(*stats));
+	if (!stats)
+		return nmr_error(-ENOMEM, "reset binding slot: out of memory");
+	if (bpf_map_update_elem(reg->binding_stats_fd, &slot, stats, BPF_ANY) ||
+	    bpf_map_update_elem(reg->binding_contexts_fd, &slot, &ctx, BPF_ANY))
+		err = nmr_error(-errno, "reset binding slot %u: %s", slot, strerror(errno));
+	free(stats);
+	return err;
+}
+
+static int set_has_next(struct nmr_registry *reg, __u32 slot, bool has_next)
+{
+	struct nmr_binding_context ctx;
+
+	if (bpf_map_lookup_elem(reg->binding_contexts_fd, &slot, &ctx))
+		return nmr_error(-errno, "read binding context %u: %s", slot, strerror(errno));
+	ctx.has_next = has_next;
+	if (bpf_map_update_elem(reg->binding_contexts_fd, &slot, &ctx, BPF_ANY))
+		return nmr_error(-errno, "write binding context %u: %s", slot, strerror(errno));
+	return 0;
+}
+
+static bool chain_has(const struct nmr_binding_record *chain, size_t n, const struct nmr_guid *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (nmr_guid_equal(&chain[i].id, id))
+			return true;
+	return false;
+}
+
+/* Pins a freshly built instance; "_new" when the binding's live one is still pinned. */
+static int pin_instance(struct nmr_registry *reg, const struct nmr_guid *id,
+			const struct nmr_instance *inst, bool staged)
+{
+	char path[PATH_MAX];
+	int err;
+
+	err = binding_path(reg, id, NULL, path, sizeof(path));
+	if (err || (err = nmr_mkdir(path)))
+		return err;
+	err = binding_path(reg, id, staged ? "prog_new" : "prog", path, sizeof(path));
+	if (!err && bpf_obj_pin(inst->prog_fd, path))
+		err = nmr_error(-errno, "pin %s: %s", path, strerror(errno));
+	if (err)
+		return err;
+	err = binding_path(reg, id, staged ? "next_new" : "next", path, sizeof(path));
+	if (!err && bpf_obj_pin(inst->next_fd, path))
+		err = nmr_error(-errno, "pin %s: %s", path, strerror(errno));
+	return err;
+}
+
+static void unpin_instance(struct nmr_registry *reg, const struct nmr_guid *id, bool staged)
+{
+	char path[PATH_MAX];
+
+	if (!binding_path(reg, id, staged ? "prog_new" : "prog", path, sizeof(path)))
+		unlink(path);
+	if (!binding_path(reg, id, staged ? "next_new" : "next", path, sizeof(path)))
+		unlink(path);
+}
+
+static int promote_staged(struct nmr_registry *reg, const struct nmr_guid *id)
+{
+	const char *leaves[][2] = { { "prog_new", "prog" }, { "next_new", "next" } };
+	char from[PATH_MAX], to[PATH_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(leaves); i++) {
+		if (binding_path(reg, id, leaves[i][0], from, sizeof(from)) ||
+		    binding_path(reg, id, leaves[i][1], to, sizeof(to)))
+			return -ENAMETOOLONG;
+		if (rename(from, to))
+			return nmr_error(-errno, "rename %s: %s", from, strerror(errno));
+	}
+	return 0;
+}
+
+static int build_instance(struct nmr_registry *reg, const struct nmr_binding_record *b,
+			  struct nmr_instance *inst)
+{
+	struct nmr_provider_record prov;
+	size_t size;
+	void *obj;
+	int err;
+
+	if (bpf_map_lookup_elem(reg->providers_fd, &b->provider, &prov))
+		return nmr_error(-ENOENT, "binding: provider record missing");
+	err = nmr_object_load(reg, &prov, &obj, &size);
+	if (err)
+		return err;
+	err = nmr_instance_load(reg, &prov, obj, size, b->slot, prov.continue_on, false, inst,
+				NULL, 0);
+	free(obj);
+	return err;
+}
+
+/*
+ * Makes want[0..n) the client's chain in one atomic step (see the top of
+ * this file), then releases the nodes that left it and updates the records.
+ * want holds bound binding records; new ones have prog_id 0.
+ */
+static int chain_commit(struct nmr_registry *reg, const struct nmr_client_record *client,
+			struct nmr_binding_record *want, size_t nwant)
+{
+	struct nmr_binding_record *old = NULL;
+	struct nmr_instance *built = NULL;
+	size_t nold, p = 0, k = 0;
+	int tail_fd = -1, next_fd = -1, table_fd = -1, err;
+	char path[PATH_MAX];
+	__u32 zero = 0;
+
+	if (nwant > NMR_MAX_CHAIN)
+		return nmr_error(-E2BIG, "client %s: %zu providers, but the kernel runs at most "
+				 "%d programs per packet: the dispatcher and %d providers",
+				 client->name, nwant, NMR_MAX_CHAIN + 1, NMR_MAX_CHAIN);
+	err = live_chain(reg, &client->id, &old, &nold);
+	if (err)
+		return err;
+	while (p < nold && p < nwant && nmr_guid_equal(&old[p].id, &want[p].id))
+		p++;
+	while (k < nold - p && k < nwant - p &&
+	       nmr_guid_equal(&old[nold - 1 - k].id, &want[nwant - 1 - k].id))
+		k++;
+	if (p == nold && p == nwant)
+		goto records;	/* nothing changes */
+
+	built = calloc(nwant ? nwant : 1, sizeof(*built));
+	if (!built) {
+		err = nmr_error(-ENOMEM, "commit chain: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < nwant; i++)
+		built[i].prog_fd = built[i].next_fd = -1;
+
+	/* The shared tail, reused as it is. */
+	if (k) {
+		err = binding_path(reg, &old[nold - k].id, "prog", path, sizeof(path));
+		if (err || (err = tail_fd = open_pin(path)) < 0)
+			goto out;
+		next_fd = tail_fd;
+	}
+	/* The middle, built back to front so each node can point at its successor. */
+	for (size_t i = nwant - k; i-- > p;) {
+		err = build_instance(reg, &want[i], &built[i]);
+		if (err)
+			goto unbuild;
+		if (next_fd >= 0 &&
+		    bpf_map_update_elem(built[i].next_fd, &zero, &next_fd, BPF_ANY)) {
+			err = nmr_error(-errno, "link %s: %s", client->name, strerror(errno));
+			goto unbuild;
+		}
+		err = set_has_next(reg, want[i].slot, next_fd >= 0);
+		if (err)
+			goto unbuild;
+		err = pin_instance(reg, &want[i].id, &built[i], want[i].prog_id != 0);
+		if (err)
+			goto unbuild;
+		next_fd = built[i].prog_fd;
+	}
+
+	/* The one write that makes the new chain live. */
+	if (p) {
+		err = binding_path(reg, &old[p - 1].id, "next", path, sizeof(path));
+	} else {
+		char guid[NMR_GUID_STR_LEN];
+
+		nmr_guid_format(&client->id, guid);
+		err = nmr_path(reg, path, sizeof(path), NMR_CLIENTS_DIR "/%s/root", guid);
+	}
+	if (err || (err = table_fd = open_pin(path)) < 0)
+		goto unbuild;
+	if (next_fd >= 0) {
+		if (p && (err = set_has_next(reg, old[p - 1].slot, true)))
+			goto unbuild;
+		if (bpf_map_update_elem(table_fd, &zero, &next_fd, BPF_ANY)) {
+			err = nmr_error(-errno, "swap dispatch table of %s: %s", client->name,
+					strerror(errno));
+			goto unbuild;
+		}
+	} else {
+		if (bpf_map_delete_elem(table_fd, &zero) && errno != ENOENT) {
+			err = nmr_error(-errno, "swap dispatch table of %s: %s", client->name,
+					strerror(errno));
+			goto unbuild;
+		}
+		if (p)
+			set_has_next(reg, old[p - 1].slot, false);
+	}
+	err = 0;
+
+	/* Live. Release what left the chain once no packet can run it. */
+	if (nold - k > p) {
+		nmr_wait_for_readers();
+		for (size_t j = p; j < nold - k; j++) {
+			unpin_instance(reg, &old[j].id, false);
+			if (chain_has(want, nwant, &old[j].id)) {
+				promote_staged(reg, &old[j].id);
+			} else if (!binding_path(reg, &old[j].id, NULL, path, sizeof(path))) {
+				nmr_unpin_tree(path);
+			}
+		}
+	}
+	for (size_t i = p; i < nwant - k; i++)
+		want[i].prog_id = built[i].prog_id;
+records:
+	for (size_t i = 0; i < nwant; i++) {
+		want[i].position = i;
+		if (bpf_map_update_elem(reg->bindings_fd, &want[i].id, &want[i], BPF_ANY) && !err)
+			err = nmr_error(-errno, "write binding record: %s", strerror(errno));
+	}
+	goto out;
+
+unbuild:
+	for (size_t i = p; i < nwant - k; i++) {
+		if (built[i].prog_fd < 0)
+			continue;
+		unpin_instance(reg, &want[i].id, want[i].prog_id != 0);
+		if (!want[i].prog_id && !binding_path(reg, &want[i].id, NULL, path, sizeof(path)))
+			nmr_unpin_tree(path);
+	}
+out:
+	if (table_fd >= 0)
+		close(table_fd);
+	if (tail_fd >= 0)
+		close(tail_fd);
+	for (size_t i = 0; built && i < nwant; i++)
+		nmr_instance_close(&built[i]);
+	free(built);
+	free(old);
+	return err;
+}
+
+/* Chain order: priority, then registration order. */
+static int chain_order(struct nmr_registry *reg, const struct nmr_binding_record *a,
+		       const struct nmr_provider_record *pa, const struct nmr_binding_record *b)
+{
+	struct nmr_provider_record pb;
+
+	(void)a;
+	if (bpf_map_lookup_elem(reg->providers_fd, &b->provider, &pb))
+		return 1;
+	if (pa->priority != pb.priority)
+		return pa->priority < pb.priority ? -1 : 1;
+	return pa->number < pb.number ? -1 : 1;
+}
+
+static int new_binding(struct nmr_registry *reg, const struct nmr_client_record *client,
+		       const struct nmr_provider_record *prov, enum nmr_binding_state state,
+		       const char *reason, struct nmr_binding_record *b)
+{
+	int err;
+
+	memset(b, 0, sizeof(*b));
+	b->client = client->id;
+	b->provider = prov->id;
+	b->state = state;
+	snprintf(b->reason, sizeof(b->reason), "%s", reason ? reason : "");
+	err = nmr_guid_generate(&b->id);
+	if (!err)
+		err = nmr_next_number(reg, &b->number);
+	if (!err && state == NMR_BINDING_BOUND) {
+		err = alloc_slot(reg, &b->slot);
+		if (!err)
+			err = reset_slot(reg, b->slot);
+	}
+	if (!err && bpf_map_update_elem(reg->bindings_fd, &b->id, b, BPF_NOEXIST))
+		err = nmr_error(-errno, "write binding record: %s", strerror(errno));
+	return err;
+}
+
+static bool same_npi_client(const struct nmr_client_record *c, const struct nmr_provider_record *p)
+{
+	return nmr_guid_equal(&c->npi, &p->npi);
+}
+
+/* NMR: for each client of the NPI, ClientAttachProvider(new provider). */
+int nmr_bind_provider(struct nmr_registry *reg, const struct nmr_provider_record *prov)
+{
+	struct nmr_client_record *clients = NULL;
+	size_t nclients;
+	int err;
+
+	err = nmr_client_list(reg, &clients, &nclients);
+	for (size_t c = 0; !err && c < nclients; c++) {
+		struct nmr_binding_record *chain = NULL, *want = NULL, b;
+		char reason[NMR_REASON_LEN];
+		size_t n, at;
+
+		if (!same_npi_client(&clients[c], prov))
+			continue;
+		err = live_chain(reg, &clients[c].id, &chain, &n);
+		if (err)
+			break;
+		if (!nmr_attach_decision(&clients[c], n, prov, reason, sizeof(reason))) {
+			err = new_binding(reg, &clients[c], prov, NMR_BINDING_DECLINED, reason, &b);
+			free(chain);
+			continue;
+		}
+		if (n + 1 > NMR_MAX_CHAIN) {
+			err = nmr_error(-E2BIG, "bind provider %s to client %s: chain full: the "
+					"kernel runs at most %d programs per packet, the dispatcher "
+					"and %d providers", prov->name, clients[c].name,
+					NMR_MAX_CHAIN + 1, NMR_MAX_CHAIN);
+			free(chain);
+			break;
+		}
+		err = new_binding(reg, &clients[c], prov, NMR_BINDING_BOUND, NULL, &b);
+		want = calloc(n + 1, sizeof(*want));
+		if (!err && !want)
+			err = nmr_error(-ENOMEM, "bind: out of memory");
+		if (!err) {
+			for (at = 0; at < n && chain_order(reg, &b, prov, &chain[at]) > 0; at++)
+				;
+			memcpy(want, chain, at * sizeof(*want));
+			want[at] = b;
+			memcpy(want + at + 1, chain + at, (n - at) * sizeof(*want));
+			err = chain_commit(reg, &clients[c], want, n + 1);
+			if (err) {
+				bpf_map_delete_elem(reg->bindings_fd, &b.id);
+				nmr_error_prefix(err, "bind provider %s to client %s", prov->name,
+						 clients[c].name);
+			}
+		}
+		free(want);
+		free(chain);
+	}
+	free(clients);
+	if (err) {
+		/* Back to where we were: every binding made for it goes again. */
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", nmr_last_error());
+		nmr_unbind_provider(reg, prov);
+		nmr_error(err, "%s", msg);
+	}
+	return err;
+}
+
+static int cmp_provider_order(const void *a, const void *b)
+{
+	const struct nmr_provider_record *x = a, *y = b;
+
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	return x->number < y->number ? -1 : x->number > y->number;
+}
+
+/* NMR: for each provider of the NPI, in priority order, ClientAttachProvider. */
+int nmr_bind_client(struct nmr_registry *reg, const struct nmr_client_record *client)
+{
+	struct nmr_binding_record *want = NULL, b;
+	struct nmr_provider_record *provs = NULL;
+	char reason[NMR_REASON_LEN];
+	size_t nprovs, n = 0;
+	int err;
+
+	err = nmr_provider_list(reg, &provs, &nprovs);
+	if (err)
+		return err;
+	qsort(provs, nprovs, sizeof(*provs), cmp_provider_order);
+	want = calloc(NMR_MAX_CHAIN + 1, sizeof(*want));
+	if (!want)
+		err = nmr_error(-ENOMEM, "bind: out of memory");
+	for (size_t i = 0; !err && i < nprovs; i++) {
+		if (!same_npi_client(client, &provs[i]))
+			continue;
+		if (!nmr_attach_decision(client, n, &provs[i], reason, sizeof(reason))) {
+			err = new_binding(reg, client, &provs[i], NMR_BINDING_DECLINED, reason, &b);
+			continue;
+		}
+		if (n == NMR_MAX_CHAIN) {
+			err = nmr_error(-E2BIG, "bind client %s: more than %d matching providers: "
+					"the kernel runs at most %d programs per packet",
+					client->name, NMR_MAX_CHAIN, NMR_MAX_CHAIN + 1);
+			break;
+		}
+		err = new_binding(reg, client, &provs[i], NMR_BINDING_BOUND, NULL, &want[n]);
+		if (!err)
+			n++;
+	}
+	if (!err)
+		err = chain_commit(reg, client, want, n);
+	if (err) {
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", nmr_last_error());
+		nmr_unbind_client(reg, client);
+		nmr_error(err, "%s", msg);
+	}
+	free(want);
+	free(provs);
+	return err;
+}
+
+static int unbind(struct nmr_registry *reg, const struct nmr_guid *client_id,
+		  const struct nmr_guid *provider_id)
+{
+	struct nmr_binding_record *gone = NULL, *chain = NULL;
+	struct nmr_client_record client;
+	size_t ngone, n, m;
+	int err;
+
+	err = nmr_bindings_of(reg, client_id, provider_id, &gone, &ngone);
+	for (size_t i = 0; !err && i < ngone; i++) {
+		if (gone[i].state != NMR_BINDING_BOUND)
+			continue;
+		if (bpf_map_lookup_elem(reg->clients_fd, &gone[i].client, &client))
+			continue;
+		err = live_chain(reg, &client.id, &chain, &n);
+		if (err)
+			break;
+		m = 0;
+		for (size_t j = 0; j < n; j++)
+			if (!chain_has(gone, ngone, &chain[j].id))
+				chain[m++] = chain[j];
+		if (m != n)
+			err = chain_commit(reg, &client, chain, m);
+		free(chain);
+		chain = NULL;
+	}
+	for (size_t i = 0; !err && i < ngone; i++) {
+		char path[PATH_MAX];
+
+		bpf_map_delete_elem(reg->bindings_fd, &gone[i].id);
+		if (!binding_path(reg, &gone[i].id, NULL, path, sizeof(path)))
+			nmr_unpin_tree(path);
+	}
+	free(gone);
+	return err;
+}
+
+int nmr_unbind_provider(struct nmr_registry *reg, const struct nmr_provider_record *prov)
+{
+	return unbind(reg, NULL, &prov->id);
+}
+
+int nmr_unbind_client(struct nmr_registry *reg, const struct nmr_client_record *client)
+{
+	return unbind(reg, &client->id, NULL);
+}
+
+/* ---- public: listing and counters ---- */
+
+int nmr_binding_list(struct nmr_registry *reg, const char *client, const char *provider,
+		     struct nmr_binding_record **out, size_t *count)
+{
+	struct nmr_client_record c;
+	struct nmr_provider_record p;
+	int err;
+
+	*out = NULL;
+	*count = 0;
+	if (reg->empty)
+		return 0;
+	if (client && (err = nmr_client_find(reg, client, &c)))
+		return err;
+	if (provider && (err = nmr_provider_find(reg, provider, &p)))
+		return err;
+	err = nmr_lock(reg, false);
+	if (err)
+		return err;
+	err = nmr_bindings_of(reg, client ? &c.id : NULL, provider ? &p.id : NULL, out, count);
+	nmr_unlock(reg);
+	return err;
+}
+
+int nmr_binding_find(struct nmr_registry *reg, const char *ident,
+		     struct nmr_binding_record *out)
+{
+	struct nmr_client_record c;
+	struct nmr_provider_record p;
+	struct nmr_binding_record *all;
+	struct nmr_guid id;
+	char cname[128];
+	const char *colon;
+	size_t n;
+	int err;
+
+	if (reg->empty)
+		return nmr_error(-ENOENT, "unknown binding %s", ident);
+	if (!nmr_guid_parse(ident, &id)) {
+		if (bpf_map_lookup_elem(reg->bindings_fd, &id, out))
+			return nmr_error(-ENOENT, "unknown binding %s", ident);
+		return 0;
+	}
+	colon = strchr(ident, ':');
+	if (!colon || (size_t)(colon - ident) >= sizeof(cname))
+		return nmr_error(-ENOENT, "unknown binding %s (name a binding by its GUID or "
+				 "as CLIENT:PROVIDER)", ident);
+	snprintf(cname, sizeof(cname), "%.*s", (int)(colon - ident), ident);
+	if (nmr_client_find(reg, cname, &c) || nmr_provider_find(reg, colon + 1, &p))
+		return nmr_error(-ENOENT, "unknown binding %s", ident);
+	err = nmr_bindings_of(reg, &c.id, &p.id, &all, &n);
+	if (err)
+		return err;
+	if (n)
+		*out = all[0];
+	free(all);
+	return n ? 0 : nmr_error(-ENOENT, "unknown binding %s: client %s and provider %s are "
+				 "not bound", ident, c.name, p.name);
+}
+
+int nmr_binding_counts(struct nmr_registry *reg, const struct nmr_binding_record *b,
+		       struct nmr_binding_counts *out)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct nmr_binding_stats *stats;
+
+	memset(out, 0, sizeof(*out));
+	if (b->state != NMR_BINDING_BOUND)
+		return 0;
+	stats = calloc(ncpus > 0 ? ncpus : 1, sizeof(*stats));
+	if (!stats)
+		return nmr_error(-ENOMEM, "read counters: out of memory");
+	if (bpf_map_lookup_elem(reg->binding_stats_fd, &b->slot, stats)) {
+		free(stats);
+		return nmr_error(-errno, "read counters of slot %u: %s", b->slot, strerror(errno));
+	}
+	for (int cpu = 0; cpu < ncpus; cpu++) {
+		for (int v = 0; v < NMR_VERDICT_SLOTS; v++) {
+			out->verdicts[v] += stats[cpu].verdicts[v];
+			out->packets += stats[cpu].verdicts[v];
+		}
+		out->missed += stats[cpu].missed;
+	}
+	free(stats);
+	return 0;
+}
+
+int nmr_binding_context_read(struct nmr_registry *reg, const struct nmr_binding_record *b,
+			     void *data, size_t len)
+{
+	struct nmr_binding_context ctx;
+
+	if (b->state != NMR_BINDING_BOUND || len > sizeof(ctx.data))
+		return nmr_error(-EINVAL, "read binding context: not bound or too long");
+	if (bpf_map_lookup_elem(reg->binding_contexts_fd, &b->slot, &ctx))
+		return nmr_error(-errno, "read binding context: %s", strerror(errno));
+	memcpy(data, ctx.data, len);
+	return 0;
+}
+
+int nmr_binding_context_write(struct nmr_registry *reg, const struct nmr_binding_record *b,
+			      const void *data, size_t len)
+{
+	struct nmr_binding_context ctx;
+	int err;
+
+	if (b->state != NMR_BINDING_BOUND || len > sizeof(ctx.data))
+		return nmr_error(-EINVAL, "write binding context: not bound or too long");
+	err = nmr_lock(reg, true);
+	if (err)
+		return err;
+	if (bpf_map_lookup_elem(reg->binding_contexts_fd, &b->slot, &ctx)) {
+		err = nmr_error(-errno, "read binding context: %s", strerror(errno));
+	} else {
+		memcpy(ctx.data, data, len);
+		if (bpf_map_update_elem(reg->binding_contexts_fd, &b->slot, &ctx, BPF_ANY))
+			err = nmr_error(-errno, "write binding context: %s", strerror(errno));
+	}
+	nmr_unlock(reg);
+	return err;
+}

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Clients: an XDP or TC hook of one interface registered for an NPI. The
+ * dispatcher goes on the hook at registration; providers are bound into its
+ * dispatch table as they match.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "nmr_internal.h"
+
+#define CLIENT_FIND(reg, ident, out)						\
+	nmr_record_find(reg, (reg)->clients_fd, sizeof(struct nmr_client_record), \
+			offsetof(struct nmr_client_record, name), "client", ident, out)
+
+int nmr_client_find(struct nmr_registry *reg, const char *client, struct nmr_client_record *out)
+{
+	int err = nmr_lock(reg, false);
+
+	if (err)
+		return err;
+	err = CLIENT_FIND(reg, client, out);
+	nmr_unlock(reg);
+	return err;
+}
+
+static int cmp_client(const void *a, const void *b)
+{
+	return nmr_cmp_number(((const struct nmr_client_record *)a)->number,
+			      ((const struct nmr_client_record *)b)->number);
+}
+
+int nmr_client_list(struct nmr_registry *reg, struct nmr_client_record **out, size_t *count)
+{
+	int err;
+
+	*out = NULL;
+	*count = 0;
+	if (reg->empty)
+		return 0;
+	err = nmr_lock(reg, false);
+	if (err)
+		return err;
+	err = nmr_records_read(reg->clients_fd, sizeof(**out), NMR_MAX_CLIENTS, (void **)out,
+			       count);
+	nmr_unlock(reg);
+	if (!err)
+		qsort(*out, *count, sizeof(**out), cmp_client);
+	return err;
+}
+
+static int alloc_client_slot(struct nmr_registry *reg, __u32 *slot)
+{
+	struct nmr_client_record *all;
+	size_t n;
+	int err = nmr_client_list(reg, &all, &n);
+
+	if (err)
+		return err;
+	for (__u32 s = 0; s < NMR_MAX_CLIENTS; s++) {
+		size_t i;
+
+		for (i = 0; i < n && all[i].slot != s; i++)
+			;
+		if (i == n) {
+			*slot = s;
+			free(all);
+			return 0;
+		}
+	}
+	free(all);
+	return nmr_error(-ENOSPC, "register client: all %d client slots are in use",
+			 NMR_MAX_CLIENTS);
+}
+
+static int reset_client_stats(struct nmr_registry *reg, __u32 slot)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct nmr_client_stats *stats = calloc(ncpus > 0 ? ncpus : 1, sizeof(*stats));
+	int err = 0;
+
+	if (!stats)
+		return nmr_error(-ENOMEM, "out of memory");
+	if (bpf_map_update_elem(reg->client_stats_fd, &slot, stats, BPF_ANY))
+		err = nmr_error(-errno, "reset client counters: %s", strerror(errno));
+	free(stats);
+	return err;
+}
+
+static int fill_client(const struct nmr_client_opts *opts, const struct nmr_npi_record *npi,
+		       struct nmr_client_record *rec)
+{
+	struct nmr_client_characteristics *c = &rec->chars;
+
+	if (strlen(opts->dev) >= NMR_DEV_LEN)
+		return nmr_error(-EINVAL, "register client: device name %s too long", opts->dev);
+	snprintf(rec->dev, sizeof(rec->dev), "%s", opts->dev);
+	if (opts->netns && strlen(opts->netns) >= NMR_NAME_LEN)
+		return nmr_error(-EINVAL, "register client: netns name %s too long", opts->netns);
+	snprintf(rec->netns, sizeof(rec->netns), "%s", opts->netns ? opts->netns : "");
+	char name[2 * NMR_NAME_LEN + NMR_DEV_LEN];
+
+	if (opts->name)
+		snprintf(name, sizeof(name), "%s", opts->name);
+	else
+		snprintf(name, sizeof(name), "%s%s%s-%s", rec->netns, rec->netns[0] ? "-" : "",
+			 rec->dev, nmr_hook_name(npi->hook));
+	if (strlen(name) >= NMR_NAME_LEN)
+		return nmr_error(-EINVAL, "register client: name %s is longer than %d characters%s",
+				 name, NMR_NAME_LEN - 1, opts->name ? "" : "; give one with --name");
+	memcpy(rec->name, name, strlen(name) + 1);
+	rec->npi = npi->id;
+	rec->hook = npi->hook;
+	rec->mode = opts->mode;
+	c->require_version = opts->require_version;
+	c->af_mask = opts->af_mask;
+	c->max_providers = opts->max_providers;
+	c->flags = opts->exclusive ? NMR_CLIENT_F_EXCLUSIVE : 0;
+	for (int i = 0; i < NMR_MAX_TAGS; i++) {
+		if (!opts->require_tags[i])
+			continue;
+		if (strlen(opts->require_tags[i]) >= NMR_TAG_LEN)
+			return nmr_error(-EINVAL, "register client: tag '%s' longer than %d",
+					 opts->require_tags[i], NMR_TAG_LEN - 1);
+		snprintf(c->require_tags[i], NMR_TAG_LEN, "%s", opts->require_tags[i]);
+	}
+	return nmr_name_check("client", rec->name);
+}
+
+int nmr_client_register(struct nmr_registry *reg, const struct nmr_client_opts *opts,
+			struct nmr_client_record *out)
+{
+	struct nmr_client_record rec = {};
+	struct nmr_registry_meta meta;
+	struct nmr_npi_record npi;
+	bool attached = false;
+	int err;
+
+	if (!opts->npi)
+		return nmr_error(-EINVAL, "register client: an NPI is required (--npi)");
+	if (!opts->dev)
+		return nmr_error(-EINVAL, "register client: a device is required (--dev)");
+	err = nmr_lock(reg, true);
+	if (err)
+		return err;
+	err = nmr_npi_find(reg, opts->npi, &npi);
+	if (!err)
+		err = fill_client(opts, &npi, &rec);
+	if (!err && opts->id)
+		rec.id = *opts->id;
+	else if (!err)
+		err = nmr_guid_generate(&rec.id);
+	if (!err)
+		err = nmr_record_unique(reg, reg->clients_fd, sizeof(rec),
+					offsetof(struct nmr_client_record, name), "client",
+					&rec.id, rec.name);
+	if (!err)
+		err = nmr_netns_ino(rec.netns, &rec.netns_ino);
+	if (!err)
+		err = alloc_client_slot(reg, &rec.slot);
+	if (!err)
+		err = nmr_meta_save(reg, &meta);
+	if (err)
+		goto out;
+
+	/* Everything below is undone on failure. */
+	err = nmr_next_number(reg, &rec.number);
+	if (!err)
+		err = reset_client_stats(reg, rec.slot);
+	if (!err)
+		err = nmr_hook_attach(reg, &rec);
+	if (err)
+		goto undo;
+	attached = true;
+	if (bpf_map_update_elem(reg->clients_fd, &rec.id, &rec, BPF_NOEXIST)) {
+		err = nmr_error(-errno, "register client %s: %s", rec.name,
+				errno == E2BIG ? "the registry holds its maximum of clients"
+					       : strerror(errno));
+		goto undo;
+	}
+	err = nmr_bind_client(reg, &rec);
+	if (err) {
+		bpf_map_delete_elem(reg->clients_fd, &rec.id);
+		goto undo;
+	}
+	if (out)
+		*out = rec;
+	goto out;
+undo:
+	if (attached)
+		nmr_hook_detach(reg, &rec);
+	nmr_meta_restore(reg, &meta);
+out:
+	nmr_unlock(reg);
+	return err;
+}
+
+int nmr_client_deregister(struct nmr_registry *reg, const char *client)
+{
+	struct nmr_client_record rec;
+	int err;
+
+	err = nmr_lock(reg, true);
+	if (err)
+		return err;
+	err = CLIENT_FIND(reg, client, &rec);
+	if (err)
+		goto out;
+	/* Unbinding empties the table and waits: no provider runs for it after. */
+	err = nmr_unbind_client(reg, &rec);
+	if (!err)
+		err = nmr_hook_detach(reg, &rec);
+	if (!err)
+		bpf_map_delete_elem(reg->clients_fd, &rec.id);
+	else
+		nmr_error_prefix(err, "deregister client %s", rec.name);
+out:
+	nmr_unlock(reg);
+	return err;
+}

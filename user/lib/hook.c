@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The client side of the data path: the dispatcher loaded for one client and
+ * attached to its device's hook by a pinned BPF link, so that it outlives the
+ * registrar process. Pins: client/<id>/{dispatcher,root,link}.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "nmr_internal.h"
+#include "dispatcher.skel.h"
+
+/* Missing from bookworm's uapi headers; the kernel has them (TCX, 6.6+). */
+#ifndef BPF_TCX_INGRESS
+#define BPF_TCX_INGRESS 46
+#define BPF_TCX_EGRESS 47
+#endif
+
+static int client_path(struct nmr_registry *reg, const struct nmr_client_record *c,
+		       const char *leaf, char *buf, size_t len)
+{
+	char guid[NMR_GUID_STR_LEN];
+
+	nmr_guid_format(&c->id, guid);
+	return nmr_path(reg, buf, len, NMR_CLIENTS_DIR "/%s%s%s", guid, leaf ? "/" : "",
+			leaf ? leaf : "");
+}
+
+static void prog_describe(__u32 id, char *buf, size_t len)
+{
+	struct bpf_prog_info info = {};
+	__u32 info_len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		snprintf(buf, len, "program %s (id %u)", info.name, id);
+	else
+		snprintf(buf, len, "program id %u", id);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* A device already running XDP that nmr-bpf did not put there is never clobbered. */
+static int xdp_check_foreign(const struct nmr_client_record *c)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	char what[64];
+
+	if (bpf_xdp_query(c->ifindex, 0, &q))
+		return 0;
+	if (q.attach_mode == XDP_ATTACHED_NONE)
+		return 0;
+	prog_describe(q.prog_id ?: q.drv_prog_id ?: q.skb_prog_id, what, sizeof(what));
+	return nmr_error(-EBUSY, "register client %s: device %s already runs XDP %s, which "
+			 "nmr-bpf did not attach; it is left alone (detach it first, e.g. "
+			 "ip link set dev %s xdp off)", c->name, c->dev, what, c->dev);
+}
+
+static int attach_link(struct nmr_client_record *c, int prog_fd)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lo);
+	int fd;
+
+	if (c->hook == NMR_HOOK_XDP) {
+		int err = xdp_check_foreign(c);
+
+		if (err)
+			return err;
+		lo.flags = c->mode == NMR_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+		fd = bpf_link_create(prog_fd, c->ifindex, BPF_XDP, &lo);
+		if (fd < 0 && c->mode == NMR_MODE_NATIVE &&
+		    (errno == EOPNOTSUPP || errno == EINVAL))
+			return nmr_error(-errno, "register client %s: device %s does not support "
+					 "native XDP (%s); use --mode skb", c->name, c->dev,
+					 strerror(errno));
+	} else {
+		fd = bpf_link_create(prog_fd, c->ifindex, c->hook == NMR_HOOK_TC_INGRESS ?
+				     BPF_TCX_INGRESS : BPF_TCX_EGRESS, &lo);
+	}
+	if (fd < 0)
+		return nmr_error(-errno, "register client %s: attach to %s %s: %s", c->name,
+				 c->dev, nmr_hook_name(c->hook), strerror(errno));
+	return fd;
+}
+
+int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *c)
+{
+	struct dispatcher_bpf *skel;
+	struct bpf_program *prog, *p;
+	struct nmr_netns_guard ns;
+	int root_fd, link_fd = -1, err;
+	char dir[PATH_MAX], path[PATH_MAX];
+
+	skel = dispatcher_bpf__open();
+	if (!skel)
+		return nmr_error(-errno, "register client %s: open dispatcher: %s", c->name,
+				 strerror(errno));
+	if (c->hook == NMR_HOOK_XDP)
+		prog = c->flags & NMR_CLIENT_F_FRAGS ? skel->progs.nmr_xdp_frags_dispatcher
+						     : skel->progs.nmr_xdp_dispatcher;
+	else
+		prog = skel->progs.nmr_tc_dispatcher;
+	bpf_object__for_each_program(p, skel->obj)
+		bpf_program__set_autoload(p, p == prog);
+	skel->rodata->client_slot = c->slot;
+
+	root_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "nmr_root", 4, 4, 1, NULL);
+	if (root_fd < 0) {
+		err = nmr_error(-errno, "register client %s: create dispatch table: %s", c->name,
+				strerror(errno));
+		goto out;
+	}
+	err = bpf_map__reuse_fd(skel->maps.nmr_root, root_fd) ?:
+	      bpf_map__reuse_fd(skel->maps.nmr_client_stats, reg->client_stats_fd);
+	if (!err)
+		err = dispatcher_bpf__load(skel);
+	if (err) {
+		err = nmr_error(err, "register client %s: load dispatcher: %s", c->name,
+				strerror(-err));
+		goto out;
+	}
+
+	err = nmr_netns_enter(c->netns, &ns);
+	if (err)
+		goto out;
+	c->ifindex = if_nametoindex(c->dev);
+	if (!c->ifindex)
+		err = nmr_error(-ENODEV, "register client %s: unknown device %s%s%s", c->name,
+				c->dev, c->netns[0] ? " in network namespace " : "", c->netns);
+	else
+		err = link_fd = attach_link(c, bpf_program__fd(prog));
+	nmr_netns_leave(&ns);
+	if (err < 0)
+		goto out;
+
+	err = client_path(reg, c, NULL, dir, sizeof(dir));
+	if (err || (err = nmr_mkdir(dir)))
+		goto out;
+	err = client_path(reg, c, "root", path, sizeof(path));
+	if (!err && bpf_obj_pin(root_fd, path))
+		err = -errno;
+	if (!err && !(err = client_path(reg, c, "dispatcher", path, sizeof(path))) &&
+	    bpf_obj_pin(bpf_program__fd(prog), path))
+		err = -errno;
+	if (!err && !(err = client_path(reg, c, "link", path, sizeof(path))) &&
+	    bpf_obj_pin(link_fd, path))
+		err = -errno;
+	if (err) {
+		err = nmr_error(err, "register client %s: pin %s: %s", c->name, path,
+				strerror(-err));
+		nmr_unpin_tree(dir);
+		bpf_link_detach(link_fd);
+		goto out;
+	}
+	c->dispatcher_prog_id = nmr_prog_id(bpf_program__fd(prog));
+	{
+		struct bpf_link_info info = {};
+		__u32 len = sizeof(info);
+
+		if (!bpf_obj_get_info_by_fd(link_fd, &info, &len))
+			c->link_id = info.id;
+	}
+out:
+	if (link_fd >= 0)
+		close(link_fd);
+	if (root_fd >= 0)
+		close(root_fd);
+	dispatcher_bpf__destroy(skel);
+	return err < 0 ? err : 0;
+}
+
+int nmr_hook_detach(struct nmr_registry *reg, const struct nmr_client_record *c)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	int fd, err;
+
+	err = client_path(reg, c, "link", path, sizeof(path));
+	if (err)
+		return err;
+	/*
+	 * Detach explicitly: dropping the last reference of a link releases it
+	 * from a workqueue, later; the client must be off the device on return.
+	 */
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		if (bpf_link_detach(fd) && errno != ENOLINK && errno != EINVAL)
+			err = nmr_error(-errno, "detach client %s from %s: %s", c->name, c->dev,
+					strerror(errno));
+		close(fd);
+	}
+	if (!client_path(reg, c, NULL, dir, sizeof(dir)))
+		nmr_unpin_tree(dir);
+	return err;
+}

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Program instances of a provider.
+ *
+ * A BPF program refers to its maps by value at load time, so a provider whose
+ * chain position ends in a constant-key tail call needs one loaded instance
+ * per binding: each with its own one-slot next-hop table ("nmr_next") and its
+ * binding slot frozen into .rodata.nmr. The provider's own maps (its module
+ * state) are created once, by the template instance loaded at registration,
+ * pinned under provider/<id>/maps/, and shared by every instance.
+ *
+ * The ELF object itself is kept in the registry (a frozen array map), so a
+ * client that registers later can be bound without the original file.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "nmr_internal.h"
+
+#define OBJECT_CHUNK 65536
+#define NMR_MAX_SHARED_MAPS 64
+
+static int provider_path(struct nmr_registry *reg, const struct nmr_provider_record *prov,
+			 char *buf, size_t len, const char *leaf)
+{
+	char guid[NMR_GUID_STR_LEN];
+
+	nmr_guid_format(&prov->id, guid);
+	return nmr_path(reg, buf, len, NMR_PROVIDERS_DIR "/%s%s%s", guid, leaf ? "/" : "",
+			leaf ? leaf : "");
+}
+
+int nmr_object_store(struct nmr_registry *reg, const struct nmr_provider_record *prov,
+		     const void *buf, size_t size)
+{
+	__u32 entries = (size + OBJECT_CHUNK - 1) / OBJECT_CHUNK;
+	char path[PATH_MAX];
+	char *chunk;
+	int fd, err = 0;
+
+	err = provider_path(reg, prov, path, sizeof(path), "object");
+	if (err)
+		return err;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nmr_object", 4, OBJECT_CHUNK, entries, NULL);
+	if (fd < 0)
+		return nmr_error(-errno, "store object: create map: %s", strerror(errno));
+	chunk = malloc(OBJECT_CHUNK);
+	if (!chunk) {
+		close(fd);
+		return nmr_error(-ENOMEM, "store object: out of memory");
+	}
+	for (__u32 i = 0; i < entries && !err; i++) {
+		size_t off = (size_t)i * OBJECT_CHUNK;
+		size_t n = size - off < OBJECT_CHUNK ? size - off : OBJECT_CHUNK;
+
+		memset(chunk, 0, OBJECT_CHUNK);
+		memcpy(chunk, (const char *)buf + off, n);
+		if (bpf_map_update_elem(fd, &i, chunk, BPF_ANY))
+			err = nmr_error(-errno, "store object: %s", strerror(errno));
+	}
+	free(chunk);
+	/* Frozen: the object a provider was registered with never changes. */
+	if (!err && bpf_map_freeze(fd))
+		err = nmr_error(-errno, "store object: freeze: %s", strerror(errno));
+	if (!err && bpf_obj_pin(fd, path))
+		err = nmr_error(-errno, "store object: pin %s: %s", path, strerror(errno));
+	close(fd);
+	return err;
+}
+
+int nmr_object_load(struct nmr_registry *reg, const struct nmr_provider_record *prov,
+		    void **out, size_t *size)
+{
+	__u32 entries = (prov->object_size + OBJECT_CHUNK - 1) / OBJECT_CHUNK;
+	char path[PATH_MAX], *buf;
+	int fd, err = 0;
+
+	err = provider_path(reg, prov, path, sizeof(path), "object");
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return nmr_error(-errno, "provider %s: read object %s: %s", prov->name, path,
+				 strerror(errno));
+	buf = malloc((size_t)entries * OBJECT_CHUNK);
+	if (!buf) {
+		close(fd);
+		return nmr_error(-ENOMEM, "provider %s: read object: out of memory", prov->name);
+	}
+	for (__u32 i = 0; i < entries && !err; i++)
+		if (bpf_map_lookup_elem(fd, &i, buf + (size_t)i * OBJECT_CHUNK))
+			err = nmr_error(-errno, "provider %s: read object: %s", prov->name,
+					strerror(errno));
+	close(fd);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*out = buf;
+	*size = prov->object_size;
+	return 0;
+}
+
+__u32 nmr_prog_id(int prog_fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		return 0;
+	return info.id;
+}
+
+void nmr_instance_close(struct nmr_instance *inst)
+{
+	if (inst->prog_fd >= 0)
+		close(inst->prog_fd);
+	if (inst->next_fd >= 0)
+		close(inst->next_fd);
+	inst->prog_fd = inst->next_fd = -1;
+}
+
+/* providers/<id>/maps/<name>: bpffs refuses dots, so ".bss" is pinned as "_bss". */
+static int shared_map_path(struct nmr_registry *reg, const struct nmr_provider_record *prov,
+			   const struct bpf_map *map, char *buf, size_t len)
+{
+	char leaf[16 + BPF_OBJ_NAME_LEN + NMR_PROG_NAME_LEN];
+
+	snprintf(leaf, sizeof(leaf), "maps/%s", bpf_map__name(map));
+	for (char *c = leaf; *c; c++)
+		if (*c == '.')
+			*c = '_';
+	return provider_path(reg, prov, buf, len, leaf);
+}
+
+/* What a map of the provider's object is for one instance (see the top). */
+enum map_role {
+	MAP_NEXT_HOP,		/* nmr_next: the instance's own next-hop table */
+	MAP_REGISTRY,		/* nmr_binding_*: the registry's pinned maps */
+	MAP_INSTANCE_CONFIG,	/* .rodata.nmr: binding slot and continue-on set */
+	MAP_PER_INSTANCE,	/* other read-only data: frozen per load */
+	MAP_SHARED,		/* the provider's own state: one for all instances */
+};
+
+static enum map_role map_role(const struct bpf_map *map)
+{
+	const char *name = bpf_map__name(map);
+
+	if (!strcmp(name, "nmr_next"))
+		return MAP_NEXT_HOP;
+	if (!strcmp(name, "nmr_binding_stats") || !strcmp(name, "nmr_binding_contexts"))
+		return MAP_REGISTRY;
+	if (!strcmp(name, ".rodata.nmr"))
+		return MAP_INSTANCE_CONFIG;
+	if (bpf_map__is_internal(map) && (strstr(name, ".rodata") || strstr(name, ".kconfig")))
+		return MAP_PER_INSTANCE;
+	return MAP_SHARED;
+}
+
+/*
+ * Prepares the object's maps for one instance. The template creates the
+ * shared maps (listed in shared[] to be pinned after load); other instances
+ * reuse the pinned ones.
+ */
+static int prepare_maps(struct nmr_registry *reg, const struct nmr_provider_record *prov,
+			struct bpf_object *obj, const struct nmr_instance_config *cfg,
+			struct nmr_instance *inst, bool template, struct bpf_map **shared,
+			size_t *nshared)
+{
+	struct bpf_map *map;
+	char path[PATH_MAX];
+	int err = 0, fd;
+
+	*nshared = 0;
+	bpf_object__for_each_map(map, obj) {
+		const char *name = bpf_map__name(map);
+
+		switch (map_role(map)) {
+		case MAP_NEXT_HOP:
+			err = bpf_map__reuse_fd(map, inst->next_fd);
+			break;
+		case MAP_REGISTRY:
+			err = bpf_map__reuse_fd(map, !strcmp(name, "nmr_binding_stats") ?
+						reg->binding_stats_fd : reg->binding_contexts_fd);
+			break;
+		case MAP_INSTANCE_CONFIG:
+			err = bpf_map__set_initial_value(map, cfg, sizeof(*cfg));
+			break;
+		case MAP_PER_INSTANCE:
+			break;
+		case MAP_SHARED:
+			if (template) {
+				if (*nshared == NMR_MAX_SHARED_MAPS)
+					return nmr_error(-E2BIG, "provider %s: more than %d maps",
+							 prov->name, NMR_MAX_SHARED_MAPS);
+				shared[(*nshared)++] = map;
+				break;
+			}
+			err = shared_map_path(reg, prov, map, path, sizeof(path));
+			if (err)
+				return err;
+			fd = bpf_obj_get(path);
+			if (fd < 0)
+				return nmr_error(-errno, "provider %s: open shared map %s: %s",
+						 prov->name, path, strerror(errno));
+			err = bpf_map__reuse_fd(map, fd);
+			close(fd);
+			break;
+		}
+		if (err)
+			return nmr_error(err, "provider %s: map %s: %s", prov->name, name,
+					 strerror(-err));
+	}
+	return 0;
+}
+
+static int pin_shared_maps(struct nmr_registry *reg, const struct nmr_provider_record *prov,
+			   struct bpf_map **shared, size_t nshared)
+{
+	char path[PATH_MAX];
+	int err;
+
+	err = provider_path(reg, prov, path, sizeof(path), "maps");
+	if (err || (err = nmr_mkdir(path)))
+		return err;
+	for (size_t i = 0; i < nshared; i++) {
+		err = shared_map_path(reg, prov, shared[i], path, sizeof(path));
+		if (err)
+			return err;
+		if (bpf_obj_pin(bpf_map__fd(shared[i]), path))
+			return nmr_error(-errno, "provider %s: pin map %s: %s", prov->name, path,
+					 strerror(errno));
+	}
+	return 0;
+}
+
+/*
+ * Loads one instance of the provider's program from the ELF object in obj.
+ * template: the instance made at registration, which verifies the program and
+ * creates (and pins) the provider's shared maps.
+ */
+int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record *prov,
+		      const void *obj_buf, size_t obj_size, __u32 slot, __u32 continue_on,
+		      bool template, struct nmr_instance *inst, char *log, size_t log_size)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = prov->name);
+	struct nmr_instance_config cfg = { .binding_slot = slot, .continue_on = continue_on };
+	struct bpf_map *shared[NMR_MAX_SHARED_MAPS];
+	struct bpf_program *prog, *p;
+	struct bpf_object *obj;
+	size_t nshared;
+	int err;
+
+	inst->prog_fd = -1;
+	inst->next_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "nmr_next", 4, 4, 1, NULL);
+	if (inst->next_fd < 0)
+		return nmr_error(-errno, "provider %s: create next-hop table: %s", prov->name,
+				 strerror(errno));
+	obj = bpf_object__open_mem(obj_buf, obj_size, &oo);
+	if (!obj) {
+		err = nmr_error(-errno, "provider %s: open object: %s", prov->name,
+				strerror(errno));
+		goto fail;
+	}
+	prog = bpf_object__find_program_by_name(obj, prov->prog_name);
+	if (!prog) {
+		err = nmr_error(-ENOENT, "provider %s: no program %s in object", prov->name,
+				prov->prog_name);
+		goto fail;
+	}
+	bpf_object__for_each_program(p, obj)
+		bpf_program__set_autoload(p, p == prog);
+	/* One owner type per prog array: match the dispatcher's attach type. */
+	if (bpf_program__type(prog) == BPF_PROG_TYPE_XDP)
+		bpf_program__set_expected_attach_type(prog, BPF_XDP);
+	else
+		bpf_program__set_expected_attach_type(prog, 0);
+	if (log && log_size) {
+		log[0] = 0;
+		bpf_program__set_log_buf(prog, log, log_size);
+	}
+	err = prepare_maps(reg, prov, obj, &cfg, inst, template, shared, &nshared);
+	if (err)
+		goto fail;
+	err = bpf_object__load(obj);
+	if (err) {
+		err = nmr_error(err, "provider %s: load program %s: %s%s", prov->name,
+				prov->prog_name, strerror(-err),
+				err == -EACCES || err == -EINVAL ? " (rejected by the verifier)" : "");
+		goto fail;
+	}
+	if (template) {
+		err = pin_shared_maps(reg, prov, shared, nshared);
+		if (err)
+			goto fail;
+	}
+	inst->prog_fd = dup(bpf_program__fd(prog));
+	inst->prog_id = nmr_prog_id(inst->prog_fd);
+	bpf_object__close(obj);
+	return 0;
+fail:
+	bpf_object__close(obj);
+	nmr_instance_close(inst);
+	return err;
+}

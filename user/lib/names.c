@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Names of hooks and verdicts, as users type them (CLI.md). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "nmr_internal.h"
+
+static const char *const hook_names[] = {
+	[NMR_HOOK_XDP] = "xdp",
+	[NMR_HOOK_TC_INGRESS] = "tc-ingress",
+	[NMR_HOOK_TC_EGRESS] = "tc-egress",
+};
+
+const char *nmr_hook_name(enum nmr_hook hook)
+{
+	if ((unsigned int)hook < ARRAY_SIZE(hook_names) && hook_names[hook])
+		return hook_names[hook];
+	return "unknown";
+}
+
+int nmr_hook_parse(const char *name, enum nmr_hook *hook)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(hook_names); i++) {
+		if (hook_names[i] && !strcmp(name, hook_names[i])) {
+			*hook = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+struct verdict_name {
+	int verdict;
+	const char *name;
+};
+
+/* XDP_* */
+static const struct verdict_name xdp_verdicts[] = {
+	{ 0, "aborted" }, { 1, "drop" }, { 2, "pass" }, { 3, "tx" }, { 4, "redirect" },
+};
+
+/* TC_ACT_*; "pass" is accepted as another name of "ok". */
+static const struct verdict_name tc_verdicts[] = {
+	{ -1, "unspec" }, { 0, "ok" }, { 1, "reclassify" }, { 2, "shot" }, { 3, "pipe" },
+	{ 4, "stolen" }, { 5, "queued" }, { 6, "repeat" }, { 7, "redirect" }, { 8, "trap" },
+	{ 0, "pass" },
+};
+
+static const struct verdict_name *verdicts_of(enum nmr_hook hook, size_t *n)
+{
+	if (hook == NMR_HOOK_XDP) {
+		*n = ARRAY_SIZE(xdp_verdicts);
+		return xdp_verdicts;
+	}
+	*n = ARRAY_SIZE(tc_verdicts);
+	return tc_verdicts;
+}
+
+const char *nmr_verdict_name(enum nmr_hook hook, int verdict)
+{
+	size_t n;
+	const struct verdict_name *v = verdicts_of(hook, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i].verdict == verdict)
+			return v[i].name;
+	return NULL;
+}
+
+int nmr_verdicts_parse(enum nmr_hook hook, const char *list, __u32 *mask)
+{
+	char buf[256], *save = NULL, *tok;
+	size_t n;
+	const struct verdict_name *v = verdicts_of(hook, &n);
+
+	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf))
+		return nmr_error(-EINVAL, "verdict list too long");
+	*mask = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		size_t i;
+
+		for (i = 0; i < n; i++)
+			if (!strcmp(tok, v[i].name))
+				break;
+		if (i == n) {
+			char names[160] = "";
+
+			for (i = 0; i < n; i++)
+				snprintf(names + strlen(names), sizeof(names) - strlen(names),
+					 "%s%s", i ? ", " : "", v[i].name);
+			return nmr_error(-EINVAL, "unknown %s verdict '%s' (one of: %s)",
+					 nmr_hook_name(hook), tok, names);
+		}
+		*mask |= NMR_VERDICT_BIT(v[i].verdict);
+	}
+	return 0;
+}
+
+char *nmr_verdicts_format(enum nmr_hook hook, __u32 mask, char *buf, size_t len)
+{
+	size_t n, used = 0;
+	const struct verdict_name *v = verdicts_of(hook, &n);
+
+	buf[0] = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* "pass" for TC is an alias: print the canonical name once */
+		if (hook != NMR_HOOK_XDP && !strcmp(v[i].name, "pass"))
+			continue;
+		if (mask & NMR_VERDICT_BIT(v[i].verdict))
+			used += snprintf(buf + used, used < len ? len - used : 0, "%s%s",
+					 used ? "," : "", v[i].name);
+	}
+	return buf;
+}
+
+__u32 nmr_default_continue_on(enum nmr_hook hook)
+{
+	return NMR_VERDICT_BIT(hook == NMR_HOOK_XDP ? 2 /* XDP_PASS */ : 0 /* TC_ACT_OK */);
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Internal interfaces of libnmrbpf. */
+#ifndef NMR_INTERNAL_H
+#define NMR_INTERNAL_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include "libnmrbpf.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Registry directories under the root; one per object, named by GUID. */
+#define NMR_PROVIDERS_DIR	"provider"
+#define NMR_CLIENTS_DIR		"client"
+#define NMR_BINDINGS_DIR	"binding"
+
+/* Binding slot 0 is never given to a binding: provider templates count there. */
+#define NMR_TEMPLATE_SLOT	0
+
+struct registry_bpf;
+
+struct nmr_registry {
+	char root[PATH_MAX - 64];
+	int root_fd;			/* flock()ed to serialize registrars */
+	unsigned int flags;
+	bool empty;			/* read-only open of a root with no registry */
+	int lock_depth;
+	pthread_mutex_t mutex;		/* serializes the threads of this process */
+	struct registry_bpf *maps;	/* the pinned registry maps */
+	int meta_fd, npis_fd, providers_fd, clients_fd, bindings_fd;
+	int binding_stats_fd, binding_contexts_fd, client_stats_fd;
+};
+
+/* ---- errors: the one place messages are made ---- */
+int nmr_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Adds "<what>: " in front of the current message (for context from callers). */
+int nmr_error_prefix(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- registry.c ---- */
+int nmr_lock(struct nmr_registry *reg, bool exclusive);
+void nmr_unlock(struct nmr_registry *reg);
+int nmr_path(const struct nmr_registry *reg, char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+int nmr_next_number(struct nmr_registry *reg, __u64 *number);
+/* A failed registration puts the registration counter back as it was. */
+int nmr_meta_save(struct nmr_registry *reg, struct nmr_registry_meta *meta);
+void nmr_meta_restore(struct nmr_registry *reg, const struct nmr_registry_meta *meta);
+/* Reads every value of a hash map of records into a malloc'd array. */
+int nmr_records_read(int map_fd, size_t value_size, size_t max, void **out, size_t *count);
+int nmr_record_find(struct nmr_registry *reg, int map_fd, size_t value_size, size_t name_off,
+		    const char *kind, const char *ident, void *out);
+int nmr_record_unique(struct nmr_registry *reg, int map_fd, size_t value_size, size_t name_off,
+		      const char *kind, const struct nmr_guid *id, const char *name);
+int nmr_name_check(const char *kind, const char *name);
+int nmr_cmp_number(__u64 a, __u64 b);
+int nmr_wait_for_readers(void);
+int nmr_unpin_tree(const char *path);
+int nmr_mkdir(const char *path);
+
+/* ---- characteristics.c ---- */
+int nmr_attach_decision(const struct nmr_client_record *client, size_t bound,
+			const struct nmr_provider_record *provider, char *reason, size_t len);
+
+/* ---- instance.c: program instances of a provider ---- */
+struct nmr_instance {
+	int prog_fd;
+	int next_fd;		/* the instance's own one-slot next-hop table */
+	__u32 prog_id;
+};
+int nmr_object_store(struct nmr_registry *reg, const struct nmr_provider_record *prov,
+		     const void *buf, size_t size);
+int nmr_object_load(struct nmr_registry *reg, const struct nmr_provider_record *prov,
+		    void **buf, size_t *size);
+int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record *prov,
+		      const void *obj, size_t obj_size, __u32 slot, __u32 continue_on,
+		      bool template, struct nmr_instance *inst, char *log, size_t log_size);
+void nmr_instance_close(struct nmr_instance *inst);
+__u32 nmr_prog_id(int prog_fd);
+
+/* ---- binding.c ---- */
+int nmr_bind_client(struct nmr_registry *reg, const struct nmr_client_record *client);
+int nmr_bind_provider(struct nmr_registry *reg, const struct nmr_provider_record *prov);
+int nmr_unbind_client(struct nmr_registry *reg, const struct nmr_client_record *client);
+int nmr_unbind_provider(struct nmr_registry *reg, const struct nmr_provider_record *prov);
+int nmr_bindings_of(struct nmr_registry *reg, const struct nmr_guid *client,
+		    const struct nmr_guid *provider, struct nmr_binding_record **out, size_t *count);
+
+/* ---- hook.c: the dispatcher on a device ---- */
+int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *client);
+int nmr_hook_detach(struct nmr_registry *reg, const struct nmr_client_record *client);
+
+/* ---- netns.c ---- */
+struct nmr_netns_guard {
+	int saved_fd;
+};
+int nmr_netns_enter(const char *name, struct nmr_netns_guard *guard);
+void nmr_netns_leave(struct nmr_netns_guard *guard);
+int nmr_netns_ino(const char *name, __u64 *ino);
+
+#endif /* NMR_INTERNAL_H */

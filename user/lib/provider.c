@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Providers: a BPF program registered for an NPI. Registration verifies the
+ * program (the template instance), keeps its object in the registry, and binds
+ * it into every matching client's chain.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "nmr_internal.h"
+
+#define PROVIDER_FIND(reg, ident, out)						\
+	nmr_record_find(reg, (reg)->providers_fd, sizeof(struct nmr_provider_record), \
+			offsetof(struct nmr_provider_record, name), "provider", ident, out)
+
+int nmr_provider_find(struct nmr_registry *reg, const char *provider,
+		      struct nmr_provider_record *out)
+{
+	int err = nmr_lock(reg, false);
+
+	if (err)
+		return err;
+	err = PROVIDER_FIND(reg, provider, out);
+	nmr_unlock(reg);
+	return err;
+}
+
+static int cmp_provider(const void *a, const void *b)
+{
+	return nmr_cmp_number(((const struct nmr_provider_record *)a)->number,
+			      ((const struct nmr_provider_record *)b)->number);
+}
+
+int nmr_provider_list(struct nmr_registry *reg, struct nmr_provider_record **out,
+		      size_t *count)
+{
+	int err;
+
+	*out = NULL;
+	*count = 0;
+	if (reg->empty)
+		return 0;
+	err = nmr_lock(reg, false);
+	if (err)
+		return err;
+	err = nmr_records_read(reg->providers_fd, sizeof(**out), NMR_MAX_PROVIDERS,
+			       (void **)out, count);
+	nmr_unlock(reg);
+	if (!err)
+		qsort(*out, *count, sizeof(**out), cmp_provider);
+	return err;
+}
+
+static int read_file(const char *path, void **out, size_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	long len;
+	void *buf;
+
+	if (!f)
+		return nmr_error(-errno, "read %s: %s", path, strerror(errno));
+	if (fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+		fclose(f);
+		return nmr_error(-EIO, "read %s: not a regular file", path);
+	}
+	buf = malloc(len ? len : 1);
+	if (!buf || fread(buf, 1, len, f) != (size_t)len) {
+		free(buf);
+		fclose(f);
+		return nmr_error(-EIO, "read %s: %s", path, strerror(errno ?: EIO));
+	}
+	fclose(f);
+	*out = buf;
+	*size = len;
+	return 0;
+}
+
+static bool prog_fits_hook(const struct bpf_program *prog, enum nmr_hook hook)
+{
+	enum bpf_prog_type type = bpf_program__type(prog);
+
+	return hook == NMR_HOOK_XDP ? type == BPF_PROG_TYPE_XDP : type == BPF_PROG_TYPE_SCHED_CLS;
+}
+
+/*
+ * Opens the object only to inspect it: which program, of which type, whether
+ * it uses the provider SDK. Fills prog_name and flags of rec.
+ */
+static int inspect_object(const void *buf, size_t size, const char *path, const char *want,
+			  const struct nmr_npi_record *npi, struct nmr_provider_record *rec)
+{
+	struct bpf_program *prog = NULL, *p;
+	struct bpf_object *obj;
+	char names[256] = "";
+	int n = 0, err = 0;
+
+	obj = bpf_object__open_mem(buf, size, NULL);
+	if (!obj) {
+		char why[128];
+
+		libbpf_strerror(errno, why, sizeof(why));
+		return nmr_error(-EINVAL, "register provider: %s is not a BPF object file: %s",
+				 path, why);
+	}
+	bpf_object__for_each_program(p, obj) {
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+			 n++ ? ", " : "", bpf_program__name(p));
+		if (want ? !strcmp(bpf_program__name(p), want) : true)
+			prog = p;
+	}
+	if (!n) {
+		err = nmr_error(-ENOENT, "register provider: %s has no BPF program", path);
+	} else if (want && !prog) {
+		err = nmr_error(-ENOENT, "register provider: %s has no program named %s "
+				"(it has: %s)", path, want, names);
+	} else if (!want && n > 1) {
+		err = nmr_error(-EINVAL, "register provider: %s has %d programs (%s); "
+				"name one with --prog", path, n, names);
+	} else if (!prog_fits_hook(prog, npi->hook)) {
+		err = nmr_error(-EINVAL, "register provider: program %s is of type %s, but npi %s "
+				"is for %s hooks, which need %s programs", bpf_program__name(prog),
+				libbpf_bpf_prog_type_str(bpf_program__type(prog)), npi->name,
+				nmr_hook_name(npi->hook),
+				npi->hook == NMR_HOOK_XDP ? "xdp" : "sched_cls (SEC(\"tc\"))");
+	}
+	if (!err) {
+		snprintf(rec->prog_name, sizeof(rec->prog_name), "%s", bpf_program__name(prog));
+		if (bpf_object__find_map_by_name(obj, "nmr_next"))
+			rec->flags |= NMR_PROVIDER_F_SDK;
+		if (bpf_program__flags(prog) & BPF_F_XDP_HAS_FRAGS)
+			rec->flags |= NMR_PROVIDER_F_FRAGS;
+	}
+	bpf_object__close(obj);
+	return err;
+}
+
+static int fill_characteristics(const struct nmr_provider_opts *opts,
+				struct nmr_provider_record *rec)
+{
+	struct nmr_provider_characteristics *c = &rec->chars;
+
+	c->version_min = opts->version_min ?: 1;
+	c->version_max = opts->version_max ?: c->version_min;
+	if (c->version_max < c->version_min)
+		return nmr_error(-EINVAL, "register provider %s: version range %u-%u is empty",
+				 rec->name, c->version_min, c->version_max);
+	c->af_mask = opts->af_mask;
+	for (int i = 0; i < NMR_MAX_TAGS; i++) {
+		if (!opts->tags[i])
+			continue;
+		if (strlen(opts->tags[i]) >= NMR_TAG_LEN)
+			return nmr_error(-EINVAL, "register provider %s: tag '%s' longer than %d",
+					 rec->name, opts->tags[i], NMR_TAG_LEN - 1);
+		snprintf(c->tags[i], NMR_TAG_LEN, "%s", opts->tags[i]);
+	}
+	return 0;
+}
+
+static int provider_dir(struct nmr_registry *reg, const struct nmr_provider_record *rec,
+			char *path, size_t len)
+{
+	char guid[NMR_GUID_STR_LEN];
+
+	nmr_guid_format(&rec->id, guid);
+	return nmr_path(reg, path, len, NMR_PROVIDERS_DIR "/%s", guid);
+}
+
+int nmr_provider_register(struct nmr_registry *reg, const struct nmr_provider_opts *opts,
+			  struct nmr_provider_record *out)
+{
+	struct nmr_provider_record rec = {};
+	struct nmr_instance tmpl = { .prog_fd = -1, .next_fd = -1 };
+	struct nmr_registry_meta meta;
+	struct nmr_npi_record npi;
+	char dir[PATH_MAX], path[PATH_MAX];
+	bool dir_made = false, stored = false;
+	void *obj = NULL;
+	size_t size = 0;
+	int err;
+
+	if (!opts->object_path)
+		return nmr_error(-EINVAL, "register provider: a BPF object file is required");
+	if (!opts->npi)
+		return nmr_error(-EINVAL, "register provider: an NPI is required (--npi)");
+	err = nmr_lock(reg, true);
+	if (err)
+		return err;
+	err = nmr_npi_find(reg, opts->npi, &npi);
+	if (err)
+		goto out;
+	err = read_file(opts->object_path, &obj, &size);
+	if (err)
+		goto out;
+	err = inspect_object(obj, size, opts->object_path, opts->prog, &npi, &rec);
+	if (err)
+		goto out;
+
+	if (strlen(opts->name ? opts->name : rec.prog_name) >= NMR_NAME_LEN) {
+		err = nmr_error(-EINVAL, "register provider: name %s is longer than %d characters%s",
+				opts->name ? opts->name : rec.prog_name, NMR_NAME_LEN - 1,
+				opts->name ? "" : "; give one with --name");
+		goto out;
+	}
+	snprintf(rec.name, sizeof(rec.name), "%s", opts->name ? opts->name : rec.prog_name);
+	err = nmr_name_check("provider", rec.name);
+	if (err)
+		goto out;
+	rec.npi = npi.id;
+	rec.object_size = size;
+	rec.priority = opts->priority_set ? opts->priority : NMR_DEFAULT_PRIORITY;
+	if (opts->continue_on_set && opts->continue_on && !(rec.flags & NMR_PROVIDER_F_SDK)) {
+		err = nmr_error(-EINVAL, "register provider %s: program %s does not use the "
+				"provider SDK (nmr_provider_return() in nmr_provider.h), so it "
+				"cannot hand packets on: drop --continue-on", rec.name,
+				rec.prog_name);
+		goto out;
+	}
+	if (rec.flags & NMR_PROVIDER_F_SDK)
+		rec.continue_on = opts->continue_on_set ? opts->continue_on
+							: nmr_default_continue_on(npi.hook);
+	err = fill_characteristics(opts, &rec);
+	if (err)
+		goto out;
+	if (opts->id)
+		rec.id = *opts->id;
+	else if ((err = nmr_guid_generate(&rec.id)))
+		goto out;
+	err = nmr_record_unique(reg, reg->providers_fd, sizeof(rec),
+				offsetof(struct nmr_provider_record, name), "provider", &rec.id,
+				rec.name);
+	if (err)
+		goto out;
+	err = nmr_meta_save(reg, &meta);
+	if (err)
+		goto out;
+
+	/* Everything below is undone on failure. */
+	err = nmr_next_number(reg, &rec.number);
+	if (err)
+		goto undo;
+	err = provider_dir(reg, &rec, dir, sizeof(dir));
+	if (err || (err = nmr_mkdir(dir)))
+		goto undo;
+	dir_made = true;
+	err = nmr_object_store(reg, &rec, obj, size);
+	if (err)
+		goto undo;
+	err = nmr_instance_load(reg, &rec, obj, size, NMR_TEMPLATE_SLOT, rec.continue_on, true,
+				&tmpl, opts->log_buf, opts->log_size);
+	if (err)
+		goto undo;
+	rec.prog_id = tmpl.prog_id;
+	err = nmr_path(reg, path, sizeof(path), "%s/prog", dir + strlen(reg->root) + 1);
+	if (!err && bpf_obj_pin(tmpl.prog_fd, path))
+		err = nmr_error(-errno, "register provider %s: pin %s: %s", rec.name, path,
+				strerror(errno));
+	if (err)
+		goto undo;
+	if (bpf_map_update_elem(reg->providers_fd, &rec.id, &rec, BPF_NOEXIST)) {
+		err = nmr_error(-errno, "register provider %s: %s", rec.name,
+				errno == E2BIG ? "the registry holds its maximum of providers"
+					       : strerror(errno));
+		goto undo;
+	}
+	stored = true;
+	err = nmr_bind_provider(reg, &rec);
+	if (err)
+		goto undo;
+	if (out)
+		*out = rec;
+	goto out;
+undo:
+	if (stored)
+		bpf_map_delete_elem(reg->providers_fd, &rec.id);
+	if (dir_made)
+		nmr_unpin_tree(dir);
+	nmr_meta_restore(reg, &meta);
+out:
+	nmr_instance_close(&tmpl);
+	nmr_unlock(reg);
+	free(obj);
+	return err;
+}
+
+int nmr_provider_deregister(struct nmr_registry *reg, const char *provider)
+{
+	struct nmr_provider_record rec;
+	char dir[PATH_MAX];
+	int err;
+
+	err = nmr_lock(reg, true);
+	if (err)
+		return err;
+	err = PROVIDER_FIND(reg, provider, &rec);
+	if (!err)
+		err = nmr_unbind_provider(reg, &rec);
+	if (!err) {
+		/* unbinding waited for readers: no packet runs its instances now */
+		bpf_map_delete_elem(reg->providers_fd, &rec.id);
+		if (!provider_dir(reg, &rec, dir, sizeof(dir)))
+			nmr_unpin_tree(dir);
+	} else {
+		nmr_error_prefix(err, "deregister provider %s", rec.name);
+	}
+	nmr_unlock(reg);
+	return err;
+}

@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The registry root: bpffs, the lock that serializes registrars, the pinned
+ * registry maps, and helpers every object uses.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "nmr_internal.h"
+#include "registry.skel.h"
+
+#define BPFFS_MOUNT "/sys/fs/bpf"
+
+static bool is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
+}
+
+int nmr_mkdir(const char *path)
+{
+	if (mkdir(path, 0700) && errno != EEXIST)
+		return nmr_error(-errno, "create %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* Our machines do not mount bpffs at boot: mount it where it belongs. */
+static int ensure_bpffs(const char *root)
+{
+	char path[PATH_MAX];
+
+	if (!strncmp(root, BPFFS_MOUNT, strlen(BPFFS_MOUNT)) && !is_bpffs(BPFFS_MOUNT)) {
+		if (mount("bpf", BPFFS_MOUNT, "bpf", 0, "mode=0700"))
+			return nmr_error(-errno, "mount bpffs on %s: %s", BPFFS_MOUNT,
+					 strerror(errno));
+	}
+	/* mkdir -p, each component */
+	snprintf(path, sizeof(path), "%s", root);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(path, 0700) && errno != EEXIST)
+			return nmr_error(-errno, "create %s: %s", path, strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(path, 0700) && errno != EEXIST)
+		return nmr_error(-errno, "create %s: %s", path, strerror(errno));
+	if (!is_bpffs(root))
+		return nmr_error(-EINVAL, "registry root %s: not on a bpf filesystem "
+				 "(mount one with: mount -t bpf bpf DIR)", root);
+	return 0;
+}
+
+int nmr_path(const struct nmr_registry *reg, char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(buf, len, "%s/", reg->root);
+
+	va_start(ap, fmt);
+	n += vsnprintf(buf + n, len > (size_t)n ? len - n : 0, fmt, ap);
+	va_end(ap);
+	if ((size_t)n >= len)
+		return nmr_error(-ENAMETOOLONG, "path under %s too long", reg->root);
+	return 0;
+}
+
+static int open_maps(struct nmr_registry *reg)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = reg->root);
+	struct nmr_registry_meta meta = {};
+	__u32 zero = 0;
+	int err;
+
+	reg->maps = registry_bpf__open_opts(&opts);
+	if (!reg->maps)
+		return nmr_error(-errno, "open registry maps: %s", strerror(errno));
+	err = registry_bpf__load(reg->maps);
+	if (err)
+		return nmr_error(err, "create registry maps under %s: %s (a registry of "
+				 "another nmr-bpf version? remove it with 'nmr-bpf registry destroy')",
+				 reg->root, strerror(-err));
+	reg->meta_fd = bpf_map__fd(reg->maps->maps.meta);
+	reg->npis_fd = bpf_map__fd(reg->maps->maps.npis);
+	reg->providers_fd = bpf_map__fd(reg->maps->maps.providers);
+	reg->clients_fd = bpf_map__fd(reg->maps->maps.clients);
+	reg->bindings_fd = bpf_map__fd(reg->maps->maps.bindings);
+	reg->binding_stats_fd = bpf_map__fd(reg->maps->maps.binding_stats);
+	reg->binding_contexts_fd = bpf_map__fd(reg->maps->maps.binding_contexts);
+	reg->client_stats_fd = bpf_map__fd(reg->maps->maps.client_stats);
+
+	if (bpf_map_lookup_elem(reg->meta_fd, &zero, &meta))
+		return nmr_error(-errno, "read registry meta: %s", strerror(errno));
+	if (meta.abi_version == 0 && !(reg->flags & NMR_REGISTRY_NO_CREATE)) {
+		meta.abi_version = NMR_ABI_VERSION;
+		meta.next_number = 1;
+		if (bpf_map_update_elem(reg->meta_fd, &zero, &meta, BPF_ANY))
+			return nmr_error(-errno, "write registry meta: %s", strerror(errno));
+	} else if (meta.abi_version != NMR_ABI_VERSION) {
+		return nmr_error(-EPROTO, "registry %s has layout version %u, this nmr-bpf "
+				 "uses %u", reg->root, meta.abi_version, NMR_ABI_VERSION);
+	}
+	return 0;
+}
+
+int nmr_registry_open(const char *root, unsigned int flags, struct nmr_registry **out)
+{
+	pthread_mutexattr_t attr;
+	struct nmr_registry *reg;
+	char meta_path[PATH_MAX];
+	int err;
+
+	if (!root || !root[0])
+		root = getenv(NMR_ROOT_ENV);
+	if (!root || !root[0])
+		root = NMR_DEFAULT_ROOT;
+	if (root[0] != '/')
+		return nmr_error(-EINVAL, "registry root %s: must be an absolute path", root);
+
+	reg = calloc(1, sizeof(*reg));
+	if (!reg)
+		return nmr_error(-ENOMEM, "open registry: out of memory");
+	reg->root_fd = -1;
+	reg->flags = flags;
+	snprintf(reg->root, sizeof(reg->root), "%s", root);
+	for (size_t n = strlen(reg->root); n > 1 && reg->root[n - 1] == '/'; n--)
+		reg->root[n - 1] = 0;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&reg->mutex, &attr);
+	pthread_mutexattr_destroy(&attr);
+
+	if (flags & NMR_REGISTRY_NO_CREATE) {
+		snprintf(meta_path, sizeof(meta_path), "%s/meta", reg->root);
+		if (access(meta_path, F_OK)) {
+			reg->empty = true;
+			*out = reg;
+			return 0;
+		}
+	} else {
+		err = ensure_bpffs(reg->root);
+		if (err)
+			goto fail;
+	}
+	reg->root_fd = open(reg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (reg->root_fd < 0) {
+		err = nmr_error(-errno, "open registry root %s: %s", reg->root, strerror(errno));
+		goto fail;
+	}
+	err = nmr_lock(reg, !(flags & NMR_REGISTRY_NO_CREATE));
+	if (err)
+		goto fail;
+	err = open_maps(reg);
+	if (!err && !(flags & NMR_REGISTRY_NO_CREATE)) {
+		char dir[PATH_MAX];
+		const char *dirs[] = { NMR_PROVIDERS_DIR, NMR_CLIENTS_DIR, NMR_BINDINGS_DIR };
+
+		for (size_t i = 0; !err && i < ARRAY_SIZE(dirs); i++) {
+			err = nmr_path(reg, dir, sizeof(dir), "%s", dirs[i]);
+			if (!err)
+				err = nmr_mkdir(dir);
+		}
+	}
+	nmr_unlock(reg);
+	if (err)
+		goto fail;
+	*out = reg;
+	return 0;
+fail:
+	nmr_registry_close(reg);
+	return err;
+}
+
+void nmr_registry_close(struct nmr_registry *reg)
+{
+	if (!reg)
+		return;
+	registry_bpf__destroy(reg->maps);
+	if (reg->root_fd >= 0)
+		close(reg->root_fd);
+	pthread_mutex_destroy(&reg->mutex);
+	free(reg);
+}
+
+const char *nmr_registry_root(const struct nmr_registry *reg)
+{
+	return reg->root;
+}
+
+int nmr_lock(struct nmr_registry *reg, bool exclusive)
+{
+	pthread_mutex_lock(&reg->mutex);
+	if (reg->lock_depth++ == 0 && reg->root_fd >= 0) {
+		while (flock(reg->root_fd, exclusive ? LOCK_EX : LOCK_SH)) {
+			if (errno == EINTR)
+				continue;
+			reg->lock_depth--;
+			pthread_mutex_unlock(&reg->mutex);
+			return nmr_error(-errno, "lock registry %s: %s", reg->root,
+					 strerror(errno));
+		}
+	}
+	return 0;
+}
+
+void nmr_unlock(struct nmr_registry *reg)
+{
+	if (--reg->lock_depth == 0 && reg->root_fd >= 0)
+		flock(reg->root_fd, LOCK_UN);
+	pthread_mutex_unlock(&reg->mutex);
+}
+
+int nmr_next_number(struct nmr_registry *reg, __u64 *number)
+{
+	struct nmr_registry_meta meta;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(reg->meta_fd, &zero, &meta))
+		return nmr_error(-errno, "read registry meta: %s", strerror(errno));
+	*number = meta.next_number++;
+	if (bpf_map_update_elem(reg->meta_fd, &zero, &meta, BPF_ANY))
+		return nmr_error(-errno, "write registry meta: %s", strerror(errno));
+	return 0;
+}
+
+int nmr_records_read(int map_fd, size_t value_size, size_t max, void **out, size_t *count)
+{
+	/* Keys are GUIDs in every record map. */
+	struct nmr_guid key, next;
+	void *prev_key = NULL;
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+
+	*out = NULL;
+	*count = 0;
+	while (!bpf_map_get_next_key(map_fd, prev_key, &next)) {
+		if (n == cap) {
+			char *nb;
+
+			cap = cap ? cap * 2 : 64;
+			if (cap > max)
+				cap = max + 1;
+			nb = realloc(buf, cap * value_size);
+			if (!nb) {
+				free(buf);
+				return nmr_error(-ENOMEM, "read registry: out of memory");
+			}
+			buf = nb;
+		}
+		if (!bpf_map_lookup_elem(map_fd, &next, buf + n * value_size))
+			n++;
+		key = next;
+		prev_key = &key;
+		if (n > max)
+			break;
+	}
+	*out = buf;
+	*count = n;
+	return 0;
+}
+
+/*
+ * Returns once no BPF program that started before the call is still running.
+ * An update of a map-in-map slot waits for an RCU grace period (synchronize_rcu)
+ * before it returns, and every XDP/TC program runs inside an RCU read-side
+ * section: after it, no packet can still be running a program that was
+ * unlinked from a dispatch table before it.
+ */
+int nmr_wait_for_readers(void)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+	int inner, outer, err = 0;
+	__u32 zero = 0;
+
+	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nmr_sync_inner", 4, 4, 1, NULL);
+	if (inner < 0)
+		return nmr_error(-errno, "wait for running programs: %s", strerror(errno));
+	opts.inner_map_fd = inner;
+	outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "nmr_sync", 4, 4, 1, &opts);
+	if (outer < 0) {
+		err = nmr_error(-errno, "wait for running programs: %s", strerror(errno));
+		goto out;
+	}
+	if (bpf_map_update_elem(outer, &zero, &inner, BPF_ANY))
+		err = nmr_error(-errno, "wait for running programs: %s", strerror(errno));
+	close(outer);
+out:
+	close(inner);
+	return err;
+}
+
+/* Removes every pin below path, then path itself. */
+int nmr_unpin_tree(const char *path)
+{
+	struct dirent *de;
+	DIR *dir = opendir(path);
+	int err = 0;
+
+	if (!dir) {
+		if (errno == ENOTDIR)
+			return unlink(path) ? -errno : 0;
+		return errno == ENOENT ? 0 : -errno;
+	}
+	while ((de = readdir(dir))) {
+		char sub[PATH_MAX];
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+		if (de->d_type == DT_DIR)
+			err = nmr_unpin_tree(sub) ?: err;
+		else if (unlink(sub) && errno != ENOENT)
+			err = -errno;
+	}
+	closedir(dir);
+	if (rmdir(path) && errno != ENOENT)
+		err = -errno;
+	return err;
+}
+
+int nmr_registry_destroy(struct nmr_registry *reg)
+{
+	struct nmr_client_record *clients = NULL;
+	struct nmr_provider_record *provs = NULL;
+	char guid[NMR_GUID_STR_LEN];
+	size_t n = 0;
+	int err;
+
+	if (reg->empty)
+		return 0;
+	err = nmr_lock(reg, true);
+	if (err)
+		return err;
+	/* Clients first: their dispatchers leave the devices before anything else goes. */
+	err = nmr_client_list(reg, &clients, &n);
+	for (size_t i = 0; !err && i < n; i++) {
+		nmr_guid_format(&clients[i].id, guid);
+		err = nmr_client_deregister(reg, guid);
+	}
+	free(clients);
+	if (!err)
+		err = nmr_provider_list(reg, &provs, &n);
+	for (size_t i = 0; !err && i < n; i++) {
+		nmr_guid_format(&provs[i].id, guid);
+		err = nmr_provider_deregister(reg, guid);
+	}
+	free(provs);
+	/* Whatever is left (a registry damaged by hand): unpinning releases it. */
+	registry_bpf__destroy(reg->maps);
+	reg->maps = NULL;
+	err = nmr_unpin_tree(reg->root) ?: err;
+	if (err)
+		err = nmr_error(err, "destroy registry %s: %s", reg->root, strerror(-err));
+	reg->empty = true;
+	nmr_unlock(reg);
+	return err;
+}
+
+/*
+ * Finds a record by GUID or unique name. Every record starts with its GUID;
+ * name_off is where its name is.
+ */
+int nmr_record_find(struct nmr_registry *reg, int map_fd, size_t value_size, size_t name_off,
+		    const char *kind, const char *ident, void *out)
+{
+	struct nmr_guid id;
+	size_t n;
+	char *all;
+	int err;
+
+	if (!ident || !ident[0])
+		return nmr_error(-EINVAL, "no %s named", kind);
+	if (reg->empty)
+		return nmr_error(-ENOENT, "unknown %s %s (nothing is registered under %s)", kind,
+				 ident, reg->root);
+	if (!nmr_guid_parse(ident, &id)) {
+		if (bpf_map_lookup_elem(map_fd, &id, out))
+			return nmr_error(-ENOENT, "unknown %s %s", kind, ident);
+		return 0;
+	}
+	err = nmr_records_read(map_fd, value_size, SIZE_MAX / 2, (void **)&all, &n);
+	if (err)
+		return err;
+	err = nmr_error(-ENOENT, "unknown %s %s (see: nmr-bpf %s list)", kind, ident, kind);
+	for (size_t i = 0; i < n; i++) {
+		if (!strncmp(all + i * value_size + name_off, ident, NMR_NAME_LEN)) {
+			memcpy(out, all + i * value_size, value_size);
+			err = 0;
+			break;
+		}
+	}
+	free(all);
+	return err;
+}
+
+/* Names: letters, digits, '_', '-', '.'; not a GUID (that would be ambiguous). */
+int nmr_name_check(const char *kind, const char *name)
+{
+	struct nmr_guid id;
+	size_t len = strlen(name);
+
+	if (!len || len >= NMR_NAME_LEN)
+		return nmr_error(-EINVAL, "%s name '%s': must be 1 to %d characters", kind, name,
+				 NMR_NAME_LEN - 1);
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
+		    !(c >= '0' && c <= '9') && c != '_' && c != '-' && c != '.')
+			return nmr_error(-EINVAL, "%s name '%s': only letters, digits, '_', '-' "
+					 "and '.' are allowed", kind, name);
+	}
+	if (!nmr_guid_parse(name, &id))
+		return nmr_error(-EINVAL, "%s name '%s': a name must not be a GUID", kind, name);
+	return 0;
+}
+
+/* Fails with -EEXIST when a record of the map has this GUID or name already. */
+int nmr_record_unique(struct nmr_registry *reg, int map_fd, size_t value_size, size_t name_off,
+		      const char *kind, const struct nmr_guid *id, const char *name)
+{
+	char guid[NMR_GUID_STR_LEN];
+	char *buf = malloc(value_size);
+	int err = 0;
+
+	if (!buf)
+		return nmr_error(-ENOMEM, "out of memory");
+	nmr_guid_format(id, guid);
+	if (!bpf_map_lookup_elem(map_fd, id, buf))
+		err = nmr_error(-EEXIST, "a %s with id %s is registered already", kind, guid);
+	else if (!nmr_record_find(reg, map_fd, value_size, name_off, kind, name, buf))
+		err = nmr_error(-EEXIST, "a %s named %s is registered already", kind, name);
+	free(buf);
+	return err;
+}
+
+/* Sorts records (each starting with the fields of its kind) by registration number. */
+int nmr_cmp_number(__u64 a, __u64 b)
+{
+	return a < b ? -1 : a > b;
+}
+
+int nmr_meta_save(struct nmr_registry *reg, struct nmr_registry_meta *meta)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(reg->meta_fd, &zero, meta))
+		return nmr_error(-errno, "read registry meta: %s", strerror(errno));
+	return 0;
+}
+
+void nmr_meta_restore(struct nmr_registry *reg, const struct nmr_registry_meta *meta)
+{
+	__u32 zero = 0;
+
+	bpf_map_update_elem(reg->meta_fd, &zero, meta, BPF_ANY);
+}
