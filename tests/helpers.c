@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "helpers.h"
+
+struct test_env env;
+static int env_seq;
+
+static void vformat(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	if ((size_t)vsnprintf(buf, len, fmt, ap) >= len)
+		cr_assert_fail("command too long");
+}
+
+int sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vformat(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void read_into(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f) {
+		n = fread(buf, 1, len - 1, f);
+		fclose(f);
+	}
+	buf[n] = 0;
+}
+
+int cli(struct cli_result *r, const char *fmt, ...)
+{
+	char args[4096], out[128], err[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vformat(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(out, sizeof(out), "%s/out", env.tmp);
+	snprintf(err, sizeof(err), "%s/err", env.tmp);
+	r->status = sh("%s/nmr-bpf --root %s %s >%s 2>%s </dev/null", env.bin, env.root, args,
+		       out, err);
+	read_into(out, r->out, sizeof(r->out));
+	read_into(err, r->err, sizeof(r->err));
+	return r->status;
+}
+
+static void common_setup(void)
+{
+	const char *bin = getenv("NMR_TEST_BIN");
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root (BPF, network namespaces)");
+	snprintf(env.bin, sizeof(env.bin), "%s", bin ? bin : "build");
+	env_seq++;
+	snprintf(env.root, sizeof(env.root), "/sys/fs/bpf/nmrt-%d-%d", getpid(), env_seq);
+	snprintf(env.tmp, sizeof(env.tmp), "/tmp/nmrt-%d-%d", getpid(), env_seq);
+	if (sh("mkdir -p %s", env.tmp))
+		cr_assert_fail("cannot create %s", env.tmp);
+	/* bpffs is not mounted at boot on our machines */
+	sh("mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf");
+}
+
+void env_setup_no_netns(void)
+{
+	env.netns[0] = 0;
+	common_setup();
+}
+
+void env_setup(void)
+{
+	common_setup();
+	snprintf(env.netns, sizeof(env.netns), "nmrt-%d-%d", getpid(), env_seq);
+	/*
+	 * No IPv6 in the namespace: its link-up chatter (DAD, router
+	 * solicitations) would go through the XDP chain with the test's frames.
+	 */
+	if (sh("ip netns add %s && ip netns exec %s sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
+	       "net.ipv6.conf.default.disable_ipv6=1 && "
+	       "ip -n %s link add veth0 type veth peer name veth1 && "
+	       "ip -n %s link set veth0 up && ip -n %s link set veth1 up && "
+	       "ip -n %s link set lo up", env.netns, env.netns, env.netns, env.netns, env.netns,
+	       env.netns))
+		cr_assert_fail("cannot create network namespace %s with a veth pair", env.netns);
+}
+
+void env_teardown(void)
+{
+	if (!env.root[0])
+		return;
+	/* Through the tool first (detaches links), then whatever is left. */
+	sh("%s/nmr-bpf --root %s registry destroy >/dev/null 2>&1", env.bin, env.root);
+	sh("rm -rf %s 2>/dev/null", env.root);
+	if (env.netns[0])
+		sh("ip netns del %s 2>/dev/null", env.netns);
+	sh("rm -rf %s", env.tmp);
+	env.root[0] = 0;
+}
+
+const char *bpf_obj(const char *name)
+{
+	static char path[512];
+
+	snprintf(path, sizeof(path), "%s/bpf/%s.bpf.o", env.bin, name);
+	return path;
+}
+
+const char *test_obj(const char *name)
+{
+	static char path[512];
+
+	snprintf(path, sizeof(path), "%s/tests/bpf/%s.bpf.o", env.bin, name);
+	return path;
+}
+
+int netns_enter(int *saved)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", env.netns);
+	*saved = open("/proc/thread-self/ns/net", O_RDONLY);
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || *saved < 0 || setns(fd, CLONE_NEWNET))
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+void netns_leave(int saved)
+{
+	if (setns(saved, CLONE_NEWNET))
+		cr_assert_fail("cannot return to the test's network namespace");
+	close(saved);
+}
+
+int send_frames(const char *dev, int count)
+{
+	unsigned char frame[ETH_ZLEN] = {};
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_halen = ETH_ALEN };
+	int fd, saved, sent = 0;
+
+	if (netns_enter(&saved))
+		return -1;
+	sll.sll_ifindex = if_nametoindex(dev);
+	fd = socket(AF_PACKET, SOCK_RAW, 0);
+	memset(frame, 0xff, ETH_ALEN);
+	memcpy(frame + ETH_ALEN, "\x02\x00\x00\x00\x00\x01", ETH_ALEN);
+	frame[12] = 0x88;
+	frame[13] = 0xb5;
+	memset(sll.sll_addr, 0xff, ETH_ALEN);
+	for (int i = 0; fd >= 0 && sll.sll_ifindex && i < count; i++) {
+		memcpy(frame + 14, &i, sizeof(i));
+		if (sendto(fd, frame, sizeof(frame), 0, (struct sockaddr *)&sll, sizeof(sll)) ==
+		    sizeof(frame))
+			sent++;
+	}
+	if (fd >= 0)
+		close(fd);
+	netns_leave(saved);
+	/* veth delivers on the peer's NAPI/backlog: let it drain */
+	usleep(50 * 1000);
+	return sent;
+}
+
+__u32 xdp_prog_on(const char *dev)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	int saved;
+	__u32 id = 0;
+
+	if (netns_enter(&saved))
+		cr_assert_fail("cannot enter %s", env.netns);
+	if (!bpf_xdp_query(if_nametoindex(dev), 0, &q))
+		id = q.prog_id ?: q.drv_prog_id ?: q.skb_prog_id;
+	netns_leave(saved);
+	return id;
+}
+
+char *registry_snapshot(void)
+{
+	char path[128];
+	char *buf = malloc(1 << 20);
+
+	snprintf(path, sizeof(path), "%s/snapshot", env.tmp);
+	sh("(for m in meta npis providers clients bindings; do echo \"== $m\"; "
+	   "bpftool map dump pinned %s/$m 2>&1; done; echo '== pins'; "
+	   "find %s 2>&1 | sort) >%s", env.root, env.root, path);
+	read_into(path, buf, 1 << 20);
+	return buf;
+}
+
+struct nmr_registry *open_registry(void)
+{
+	struct nmr_registry *reg = NULL;
+
+	if (nmr_registry_open(env.root, 0, &reg))
+		cr_assert_fail("open registry %s: %s", env.root, nmr_last_error());
+	return reg;
+}
+
+__u64 pinned_u64(const char *path, size_t offset)
+{
+	char value[4096];
+	__u32 zero = 0;
+	__u64 v = 0;
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		cr_assert_fail("open pinned map %s: %s", path, strerror(errno));
+	if (bpf_map_lookup_elem(fd, &zero, value))
+		cr_assert_fail("read %s: %s", path, strerror(errno));
+	memcpy(&v, value + offset, sizeof(v));
+	close(fd);
+	return v;
+}
+
+const char *provider_map(const char *provider, const char *map)
+{
+	static char path[512];
+	struct nmr_provider_record p;
+	struct nmr_registry *reg = open_registry();
+	char guid[NMR_GUID_STR_LEN];
+
+	if (nmr_provider_find(reg, provider, &p))
+		cr_assert_fail("no provider %s: %s", provider, nmr_last_error());
+	nmr_guid_format(&p.id, guid);
+	snprintf(path, sizeof(path), "%s/provider/%s/maps/%s", env.root, guid, map);
+	nmr_registry_close(reg);
+	return path;
+}
+
+int rx_open(const char *dev)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(0x88b5) };
+	int fd, saved;
+
+	if (netns_enter(&saved))
+		cr_assert_fail("cannot enter %s", env.netns);
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(0x88b5));
+	sll.sll_ifindex = if_nametoindex(dev);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sll, sizeof(sll)))
+		cr_assert_fail("AF_PACKET receiver on %s: %s", dev, strerror(errno));
+	netns_leave(saved);
+	return fd;
+}
+
+int rx_count(int fd)
+{
+	unsigned char buf[2048];
+	int n = 0;
+
+	while (recv(fd, buf, sizeof(buf), 0) > 0)
+		n++;
+	return n;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Test environment: each test gets its own registry root under /sys/fs/bpf
+ * and its own network namespace holding a veth pair (veth0 <-> veth1), both
+ * named after the test process so Criterion's parallel workers never collide,
+ * and both removed by env_teardown() (the tests' .fini), on failure too.
+ */
+#ifndef NMR_TEST_HELPERS_H
+#define NMR_TEST_HELPERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "libnmrbpf.h"
+
+struct test_env {
+	char root[128];		/* registry root */
+	char netns[32];		/* /run/netns/<netns>, holds veth0 and veth1 */
+	char bin[256];		/* directory of the built binaries */
+	char tmp[64];		/* scratch directory */
+};
+extern struct test_env env;
+
+void env_setup(void);		/* root + netns with veth pair; skips if not root */
+void env_setup_no_netns(void);	/* root only */
+void env_teardown(void);
+
+/* Path of a built BPF object: "frame_counter" -> build/bpf/frame_counter.bpf.o */
+const char *bpf_obj(const char *name);
+const char *test_obj(const char *name);	/* build/tests/bpf/<name>.bpf.o */
+
+/* Runs "nmr-bpf --root ROOT ARGS"; returns the exit status, output in out/err. */
+struct cli_result {
+	int status;
+	char out[65536];
+	char err[65536];
+};
+int cli(struct cli_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Runs a shell command; returns its exit status. */
+int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Sends count raw Ethernet frames out of dev (in the test netns). */
+int send_frames(const char *dev, int count);
+/*
+ * A receiver for the test frames (ethertype 0x88b5) on dev: frames the XDP
+ * chain passes reach it, dropped ones do not. rx_count() drains and counts.
+ */
+int rx_open(const char *dev);
+int rx_count(int fd);
+/* Enters/leaves the test netns from the test process. */
+int netns_enter(int *saved);
+void netns_leave(int saved);
+/* The XDP program attached to dev in the test netns (0: none). */
+__u32 xdp_prog_on(const char *dev);
+
+/* Everything in the registry as text (records and pins), for "unchanged" checks. */
+char *registry_snapshot(void);
+
+/* The registry opened by the test process through the library. */
+struct nmr_registry *open_registry(void);
+
+/* Reads a __u64 at offset in the value of key 0 of a pinned array map. */
+__u64 pinned_u64(const char *path, size_t offset);
+/* The pinned map of a provider: ROOT/provider/<id>/maps/<name>. */
+const char *provider_map(const char *provider, const char *map);
+
+#endif
