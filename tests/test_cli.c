@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The command line's contract (CLI.md): help, version, prefixes, output shapes. */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <unistd.h>
+#include "helpers.h"
+
+TestSuite(cli, .init = env_setup_no_netns, .fini = env_teardown, .timeout = 60);
+
+Test(cli, help_on_every_level)
+{
+	struct cli_result r;
+	const char *objects[] = { "npi", "provider", "client", "binding", "registry" };
+
+	cr_assert_eq(cli(&r, "--help"), 0);
+	cr_assert(strstr(r.out, "Usage: nmr-bpf [OPTIONS] OBJECT COMMAND [ARGS]"));
+	cr_assert(strstr(r.out, "--root DIR"));
+	for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++) {
+		cr_assert_eq(cli(&r, "%s help", objects[i]), 0);
+		cr_assert(strstr(r.out, "Usage: nmr-bpf "), "%s help: %s", objects[i], r.out);
+		cr_assert_eq(cli(&r, "%s --help", objects[i]), 0);
+		cr_assert(strstr(r.out, objects[i]));
+	}
+	/* no object: usage on stderr, exit 2 */
+	cr_assert_eq(cli(&r, "%s", ""), 2);
+	cr_assert(strstr(r.err, "Usage:"));
+}
+
+Test(cli, version)
+{
+	struct cli_result r;
+
+	cr_assert_eq(cli(&r, "-V"), 0);
+	cr_assert(!strncmp(r.out, "nmr-bpf ", 8), "%s", r.out);
+	cr_assert_eq(cli(&r, "-j version"), 0);
+	cr_assert(strstr(r.out, "\"version\":"), "%s", r.out);
+}
+
+Test(cli, unambiguous_prefixes_are_accepted)
+{
+	struct cli_result r;
+
+	cr_assert_eq(cli(&r, "n reg demo --hook xdp"), 0, "%s", r.err);
+	cr_assert_eq(cli(&r, "-j n l"), 0, "%s", r.err);
+	cr_assert(strstr(r.out, "\"name\":\"demo\""), "%s", r.out);
+	cr_assert_eq(cli(&r, "prov l"), 0, "%s", r.err);
+	cr_assert_neq(cli(&r, "npi x"), 0);
+	cr_assert(strstr(r.err, "'x' is not a command"), "%s", r.err);
+}
+
+Test(cli, lists_of_an_empty_or_missing_registry)
+{
+	struct cli_result r;
+
+	/* nothing registered yet: lists are empty, and no registry is created */
+	cr_assert_eq(cli(&r, "-j provider list"), 0, "%s", r.err);
+	cr_assert_str_eq(r.out, "[]\n");
+	cr_assert_eq(cli(&r, "client list"), 0);
+	cr_assert_str_eq(r.out, "");
+	cr_assert_eq(access(env.root, F_OK), -1, "a list created %s", env.root);
+}
+
+Test(cli, npi_lifecycle_and_human_tables)
+{
+	struct cli_result r;
+
+	cr_assert_eq(cli(&r, "npi register ingress-filters --hook tc-ingress"), 0, "%s", r.err);
+	cr_assert_eq(strlen(r.out), 37, "register prints the new id: %s", r.out);
+	cr_assert_eq(cli(&r, "npi list"), 0);
+	cr_assert(strstr(r.out, "ID "), "%s", r.out);
+	cr_assert(strstr(r.out, "ingress-filters"), "%s", r.out);
+	cr_assert(strstr(r.out, "tc-ingress"), "%s", r.out);
+	cr_assert_eq(cli(&r, "-p npi show ingress-filters"), 0);
+	cr_assert(strstr(r.out, "\"hook\": \"tc-ingress\""), "%s", r.out);
+	cr_assert_eq(cli(&r, "npi deregister ingress-filters"), 0, "%s", r.err);
+	cr_assert_eq(cli(&r, "-j npi list"), 0);
+	cr_assert_str_eq(r.out, "[]\n");
+}
+
+Test(cli, npi_in_use_cannot_be_deregistered)
+{
+	struct cli_result r;
+
+	cr_assert_eq(cli(&r, "npi register demo --hook xdp"), 0);
+	cr_assert_eq(cli(&r, "provider register %s --npi demo", bpf_obj("frame_counter")), 0,
+		     "%s", r.err);
+	cr_assert_neq(cli(&r, "npi deregister demo"), 0);
+	cr_assert(strstr(r.err, "deregister them first"), "%s", r.err);
+	cr_assert_eq(cli(&r, "provider deregister frame_counter"), 0, "%s", r.err);
+	cr_assert_eq(cli(&r, "npi deregister demo"), 0, "%s", r.err);
+}
+
+Test(cli, provider_json_carries_the_contract_fields)
+{
+	struct cli_result r;
+
+	cr_assert_eq(cli(&r, "npi register demo --hook xdp"), 0);
+	cr_assert_eq(cli(&r, "-j provider register %s --npi demo --name fc --priority 7 "
+			 "--version 2-4 --continue-on pass,tx", bpf_obj("frame_counter")), 0,
+		     "%s", r.err);
+	const char *fields[] = { "\"id\":", "\"name\":\"fc\"", "\"npi\":\"demo\"",
+				 "\"priority\":7", "\"version_min\":2", "\"version_max\":4",
+				 "\"prog_id\":", "\"continue_on\":[\"pass\",\"tx\"]" };
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		cr_expect(strstr(r.out, fields[i]), "missing %s in %s", fields[i], r.out);
+}
