@@ -208,3 +208,49 @@ Test(flow, registry_destroy_removes_everything_it_created)
 	cr_assert_eq(xdp_prog_on("veth0"), 0);
 	cr_assert_eq(access(env.root, F_OK), -1, "%s still exists", env.root);
 }
+
+Test(flow, plain_program_ends_the_chain_with_its_verdict)
+{
+	struct cli_result r;
+	int rx;
+
+	cr_assert_eq(cli(&r, "npi register demo --hook xdp"), 0);
+	/* frame_counter (SDK, continues on pass) first, then a plain XDP_DROP program */
+	cr_assert_eq(cli(&r, "provider register %s --npi demo --priority 1",
+			 bpf_obj("frame_counter")), 0, "%s", r.err);
+	cr_assert_eq(cli(&r, "provider register %s --npi demo --prog plain_drop --priority 2",
+			 test_obj("two_progs")), 0, "%s", r.err);
+	cr_assert_eq(cli(&r, "client register --npi demo --dev veth0 --netns %s", env.netns), 0,
+		     "%s", r.err);
+	rx = rx_open("veth0");
+	cr_assert_eq(send_frames("veth1", 25), 25);
+	cr_assert_eq(pinned_u64(provider_map("frame_counter", "frame_counts"), 0), 25);
+	cr_assert_eq(rx_count(rx), 0, "the plain provider's XDP_DROP was not final");
+	cr_assert_eq(cli(&r, "provider show plain_drop"), 0);
+	cr_assert(strstr(r.out, "plain: ends the chain"), "%s", r.out);
+}
+
+Test(flow, bpffs_is_mounted_when_missing)
+{
+	/*
+	 * In a private mount namespace, so the host's /sys/fs/bpf is untouched:
+	 * no bpffs there, and nmr-bpf must mount it to create the registry.
+	 */
+	cr_assert_eq(sh("unshare -m sh -c 'umount -l /sys/fs/bpf 2>/dev/null; "
+			"! mountpoint -q /sys/fs/bpf && "
+			"%s/nmr-bpf --root /sys/fs/bpf/nmr-mount-test npi register m --hook xdp "
+			">/dev/null && mountpoint -q /sys/fs/bpf && "
+			"test -e /sys/fs/bpf/nmr-mount-test/npis'", env.bin), 0);
+}
+
+Test(flow, root_outside_bpffs_is_refused)
+{
+	struct cli_result r;
+	char root[128];
+
+	snprintf(root, sizeof(root), "%s/not-bpffs", env.tmp);
+	r.status = sh("%s/nmr-bpf --root %s npi register x --hook xdp 2>%s/err", env.bin, root,
+		      env.tmp);
+	cr_assert_neq(r.status, 0);
+	cr_assert_eq(sh("grep -q 'not on a bpf filesystem' %s/err", env.tmp), 0);
+}
