@@ -119,6 +119,25 @@ struct nmr_provider_opts {
  */
 int nmr_provider_register(struct nmr_registry *reg, const struct nmr_provider_opts *opts,
 			  struct nmr_provider_record *out);
+/* A new version of a registered provider's object. */
+struct nmr_provider_replacement {
+	const char *provider;		/* name or GUID */
+	const char *object_path;
+	const char *prog;		/* NULL: the object's only program */
+	char *log_buf;			/* verifier log on a load failure (optional) */
+	size_t log_size;
+};
+
+/*
+ * Replaces the programs of n providers by new versions. Each new program is
+ * verified first; then each client's chain changes in one atomic step (a
+ * packet runs all old versions or all new ones), every binding keeping its
+ * position, slot, counters and context. The provider's maps carry over
+ * where the new object defines them alike; a changed definition is refused.
+ * On failure nothing changes.
+ */
+int nmr_provider_replace(struct nmr_registry *reg, const struct nmr_provider_replacement *r,
+			 size_t n);
 /* Unbinds it from every client, waits until no packet can run it, removes it. */
 int nmr_provider_deregister(struct nmr_registry *reg, const char *provider);
 int nmr_provider_find(struct nmr_registry *reg, const char *provider,
@@ -140,6 +159,9 @@ struct nmr_client_opts {
 	__u32 max_providers;
 	bool exclusive;
 	const char *require_tags[NMR_MAX_TAGS];
+	bool xdp_frags;			/* dispatcher for xdp.frags providers */
+	bool tc_netlink;		/* TC through clsact + cls_bpf, even where TCX works */
+	bool force;			/* replace an XDP program nmr-bpf did not attach */
 };
 
 /*

@@ -144,7 +144,9 @@ struct nmr_client_record {
 	__u32 flags;			/* NMR_CLIENT_F_* */
 	__u32 slot;			/* index in client_stats */
 	__u32 dispatcher_prog_id;
-	__u32 link_id;
+	__u32 link_id;			/* XDP or TCX link; 0 for TC through netlink */
+	__u32 tc_handle;		/* cls_bpf filter, for TC through netlink */
+	__u32 tc_priority;
 	__u32 pad;
 	struct nmr_client_characteristics chars;
 };

@@ -153,8 +153,19 @@ Test(characteristics, exclusive_max_and_frags_decisions)
 	c.chars.max_providers = 2;
 	cr_assert_eq(nmr_attach_decision(&c, 2, &p, why, sizeof(why)), 0);
 	cr_assert_str_eq(why, "client takes at most 2 providers");
-	c.chars.max_providers = 0;
-	p.flags = NMR_PROVIDER_F_FRAGS;
-	cr_assert_eq(nmr_attach_decision(&c, 0, &p, why, sizeof(why)), 0);
-	cr_assert(strstr(why, "xdp frags"));
+}
+
+Test(characteristics, frags_mismatch_is_an_error_not_a_decline)
+{
+	struct nmr_client_record c = { .hook = NMR_HOOK_XDP, .name = "c" };
+	struct nmr_provider_record p = { .flags = NMR_PROVIDER_F_FRAGS, .name = "p" };
+
+	cr_assert_neq(nmr_frags_check(&c, &p), 0);
+	cr_assert(strstr(nmr_last_error(), "register the client with --xdp-frags"));
+	c.flags = NMR_CLIENT_F_FRAGS;
+	cr_assert_eq(nmr_frags_check(&c, &p), 0);
+	p.flags = 0;
+	cr_assert(strstr(nmr_last_error(), "") && nmr_frags_check(&c, &p) < 0);
+	c.hook = NMR_HOOK_TC_INGRESS;	/* TC has no frags */
+	cr_assert_eq(nmr_frags_check(&c, &p), 0);
 }

@@ -7,7 +7,8 @@
 #define CLIENT_REGISTER_USAGE							\
 	"nmr-bpf client register --npi NPI --dev IFNAME [--netns NAME] [--mode native|skb]\n" \
 	"        [--name NAME] [--id GUID] [--require-version N] [--af inet,inet6]\n"	\
-	"        [--require-tag TAG]... [--max-providers N] [--exclusive]"
+	"        [--require-tag TAG]... [--max-providers N] [--exclusive] [--xdp-frags]\n" \
+	"        [--tc-netlink] [--force]"
 
 static int help(void)
 {
@@ -26,6 +27,9 @@ static int help(void)
 	       "  --require-version N  bind only providers that implement NPI version N\n"
 	       "  --af, --require-tag  bind only providers with these characteristics\n"
 	       "  --max-providers N, --exclusive  at most N providers, or one\n"
+	       "  --xdp-frags          dispatcher for providers built as SEC(\"xdp.frags\")\n"
+	       "  --tc-netlink         TC through clsact + cls_bpf (netlink) instead of TCX\n"
+	       "  --force              replace an XDP program nmr-bpf did not attach\n"
 	       "deregister unbinds all, waits until no packet runs a provider, and detaches.\n");
 	return 0;
 }
@@ -44,7 +48,9 @@ const char *client_name_of(struct nmr_registry *reg, const struct nmr_guid *id, 
 static const char *mode_name(const struct nmr_client_record *c)
 {
 	if (c->hook != NMR_HOOK_XDP)
-		return "tcx";
+		return c->flags & NMR_CLIENT_F_TC_NETLINK ? "netlink" : "tcx";
+	if (c->flags & NMR_CLIENT_F_FRAGS)
+		return c->mode == NMR_MODE_SKB ? "skb,frags" : "native,frags";
 	return c->mode == NMR_MODE_SKB ? "skb" : "native";
 }
 
@@ -141,11 +147,12 @@ static int do_register(int argc, char **argv)
 	const char *npi = NULL, *dev = NULL, *netns = NULL, *mode = NULL, *name = NULL;
 	const char *id = NULL, *req = NULL, *af = NULL, *maxp = NULL;
 	struct nmr_client_opts o = {};
-	bool exclusive = false;
+	bool exclusive = false, frags = false, tc_netlink = false, force = false;
 	const struct cli_opt opts[] = {
 		OPT("npi", &npi), OPT("dev", &dev), OPT("netns", &netns), OPT("mode", &mode),
 		OPT("name", &name), OPT("id", &id), OPT("require-version", &req), OPT("af", &af),
 		OPT("max-providers", &maxp), FLAG("exclusive", &exclusive),
+		FLAG("xdp-frags", &frags), FLAG("tc-netlink", &tc_netlink), FLAG("force", &force),
 		OPT_LIST("require-tag", o.require_tags, NMR_MAX_TAGS), OPT_END,
 	};
 	struct nmr_client_record rec;
@@ -177,6 +184,9 @@ static int do_register(int argc, char **argv)
 	o.name = name;
 	o.id = id ? &guid : NULL;
 	o.exclusive = exclusive;
+	o.xdp_frags = frags;
+	o.tc_netlink = tc_netlink;
+	o.force = force;
 
 	if ((err = cli_open(false, &reg)))
 		return err;

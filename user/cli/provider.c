@@ -9,12 +9,15 @@
 	"        [--id GUID] [--version N | --version MIN-MAX] [--priority N]\n"		\
 	"        [--continue-on VERDICT[,VERDICT...]] [--af inet,inet6] [--tag TAG]..."
 
+#define PROVIDER_REPLACE_USAGE "nmr-bpf provider replace PROVIDER OBJECT.bpf.o [--prog PROGRAM]"
+
 #define VERIFIER_LOG_SIZE (4 << 20)
 #define VERIFIER_LOG_TAIL 20
 
 static int help(void)
 {
 	printf("Usage: " PROVIDER_REGISTER_USAGE "\n"
+	       "       " PROVIDER_REPLACE_USAGE "\n"
 	       "       nmr-bpf provider list\n"
 	       "       nmr-bpf provider show PROVIDER\n"
 	       "       nmr-bpf provider deregister PROVIDER\n"
@@ -28,6 +31,9 @@ static int help(void)
 	       "                      tc: ok (or pass), shot, redirect, pipe, unspec, ...\n"
 	       "  --version N|MIN-MAX NPI versions the provider implements (default 1)\n"
 	       "  --af LIST, --tag T  characteristics that clients may require\n"
+	       "replace swaps in a new version of the object: verified first, then each\n"
+	       "client's chain changes in one atomic step; bindings keep their position,\n"
+	       "counters and context, and the provider's maps carry over where alike.\n"
 	       "deregister unbinds it everywhere and returns when no packet can still run it.\n",
 	       NMR_DEFAULT_PRIORITY);
 	return 0;
@@ -261,6 +267,43 @@ out:
 	return err;
 }
 
+static int do_replace(int argc, char **argv)
+{
+	const char *pos[2] = {}, *prog = NULL;
+	const struct cli_opt opts[] = { OPT("prog", &prog), OPT_END };
+	struct nmr_provider_replacement r = {};
+	struct nmr_provider_record rec;
+	struct nmr_registry *reg;
+	int err;
+
+	err = cli_parse(argc, argv, opts, pos, 2, 2, PROVIDER_REPLACE_USAGE);
+	if (err)
+		return err;
+	r.provider = pos[0];
+	r.object_path = pos[1];
+	r.prog = prog;
+	r.log_size = VERIFIER_LOG_SIZE;
+	r.log_buf = calloc(1, r.log_size);
+	if (!r.log_buf)
+		return cli_err("out of memory");
+	if ((err = cli_open(false, &reg))) {
+		free(r.log_buf);
+		return err;
+	}
+	if (nmr_provider_replace(reg, &r, 1)) {
+		err = cli_lib_err();
+		print_verifier_log(r.log_buf);
+	} else if (nmr_provider_find(reg, r.provider, &rec)) {
+		err = cli_lib_err();
+	} else if (cli.json) {
+		print_provider(reg, &rec, false, true);
+		jw_finish();
+	}
+	nmr_registry_close(reg);
+	free(r.log_buf);
+	return err;
+}
+
 static int do_list(int argc, char **argv)
 {
 	struct nmr_provider_record *provs;
@@ -336,8 +379,9 @@ static int do_help_cmd(int argc, char **argv)
 int do_provider(int argc, char **argv)
 {
 	static const struct cli_cmd cmds[] = {
-		{ "register", do_register }, { "list", do_list }, { "show", do_show },
-		{ "deregister", do_deregister }, { "help", do_help_cmd }, { NULL },
+		{ "register", do_register }, { "replace", do_replace }, { "list", do_list },
+		{ "show", do_show }, { "deregister", do_deregister }, { "help", do_help_cmd },
+		{ NULL },
 	};
 
 	return cli_dispatch("provider", cmds, argc, argv, help);

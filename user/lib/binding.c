@@ -212,14 +212,36 @@ static int promote_staged(struct nmr_registry *reg, const struct nmr_guid *id)
 	return 0;
 }
 
+static const struct nmr_replacement *replacement_of(const struct nmr_binding_record *b,
+						    const struct nmr_replacement *repl,
+						    size_t nrepl)
+{
+	for (size_t i = 0; i < nrepl; i++)
+		if (nmr_guid_equal(&repl[i].rec.id, &b->provider))
+			return &repl[i];
+	return NULL;
+}
+
+/* Prefix and suffix of old and new chain are shared when neither binding nor object changed. */
+static bool same_node(const struct nmr_binding_record *old, const struct nmr_binding_record *new,
+		      const struct nmr_replacement *repl, size_t nrepl)
+{
+	return nmr_guid_equal(&old->id, &new->id) && !replacement_of(new, repl, nrepl);
+}
+
 static int build_instance(struct nmr_registry *reg, const struct nmr_binding_record *b,
+			  const struct nmr_replacement *repl, size_t nrepl,
 			  struct nmr_instance *inst)
 {
+	const struct nmr_replacement *r = replacement_of(b, repl, nrepl);
 	struct nmr_provider_record prov;
 	size_t size;
 	void *obj;
 	int err;
 
+	if (r)
+		return nmr_instance_load(reg, &r->rec, r->obj, r->size, b->slot,
+					 r->rec.continue_on, false, inst, NULL, 0);
 	if (bpf_map_lookup_elem(reg->providers_fd, &b->provider, &prov))
 		return nmr_error(-ENOENT, "binding: provider record missing");
 	err = nmr_object_load(reg, &prov, &obj, &size);
@@ -237,7 +259,8 @@ static int build_instance(struct nmr_registry *reg, const struct nmr_binding_rec
  * want holds bound binding records; new ones have prog_id 0.
  */
 static int chain_commit(struct nmr_registry *reg, const struct nmr_client_record *client,
-			struct nmr_binding_record *want, size_t nwant)
+			struct nmr_binding_record *want, size_t nwant,
+			const struct nmr_replacement *repl, size_t nrepl)
 {
 	struct nmr_binding_record *old = NULL;
 	struct nmr_instance *built = NULL;
@@ -253,10 +276,10 @@ static int chain_commit(struct nmr_registry *reg, const struct nmr_client_record
 	err = live_chain(reg, &client->id, &old, &nold);
 	if (err)
 		return err;
-	while (p < nold && p < nwant && nmr_guid_equal(&old[p].id, &want[p].id))
+	while (p < nold && p < nwant && same_node(&old[p], &want[p], repl, nrepl))
 		p++;
 	while (k < nold - p && k < nwant - p &&
-	       nmr_guid_equal(&old[nold - 1 - k].id, &want[nwant - 1 - k].id))
+	       same_node(&old[nold - 1 - k], &want[nwant - 1 - k], repl, nrepl))
 		k++;
 	if (p == nold && p == nwant)
 		goto records;	/* nothing changes */
@@ -278,7 +301,7 @@ static int chain_commit(struct nmr_registry *reg, const struct nmr_client_record
 	}
 	/* The middle, built back to front so each node can point at its successor. */
 	for (size_t i = nwant - k; i-- > p;) {
-		err = build_instance(reg, &want[i], &built[i]);
+		err = build_instance(reg, &want[i], repl, nrepl, &built[i]);
 		if (err)
 			goto unbuild;
 		if (next_fd >= 0 &&
@@ -425,7 +448,9 @@ int nmr_bind_provider(struct nmr_registry *reg, const struct nmr_provider_record
 
 		if (!same_npi_client(&clients[c], prov))
 			continue;
-		err = live_chain(reg, &clients[c].id, &chain, &n);
+		err = nmr_frags_check(&clients[c], prov);
+		if (!err)
+			err = live_chain(reg, &clients[c].id, &chain, &n);
 		if (err)
 			break;
 		if (!nmr_attach_decision(&clients[c], n, prov, reason, sizeof(reason))) {
@@ -451,7 +476,7 @@ int nmr_bind_provider(struct nmr_registry *reg, const struct nmr_provider_record
 			memcpy(want, chain, at * sizeof(*want));
 			want[at] = b;
 			memcpy(want + at + 1, chain + at, (n - at) * sizeof(*want));
-			err = chain_commit(reg, &clients[c], want, n + 1);
+			err = chain_commit(reg, &clients[c], want, n + 1, NULL, 0);
 			if (err) {
 				bpf_map_delete_elem(reg->bindings_fd, &b.id);
 				nmr_error_prefix(err, "bind provider %s to client %s", prov->name,
@@ -501,6 +526,9 @@ int nmr_bind_client(struct nmr_registry *reg, const struct nmr_client_record *cl
 	for (size_t i = 0; !err && i < nprovs; i++) {
 		if (!same_npi_client(client, &provs[i]))
 			continue;
+		err = nmr_frags_check(client, &provs[i]);
+		if (err)
+			break;
 		if (!nmr_attach_decision(client, n, &provs[i], reason, sizeof(reason))) {
 			err = new_binding(reg, client, &provs[i], NMR_BINDING_DECLINED, reason, &b);
 			continue;
@@ -516,7 +544,7 @@ int nmr_bind_client(struct nmr_registry *reg, const struct nmr_client_record *cl
 			n++;
 	}
 	if (!err)
-		err = chain_commit(reg, client, want, n);
+		err = chain_commit(reg, client, want, n, NULL, 0);
 	if (err) {
 		char msg[1024];
 
@@ -551,7 +579,7 @@ static int unbind(struct nmr_registry *reg, const struct nmr_guid *client_id,
 			if (!chain_has(gone, ngone, &chain[j].id))
 				chain[m++] = chain[j];
 		if (m != n)
-			err = chain_commit(reg, &client, chain, m);
+			err = chain_commit(reg, &client, chain, m, NULL, 0);
 		free(chain);
 		chain = NULL;
 	}
@@ -563,6 +591,31 @@ static int unbind(struct nmr_registry *reg, const struct nmr_guid *client_id,
 			nmr_unpin_tree(path);
 	}
 	free(gone);
+	return err;
+}
+
+int nmr_rebuild_bindings(struct nmr_registry *reg, const struct nmr_replacement *repl,
+			 size_t nrepl)
+{
+	struct nmr_client_record *clients = NULL;
+	size_t nclients;
+	int err;
+
+	err = nmr_client_list(reg, &clients, &nclients);
+	for (size_t c = 0; !err && c < nclients; c++) {
+		struct nmr_binding_record *chain = NULL;
+		size_t n, hit = 0;
+
+		err = live_chain(reg, &clients[c].id, &chain, &n);
+		for (size_t i = 0; !err && i < n; i++)
+			hit += !!replacement_of(&chain[i], repl, nrepl);
+		if (!err && hit)
+			err = chain_commit(reg, &clients[c], chain, n, repl, nrepl);
+		if (err)
+			nmr_error_prefix(err, "client %s", clients[c].name);
+		free(chain);
+	}
+	free(clients);
 	return err;
 }
 

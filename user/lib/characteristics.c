@@ -5,6 +5,7 @@
  * CLI decides by its characteristics, evaluated here on its behalf. A decline
  * is NMR's STATUS_NOINTERFACE; its reason is kept in the binding record.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include "nmr_internal.h"
@@ -53,13 +54,6 @@ int nmr_attach_decision(const struct nmr_client_record *client, size_t bound,
 
 	if (!nmr_characteristics_match(c, &prov->chars, reason, len))
 		return 0;
-	if (client->hook == NMR_HOOK_XDP &&
-	    !!(client->flags & NMR_CLIENT_F_FRAGS) != !!(prov->flags & NMR_PROVIDER_F_FRAGS)) {
-		snprintf(reason, len, "xdp frags: provider is %s, client dispatcher is %s",
-			 prov->flags & NMR_PROVIDER_F_FRAGS ? "xdp.frags" : "plain xdp",
-			 client->flags & NMR_CLIENT_F_FRAGS ? "xdp.frags" : "plain xdp");
-		return 0;
-	}
 	if ((c->flags & NMR_CLIENT_F_EXCLUSIVE) && bound >= 1) {
 		snprintf(reason, len, "client is exclusive and has a provider already");
 		return 0;
@@ -69,4 +63,22 @@ int nmr_attach_decision(const struct nmr_client_record *client, size_t bound,
 		return 0;
 	}
 	return 1;
+}
+
+/*
+ * Not a decision but a rule of the kernel: the programs of one prog array
+ * must all be xdp.frags or none. A mismatched pair is refused with an error.
+ */
+int nmr_frags_check(const struct nmr_client_record *client, const struct nmr_provider_record *prov)
+{
+	bool cf = client->flags & NMR_CLIENT_F_FRAGS, pf = prov->flags & NMR_PROVIDER_F_FRAGS;
+
+	if (client->hook != NMR_HOOK_XDP || cf == pf)
+		return 0;
+	return nmr_error(-EINVAL, "provider %s is %s but client %s has a %s dispatcher: they "
+			 "cannot share a dispatch table (%s)", prov->name,
+			 pf ? "xdp.frags" : "plain xdp", client->name,
+			 cf ? "xdp.frags" : "plain xdp",
+			 pf ? "register the client with --xdp-frags" :
+			      "build the provider with SEC(\"xdp.frags\")");
 }

@@ -119,6 +119,13 @@ static int fill_client(const struct nmr_client_opts *opts, const struct nmr_npi_
 	c->af_mask = opts->af_mask;
 	c->max_providers = opts->max_providers;
 	c->flags = opts->exclusive ? NMR_CLIENT_F_EXCLUSIVE : 0;
+	if (opts->xdp_frags && npi->hook != NMR_HOOK_XDP)
+		return nmr_error(-EINVAL, "register client: xdp frags on a %s hook",
+				 nmr_hook_name(npi->hook));
+	if (opts->tc_netlink && npi->hook == NMR_HOOK_XDP)
+		return nmr_error(-EINVAL, "register client: TC through netlink on an xdp hook");
+	rec->flags = (opts->xdp_frags ? NMR_CLIENT_F_FRAGS : 0) |
+		     (opts->tc_netlink ? NMR_CLIENT_F_TC_NETLINK : 0);
 	for (int i = 0; i < NMR_MAX_TAGS; i++) {
 		if (!opts->require_tags[i])
 			continue;
@@ -171,7 +178,7 @@ int nmr_client_register(struct nmr_registry *reg, const struct nmr_client_opts *
 	if (!err)
 		err = reset_client_stats(reg, rec.slot);
 	if (!err)
-		err = nmr_hook_attach(reg, &rec);
+		err = nmr_hook_attach(reg, &rec, opts->force);
 	if (err)
 		goto undo;
 	attached = true;

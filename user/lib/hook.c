@@ -45,50 +45,115 @@ static void prog_describe(__u32 id, char *buf, size_t len)
 		close(fd);
 }
 
-/* A device already running XDP that nmr-bpf did not put there is never clobbered. */
-static int xdp_check_foreign(const struct nmr_client_record *c)
+/* What XDP program, if any, the device runs now; *flags: the mode it runs in. */
+static __u32 xdp_current(const struct nmr_client_record *c, __u32 *flags)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	char what[64];
 
-	if (bpf_xdp_query(c->ifindex, 0, &q))
+	if (bpf_xdp_query(c->ifindex, 0, &q) || q.attach_mode == XDP_ATTACHED_NONE)
 		return 0;
-	if (q.attach_mode == XDP_ATTACHED_NONE)
-		return 0;
-	prog_describe(q.prog_id ?: q.drv_prog_id ?: q.skb_prog_id, what, sizeof(what));
-	return nmr_error(-EBUSY, "register client %s: device %s already runs XDP %s, which "
-			 "nmr-bpf did not attach; it is left alone (detach it first, e.g. "
-			 "ip link set dev %s xdp off)", c->name, c->dev, what, c->dev);
+	*flags = q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE :
+		 q.attach_mode == XDP_ATTACHED_HW ? XDP_FLAGS_HW_MODE : XDP_FLAGS_DRV_MODE;
+	return q.prog_id ?: q.drv_prog_id ?: q.skb_prog_id ?: q.hw_prog_id;
 }
 
-static int attach_link(struct nmr_client_record *c, int prog_fd)
+/*
+ * A device already running XDP that nmr-bpf did not put there is never
+ * clobbered, unless the user says --force; then the foreign program is
+ * detached, and put back if our attachment fails.
+ */
+static int attach_xdp(struct nmr_client_record *c, int prog_fd, bool force)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, lo);
+	__u32 foreign, foreign_flags = 0;
+	char what[64];
+	int fd, err;
+
+	foreign = xdp_current(c, &foreign_flags);
+	if (foreign) {
+		prog_describe(foreign, what, sizeof(what));
+		if (!force)
+			return nmr_error(-EBUSY, "register client %s: device %s already runs XDP "
+					 "%s, which nmr-bpf did not attach; it is left alone "
+					 "(detach it first, or replace it with --force)", c->name,
+					 c->dev, what);
+		if (bpf_xdp_detach(c->ifindex, foreign_flags, NULL))
+			return nmr_error(-errno, "register client %s: detach %s from %s: %s%s",
+					 c->name, what, c->dev, strerror(errno), errno == EBUSY ?
+					 " (it is attached through a BPF link: remove the link)" : "");
+	}
+	lo.flags = c->mode == NMR_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	fd = bpf_link_create(prog_fd, c->ifindex, BPF_XDP, &lo);
+	if (fd >= 0)
+		return fd;
+	if (c->mode == NMR_MODE_NATIVE && (errno == EOPNOTSUPP || errno == EINVAL))
+		err = nmr_error(-errno, "register client %s: device %s does not support native "
+				"XDP (%s); use --mode skb", c->name, c->dev, strerror(errno));
+	else
+		err = nmr_error(-errno, "register client %s: attach to %s: %s", c->name, c->dev,
+				strerror(errno));
+	if (foreign) {
+		int ffd = bpf_prog_get_fd_by_id(foreign);
+
+		if (ffd < 0 || bpf_xdp_attach(c->ifindex, ffd, foreign_flags, NULL))
+			nmr_error_prefix(err, "could not put %s back on %s", what, c->dev);
+		if (ffd >= 0)
+			close(ffd);
+	}
+	return err;
+}
+
+static enum bpf_tc_attach_point tc_point(const struct nmr_client_record *c)
+{
+	return c->hook == NMR_HOOK_TC_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS;
+}
+
+/* TC through clsact + cls_bpf: not a link, so it is found again by handle and priority. */
+static int attach_tc_netlink(struct nmr_client_record *c, int prog_fd)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = c->ifindex, .attach_point = tc_point(c));
+	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd);
+	int err = bpf_tc_hook_create(&hook);
+
+	if (err && err != -EEXIST)
+		return nmr_error(err, "register client %s: create clsact on %s: %s", c->name,
+				 c->dev, strerror(-err));
+	err = bpf_tc_attach(&hook, &opts);
+	if (err)
+		return nmr_error(err, "register client %s: attach cls_bpf to %s %s: %s", c->name,
+				 c->dev, nmr_hook_name(c->hook), strerror(-err));
+	c->tc_handle = opts.handle;
+	c->tc_priority = opts.priority;
+	return 0;
+}
+
+static void detach_tc_netlink(const struct nmr_client_record *c)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = c->ifindex, .attach_point = tc_point(c));
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = c->tc_handle, .priority = c->tc_priority);
+
+	bpf_tc_detach(&hook, &opts);
+}
+
+/* Returns a link fd, 0 for TC through netlink, or a negative error. */
+static int attach(struct nmr_client_record *c, int prog_fd, bool force)
+{
 	int fd;
 
-	if (c->hook == NMR_HOOK_XDP) {
-		int err = xdp_check_foreign(c);
-
-		if (err)
-			return err;
-		lo.flags = c->mode == NMR_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-		fd = bpf_link_create(prog_fd, c->ifindex, BPF_XDP, &lo);
-		if (fd < 0 && c->mode == NMR_MODE_NATIVE &&
-		    (errno == EOPNOTSUPP || errno == EINVAL))
-			return nmr_error(-errno, "register client %s: device %s does not support "
-					 "native XDP (%s); use --mode skb", c->name, c->dev,
-					 strerror(errno));
-	} else {
-		fd = bpf_link_create(prog_fd, c->ifindex, c->hook == NMR_HOOK_TC_INGRESS ?
-				     BPF_TCX_INGRESS : BPF_TCX_EGRESS, &lo);
-	}
+	if (c->hook == NMR_HOOK_XDP)
+		return attach_xdp(c, prog_fd, force);
+	if (c->flags & NMR_CLIENT_F_TC_NETLINK)
+		return attach_tc_netlink(c, prog_fd);
+	fd = bpf_link_create(prog_fd, c->ifindex, c->hook == NMR_HOOK_TC_INGRESS ?
+			     BPF_TCX_INGRESS : BPF_TCX_EGRESS, NULL);
 	if (fd < 0)
-		return nmr_error(-errno, "register client %s: attach to %s %s: %s", c->name,
-				 c->dev, nmr_hook_name(c->hook), strerror(errno));
+		return nmr_error(-errno, "register client %s: attach TCX to %s %s: %s%s", c->name,
+				 c->dev, nmr_hook_name(c->hook), strerror(errno),
+				 errno == EINVAL ? " (a kernel without TCX? try --tc-netlink)" : "");
 	return fd;
 }
 
-int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *c)
+int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *c, bool force)
 {
 	struct dispatcher_bpf *skel;
 	struct bpf_program *prog, *p;
@@ -133,10 +198,12 @@ int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *c)
 		err = nmr_error(-ENODEV, "register client %s: unknown device %s%s%s", c->name,
 				c->dev, c->netns[0] ? " in network namespace " : "", c->netns);
 	else
-		err = link_fd = attach_link(c, bpf_program__fd(prog));
+		err = link_fd = attach(c, bpf_program__fd(prog), force);
 	nmr_netns_leave(&ns);
 	if (err < 0)
 		goto out;
+	if (link_fd == 0)
+		link_fd = -1;	/* TC through netlink: no link */
 
 	err = client_path(reg, c, NULL, dir, sizeof(dir));
 	if (err || (err = nmr_mkdir(dir)))
@@ -147,18 +214,18 @@ int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *c)
 	if (!err && !(err = client_path(reg, c, "dispatcher", path, sizeof(path))) &&
 	    bpf_obj_pin(bpf_program__fd(prog), path))
 		err = -errno;
-	if (!err && !(err = client_path(reg, c, "link", path, sizeof(path))) &&
+	if (!err && link_fd >= 0 && !(err = client_path(reg, c, "link", path, sizeof(path))) &&
 	    bpf_obj_pin(link_fd, path))
 		err = -errno;
 	if (err) {
 		err = nmr_error(err, "register client %s: pin %s: %s", c->name, path,
 				strerror(-err));
 		nmr_unpin_tree(dir);
-		bpf_link_detach(link_fd);
+		nmr_hook_detach(reg, c);
 		goto out;
 	}
 	c->dispatcher_prog_id = nmr_prog_id(bpf_program__fd(prog));
-	{
+	if (link_fd >= 0) {
 		struct bpf_link_info info = {};
 		__u32 len = sizeof(info);
 
@@ -177,6 +244,7 @@ out:
 int nmr_hook_detach(struct nmr_registry *reg, const struct nmr_client_record *c)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
+	struct nmr_netns_guard ns;
 	int fd, err;
 
 	err = client_path(reg, c, "link", path, sizeof(path));
@@ -192,6 +260,10 @@ int nmr_hook_detach(struct nmr_registry *reg, const struct nmr_client_record *c)
 			err = nmr_error(-errno, "detach client %s from %s: %s", c->name, c->dev,
 					strerror(errno));
 		close(fd);
+	} else if (c->flags & NMR_CLIENT_F_TC_NETLINK && c->tc_handle &&
+		   !nmr_netns_enter(c->netns, &ns)) {
+		detach_tc_netlink(c);
+		nmr_netns_leave(&ns);
 	}
 	if (!client_path(reg, c, NULL, dir, sizeof(dir)))
 		nmr_unpin_tree(dir);

@@ -34,14 +34,14 @@ static int provider_path(struct nmr_registry *reg, const struct nmr_provider_rec
 }
 
 int nmr_object_store(struct nmr_registry *reg, const struct nmr_provider_record *prov,
-		     const void *buf, size_t size)
+		     const char *leaf, const void *buf, size_t size)
 {
 	__u32 entries = (size + OBJECT_CHUNK - 1) / OBJECT_CHUNK;
 	char path[PATH_MAX];
 	char *chunk;
 	int fd, err = 0;
 
-	err = provider_path(reg, prov, path, sizeof(path), "object");
+	err = provider_path(reg, prov, path, sizeof(path), leaf);
 	if (err)
 		return err;
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nmr_object", 4, OBJECT_CHUNK, entries, NULL);
@@ -160,21 +160,47 @@ static enum map_role map_role(const struct bpf_map *map)
 	return MAP_SHARED;
 }
 
+/* A pinned map that a new version of the object would reuse must be of the same shape. */
+static int check_compatible(const struct nmr_provider_record *prov, const struct bpf_map *map,
+			    const char *path)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(path), err = 0;
+
+	if (fd < 0)
+		return nmr_error(-errno, "provider %s: open %s: %s", prov->name, path,
+				 strerror(errno));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		err = nmr_error(-errno, "provider %s: inspect %s: %s", prov->name, path,
+				strerror(errno));
+	else if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+		 info.value_size != bpf_map__value_size(map) ||
+		 info.max_entries != bpf_map__max_entries(map))
+		err = nmr_error(-EINVAL, "provider %s: map %s of the new object has another "
+				"definition (type, key, value or size) than the provider's pinned "
+				"one; deregister and register the provider to start with new maps",
+				prov->name, bpf_map__name(map));
+	close(fd);
+	return err;
+}
+
 /*
- * Prepares the object's maps for one instance. The template creates the
- * shared maps (listed in shared[] to be pinned after load); other instances
- * reuse the pinned ones.
+ * Prepares the object's maps for one instance. Shared maps go through
+ * libbpf's pin path: an existing pin is reused when its definition matches
+ * (and refused when it does not), a missing one is created and pinned at
+ * load. Only a template may create: it notes in created[] the pins it makes.
  */
 static int prepare_maps(struct nmr_registry *reg, const struct nmr_provider_record *prov,
 			struct bpf_object *obj, const struct nmr_instance_config *cfg,
-			struct nmr_instance *inst, bool template, struct bpf_map **shared,
-			size_t *nshared)
+			struct nmr_instance *inst, bool template, char (*created)[PATH_MAX],
+			size_t *ncreated)
 {
 	struct bpf_map *map;
 	char path[PATH_MAX];
-	int err = 0, fd;
+	int err = 0;
 
-	*nshared = 0;
+	*ncreated = 0;
 	bpf_object__for_each_map(map, obj) {
 		const char *name = bpf_map__name(map);
 
@@ -192,47 +218,26 @@ static int prepare_maps(struct nmr_registry *reg, const struct nmr_provider_reco
 		case MAP_PER_INSTANCE:
 			break;
 		case MAP_SHARED:
-			if (template) {
-				if (*nshared == NMR_MAX_SHARED_MAPS)
-					return nmr_error(-E2BIG, "provider %s: more than %d maps",
-							 prov->name, NMR_MAX_SHARED_MAPS);
-				shared[(*nshared)++] = map;
-				break;
-			}
 			err = shared_map_path(reg, prov, map, path, sizeof(path));
 			if (err)
 				return err;
-			fd = bpf_obj_get(path);
-			if (fd < 0)
-				return nmr_error(-errno, "provider %s: open shared map %s: %s",
-						 prov->name, path, strerror(errno));
-			err = bpf_map__reuse_fd(map, fd);
-			close(fd);
+			if (!access(path, F_OK) && (err = check_compatible(prov, map, path)))
+				return err;
+			if (access(path, F_OK)) {
+				if (!template)
+					return nmr_error(-ENOENT, "provider %s: shared map %s is "
+							 "missing", prov->name, path);
+				if (*ncreated == NMR_MAX_SHARED_MAPS)
+					return nmr_error(-E2BIG, "provider %s: more than %d maps",
+							 prov->name, NMR_MAX_SHARED_MAPS);
+				snprintf(created[(*ncreated)++], PATH_MAX, "%s", path);
+			}
+			err = bpf_map__set_pin_path(map, path);
 			break;
 		}
 		if (err)
 			return nmr_error(err, "provider %s: map %s: %s", prov->name, name,
 					 strerror(-err));
-	}
-	return 0;
-}
-
-static int pin_shared_maps(struct nmr_registry *reg, const struct nmr_provider_record *prov,
-			   struct bpf_map **shared, size_t nshared)
-{
-	char path[PATH_MAX];
-	int err;
-
-	err = provider_path(reg, prov, path, sizeof(path), "maps");
-	if (err || (err = nmr_mkdir(path)))
-		return err;
-	for (size_t i = 0; i < nshared; i++) {
-		err = shared_map_path(reg, prov, shared[i], path, sizeof(path));
-		if (err)
-			return err;
-		if (bpf_obj_pin(bpf_map__fd(shared[i]), path))
-			return nmr_error(-errno, "provider %s: pin map %s: %s", prov->name, path,
-					 strerror(errno));
 	}
 	return 0;
 }
@@ -248,17 +253,22 @@ int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = prov->name);
 	struct nmr_instance_config cfg = { .binding_slot = slot, .continue_on = continue_on };
-	struct bpf_map *shared[NMR_MAX_SHARED_MAPS];
+	char (*created)[PATH_MAX] = calloc(NMR_MAX_SHARED_MAPS, PATH_MAX);
 	struct bpf_program *prog, *p;
-	struct bpf_object *obj;
-	size_t nshared;
+	struct bpf_object *obj = NULL;
+	char maps_dir[PATH_MAX];
+	size_t ncreated = 0;
 	int err;
 
 	inst->prog_fd = -1;
+	if (!created)
+		return nmr_error(-ENOMEM, "provider %s: out of memory", prov->name);
 	inst->next_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "nmr_next", 4, 4, 1, NULL);
-	if (inst->next_fd < 0)
-		return nmr_error(-errno, "provider %s: create next-hop table: %s", prov->name,
-				 strerror(errno));
+	if (inst->next_fd < 0) {
+		err = nmr_error(-errno, "provider %s: create next-hop table: %s", prov->name,
+				strerror(errno));
+		goto fail;
+	}
 	obj = bpf_object__open_mem(obj_buf, obj_size, &oo);
 	if (!obj) {
 		err = nmr_error(-errno, "provider %s: open object: %s", prov->name,
@@ -282,7 +292,12 @@ int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record
 		log[0] = 0;
 		bpf_program__set_log_buf(prog, log, log_size);
 	}
-	err = prepare_maps(reg, prov, obj, &cfg, inst, template, shared, &nshared);
+	if (template) {
+		err = provider_path(reg, prov, maps_dir, sizeof(maps_dir), "maps");
+		if (err || (err = nmr_mkdir(maps_dir)))
+			goto fail;
+	}
+	err = prepare_maps(reg, prov, obj, &cfg, inst, template, created, &ncreated);
 	if (err)
 		goto fail;
 	err = bpf_object__load(obj);
@@ -292,16 +307,16 @@ int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record
 				err == -EACCES || err == -EINVAL ? " (rejected by the verifier)" : "");
 		goto fail;
 	}
-	if (template) {
-		err = pin_shared_maps(reg, prov, shared, nshared);
-		if (err)
-			goto fail;
-	}
 	inst->prog_fd = dup(bpf_program__fd(prog));
 	inst->prog_id = nmr_prog_id(inst->prog_fd);
 	bpf_object__close(obj);
+	free(created);
 	return 0;
 fail:
+	/* a failed template leaves no map pin it made */
+	for (size_t i = 0; i < ncreated; i++)
+		unlink(created[i]);
+	free(created);
 	bpf_object__close(obj);
 	nmr_instance_close(inst);
 	return err;

@@ -61,6 +61,8 @@ int nmr_mkdir(const char *path);
 /* ---- characteristics.c ---- */
 int nmr_attach_decision(const struct nmr_client_record *client, size_t bound,
 			const struct nmr_provider_record *provider, char *reason, size_t len);
+int nmr_frags_check(const struct nmr_client_record *client,
+		    const struct nmr_provider_record *provider);
 
 /* ---- instance.c: program instances of a provider ---- */
 struct nmr_instance {
@@ -68,8 +70,9 @@ struct nmr_instance {
 	int next_fd;		/* the instance's own one-slot next-hop table */
 	__u32 prog_id;
 };
+/* Keeps the ELF object in the registry as provider/<id>/<leaf> ("object"). */
 int nmr_object_store(struct nmr_registry *reg, const struct nmr_provider_record *prov,
-		     const void *buf, size_t size);
+		     const char *leaf, const void *buf, size_t size);
 int nmr_object_load(struct nmr_registry *reg, const struct nmr_provider_record *prov,
 		    void **buf, size_t *size);
 int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record *prov,
@@ -79,6 +82,15 @@ void nmr_instance_close(struct nmr_instance *inst);
 __u32 nmr_prog_id(int prog_fd);
 
 /* ---- binding.c ---- */
+/* A provider whose bindings are rebuilt from another object (provider replace). */
+struct nmr_replacement {
+	struct nmr_provider_record rec;	/* the record as it is to be */
+	const void *obj;
+	size_t size;
+};
+/* Rebuilds, client by client in one step each, every binding of the replaced providers. */
+int nmr_rebuild_bindings(struct nmr_registry *reg, const struct nmr_replacement *repl,
+			 size_t nrepl);
 int nmr_bind_client(struct nmr_registry *reg, const struct nmr_client_record *client);
 int nmr_bind_provider(struct nmr_registry *reg, const struct nmr_provider_record *prov);
 int nmr_unbind_client(struct nmr_registry *reg, const struct nmr_client_record *client);
@@ -87,7 +99,7 @@ int nmr_bindings_of(struct nmr_registry *reg, const struct nmr_guid *client,
 		    const struct nmr_guid *provider, struct nmr_binding_record **out, size_t *count);
 
 /* ---- hook.c: the dispatcher on a device ---- */
-int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *client);
+int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *client, bool force);
 int nmr_hook_detach(struct nmr_registry *reg, const struct nmr_client_record *client);
 
 /* ---- netns.c ---- */

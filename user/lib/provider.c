@@ -4,6 +4,7 @@
  * program (the template instance), keeps its object in the registry, and binds
  * it into every matching client's chain.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -246,7 +247,7 @@ int nmr_provider_register(struct nmr_registry *reg, const struct nmr_provider_op
 	if (err || (err = nmr_mkdir(dir)))
 		goto undo;
 	dir_made = true;
-	err = nmr_object_store(reg, &rec, obj, size);
+	err = nmr_object_store(reg, &rec, "object", obj, size);
 	if (err)
 		goto undo;
 	err = nmr_instance_load(reg, &rec, obj, size, NMR_TEMPLATE_SLOT, rec.continue_on, true,
@@ -307,5 +308,217 @@ int nmr_provider_deregister(struct nmr_registry *reg, const char *provider)
 		nmr_error_prefix(err, "deregister provider %s", rec.name);
 	}
 	nmr_unlock(reg);
+	return err;
+}
+
+/* The names in a directory, as one string "\nname1\nname2\n" (for before/after checks). */
+static char *dir_names(const char *path)
+{
+	size_t len = 2, used = 1;
+	char *buf = calloc(1, len);
+	struct dirent *de;
+	DIR *dir = opendir(path);
+
+	if (!buf || !dir) {
+		if (dir)
+			closedir(dir);
+		return buf;
+	}
+	buf[0] = '\n';
+	while ((de = readdir(dir))) {
+		size_t n = strlen(de->d_name);
+		char *nb;
+
+		if (de->d_name[0] == '.')
+			continue;
+		nb = realloc(buf, len + n + 1);
+		if (!nb)
+			break;
+		buf = nb;
+		len += n + 1;
+		memcpy(buf + used, de->d_name, n);
+		used += n;
+		buf[used++] = '\n';
+		buf[used] = 0;
+	}
+	closedir(dir);
+	return buf;
+}
+
+/* Removes the pins in dir that were not there before (names from dir_names()). */
+static void remove_new_pins(const char *dir, const char *before)
+{
+	char *after = dir_names(dir);
+
+	for (char *s = after, *save = NULL, *t; after && (t = strtok_r(s, "\n", &save)); s = NULL) {
+		char needle[NAME_MAX + 3], path[PATH_MAX];
+
+		snprintf(needle, sizeof(needle), "\n%s\n", t);
+		if (before && strstr(before, needle))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, t);
+		unlink(path);
+	}
+	free(after);
+}
+
+struct staged {
+	struct nmr_replacement new, old;
+	void *new_obj, *old_obj;
+	char dir[PATH_MAX];
+	char *maps_before;
+	bool staged;
+};
+
+static void unstage(struct nmr_registry *reg, struct staged *st)
+{
+	char path[PATH_MAX];
+
+	if (!st->staged)
+		return;
+	snprintf(path, sizeof(path), "%s/object_new", st->dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/prog_new", st->dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/maps", st->dir);
+	remove_new_pins(path, st->maps_before);
+}
+
+/* Loads and verifies the new version beside the old one: object_new, prog_new. */
+static int stage(struct nmr_registry *reg, const struct nmr_provider_replacement *r,
+		 struct staged *st)
+{
+	struct nmr_provider_record *rec = &st->new.rec, probe = {};
+	struct nmr_instance tmpl = { .prog_fd = -1, .next_fd = -1 };
+	struct nmr_npi_record npi;
+	char guid[NMR_GUID_STR_LEN], path[PATH_MAX];
+	size_t size = 0;
+	int err;
+
+	err = PROVIDER_FIND(reg, r->provider, &st->old.rec);
+	if (err)
+		return err;
+	nmr_guid_format(&st->old.rec.npi, guid);
+	err = nmr_npi_find(reg, guid, &npi);
+	if (!err)
+		err = read_file(r->object_path, &st->new_obj, &size);
+	if (!err)
+		err = inspect_object(st->new_obj, size, r->object_path, r->prog, &npi, &probe);
+	if (!err)
+		err = nmr_object_load(reg, &st->old.rec, &st->old_obj, &st->old.size);
+	if (err)
+		return err;
+	st->old.obj = st->old_obj;
+	*rec = st->old.rec;
+	memcpy(rec->prog_name, probe.prog_name, sizeof(rec->prog_name));
+	if ((probe.flags ^ rec->flags) & NMR_PROVIDER_F_FRAGS)
+		return nmr_error(-EINVAL, "replace provider %s: the new program is %s, the "
+				 "registered one is not: they cannot share its clients' dispatch "
+				 "tables", rec->name, probe.flags & NMR_PROVIDER_F_FRAGS ?
+				 "xdp.frags" : "plain xdp");
+	if (!(probe.flags & NMR_PROVIDER_F_SDK))
+		rec->continue_on = 0;
+	else if (!(rec->flags & NMR_PROVIDER_F_SDK))
+		rec->continue_on = nmr_default_continue_on(npi.hook);
+	rec->flags = probe.flags;
+	rec->object_size = size;
+	st->new.obj = st->new_obj;
+	st->new.size = size;
+
+	err = provider_dir(reg, rec, st->dir, sizeof(st->dir));
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "%s/maps", st->dir);
+	st->maps_before = dir_names(path);
+	st->staged = true;
+	err = nmr_object_store(reg, rec, "object_new", st->new_obj, size);
+	if (!err)
+		err = nmr_instance_load(reg, rec, st->new_obj, size, NMR_TEMPLATE_SLOT,
+					rec->continue_on, true, &tmpl, r->log_buf, r->log_size);
+	if (!err) {
+		rec->prog_id = tmpl.prog_id;
+		snprintf(path, sizeof(path), "%s/prog_new", st->dir);
+		if (bpf_obj_pin(tmpl.prog_fd, path))
+			err = nmr_error(-errno, "replace provider %s: pin %s: %s", rec->name, path,
+					strerror(errno));
+	}
+	nmr_instance_close(&tmpl);
+	return err;
+}
+
+static void promote(struct staged *st)
+{
+	const char *leaves[] = { "object", "prog" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(leaves); i++) {
+		char from[PATH_MAX], to[PATH_MAX];
+
+		snprintf(to, sizeof(to), "%s/%s", st->dir, leaves[i]);
+		snprintf(from, sizeof(from), "%s/%s_new", st->dir, leaves[i]);
+		unlink(to);
+		rename(from, to);
+	}
+}
+
+int nmr_provider_replace(struct nmr_registry *reg, const struct nmr_provider_replacement *r,
+			 size_t n)
+{
+	struct nmr_replacement *next = NULL, *prev = NULL;
+	struct staged *st;
+	int err;
+
+	if (!n)
+		return 0;
+	st = calloc(n, sizeof(*st));
+	next = calloc(n, sizeof(*next));
+	prev = calloc(n, sizeof(*prev));
+	if (!st || !next || !prev) {
+		free(st);
+		free(next);
+		free(prev);
+		return nmr_error(-ENOMEM, "replace provider: out of memory");
+	}
+	err = nmr_lock(reg, true);
+	if (err)
+		goto out_free;
+	for (size_t i = 0; !err && i < n; i++) {
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(r[i].provider, r[j].provider))
+				err = nmr_error(-EINVAL, "replace provider %s: named twice",
+						r[i].provider);
+		if (!err)
+			err = stage(reg, &r[i], &st[i]);
+		next[i] = st[i].new;
+		prev[i] = st[i].old;
+	}
+	/* Every client's chain changes in one step, whatever number of its providers change. */
+	if (!err) {
+		err = nmr_rebuild_bindings(reg, next, n);
+		if (err) {
+			char msg[1024];
+
+			snprintf(msg, sizeof(msg), "%s", nmr_last_error());
+			nmr_rebuild_bindings(reg, prev, n);
+			nmr_error(err, "replace provider: %s", msg);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (err) {
+			unstage(reg, &st[i]);
+			continue;
+		}
+		bpf_map_update_elem(reg->providers_fd, &st[i].new.rec.id, &st[i].new.rec, BPF_EXIST);
+		promote(&st[i]);
+	}
+	nmr_unlock(reg);
+out_free:
+	for (size_t i = 0; i < n; i++) {
+		free(st[i].new_obj);
+		free(st[i].old_obj);
+		free(st[i].maps_before);
+	}
+	free(st);
+	free(next);
+	free(prev);
 	return err;
 }
