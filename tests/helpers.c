@@ -278,3 +278,39 @@ int rx_count(int fd)
 		n++;
 	return n;
 }
+
+int rx_next(int fd, unsigned char *buf, size_t len)
+{
+	ssize_t n = recv(fd, buf, len, 0);
+
+	return n > 0 ? (int)n : -1;
+}
+
+int set_binding_context(const char *binding, __u8 id, int verdict)
+{
+	struct nmr_registry *reg = open_registry();
+	struct nmr_binding_record b;
+	__u8 data[2] = { id, verdict < 0 ? 0 : (__u8)(verdict + 1) };
+	int err = nmr_binding_find(reg, binding, &b);
+
+	if (!err)
+		err = nmr_binding_context_write(reg, &b, data, sizeof(data));
+	nmr_registry_close(reg);
+	return err;
+}
+
+int tcx_prog_count(const char *dev, bool ingress)
+{
+	LIBBPF_OPTS(bpf_prog_query_opts, q);
+	__u32 ids[16];
+	int saved, err;
+
+	q.prog_ids = ids;
+	q.prog_cnt = 16;
+	if (netns_enter(&saved))
+		cr_assert_fail("cannot enter %s", env.netns);
+	/* BPF_TCX_INGRESS / BPF_TCX_EGRESS: 46 / 47, missing from bookworm's headers */
+	err = bpf_prog_query_opts(if_nametoindex(dev), ingress ? 46 : 47, &q);
+	netns_leave(saved);
+	return err ? -1 : (int)q.prog_cnt;
+}

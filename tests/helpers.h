@@ -46,11 +46,20 @@ int send_frames(const char *dev, int count);
  */
 int rx_open(const char *dev);
 int rx_count(int fd);
+/* The next received frame into buf: its length, or -1 when none is waiting. */
+int rx_next(int fd, unsigned char *buf, size_t len);
+/* Stamp providers: byte 0 of the context is the id, byte 1 the verdict + 1 (-1: pass). */
+int set_binding_context(const char *binding, __u8 id, int verdict);
+#define TRACE_OFF 24
+#define STAMP(version, id) ((__u8)((version) << 6 | (id)))
 /* Enters/leaves the test netns from the test process. */
 int netns_enter(int *saved);
 void netns_leave(int saved);
 /* The XDP program attached to dev in the test netns (0: none). */
 __u32 xdp_prog_on(const char *dev);
+
+/* Programs attached to dev's TCX ingress or egress hook (-1: query failed). */
+int tcx_prog_count(const char *dev, bool ingress);
 
 /* Everything in the registry as text (records and pins), for "unchanged" checks. */
 char *registry_snapshot(void);

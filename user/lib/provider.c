@@ -132,7 +132,8 @@ static int inspect_object(const void *buf, size_t size, const char *path, const 
 		snprintf(rec->prog_name, sizeof(rec->prog_name), "%s", bpf_program__name(prog));
 		if (bpf_object__find_map_by_name(obj, "nmr_next"))
 			rec->flags |= NMR_PROVIDER_F_SDK;
-		if (bpf_program__flags(prog) & BPF_F_XDP_HAS_FRAGS)
+		/* libbpf 1.1 sets BPF_F_XDP_HAS_FRAGS only at load: read the section */
+		if (strstr(bpf_program__section_name(prog), ".frags"))
 			rec->flags |= NMR_PROVIDER_F_FRAGS;
 	}
 	bpf_object__close(obj);

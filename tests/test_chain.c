@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Provider chains: order, continue-on verdicts, the tail-call limit, provider
+ * replacement, missed tail calls; live frames and BPF_PROG_TEST_RUN.
+ * The stamp provider writes its id into each frame, so a received frame says
+ * which providers ran on it and in which order.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "helpers.h"
+
+TestSuite(chain, .init = env_setup, .fini = env_teardown, .timeout = 180);
+
+#define XDP_ABORTED 0
+#define XDP_DROP 1
+#define XDP_PASS 2
+#define XDP_TX 3
+
+static void npi_and_client(void)
+{
+	struct cli_result r;
+
+	cr_assert_eq(cli(&r, "npi register demo --hook xdp"), 0, "%s", r.err);
+	cr_assert_eq(cli(&r, "client register --npi demo --dev veth0 --netns %s --name c0",
+			 env.netns), 0, "%s", r.err);
+}
+
+/* Registers the stamp provider NAME with extra args, and gives its binding on c0 an id. */
+static void stamp(const char *name, __u8 id, const char *args)
+{
+	struct cli_result r;
+	char binding[64];
+
+	cr_assert_eq(cli(&r, "provider register %s --npi demo --name %s %s", test_obj("stamp"),
+			 name, args), 0, "%s", r.err);
+	snprintf(binding, sizeof(binding), "c0:%s", name);
+	cr_assert_eq(set_binding_context(binding, id, -1), 0, "%s", nmr_last_error());
+}
+
+/* Receives every waiting frame; each must carry the trace want[0..n). Returns the count. */
+static int expect_traces(int rx, const __u8 *want, int n)
+{
+	unsigned char frame[256];
+	int got = 0, len;
+
+	while ((len = rx_next(rx, frame, sizeof(frame))) > 0) {
+		cr_assert_geq(len, TRACE_OFF + 32);
+		for (int i = 0; i < n; i++)
+			cr_assert_eq(frame[TRACE_OFF + i], want[i],
+				     "frame %d: trace[%d] is 0x%02x, not 0x%02x", got, i,
+				     frame[TRACE_OFF + i], want[i]);
+		cr_assert_eq(frame[TRACE_OFF + n], 0, "frame %d: more than %d stamps", got, n);
+		got++;
+	}
+	return got;
+}
+
+static struct nmr_binding_counts counts_of(const char *binding)
+{
+	struct nmr_registry *reg = open_registry();
+	struct nmr_binding_counts c;
+	struct nmr_binding_record b;
+
+	cr_assert_eq(nmr_binding_find(reg, binding, &b), 0, "%s", nmr_last_error());
+	cr_assert_eq(nmr_binding_counts(reg, &b, &c), 0);
+	nmr_registry_close(reg);
+	return c;
+}
+
+Test(chain, three_providers_run_in_priority_order)
+{
+	const __u8 want[] = { STAMP(1, 2), STAMP(1, 3), STAMP(1, 1) };
+	int rx;
+
+	npi_and_client();
+	/* registered 1, 2, 3; priorities put them 2, 3, 1 */
+	stamp("s1", 1, "--priority 30");
+	stamp("s2", 2, "--priority 10");
+	stamp("s3", 3, "--priority 20");
+	rx = rx_open("veth0");
+	cr_assert_eq(send_frames("veth1", 40), 40);
+	cr_assert_eq(expect_traces(rx, want, 3), 40);
+	cr_assert_eq(counts_of("c0:s1").packets, 40);
+	cr_assert_eq(counts_of("c0:s2").verdicts[NMR_VERDICT_INDEX(XDP_PASS)], 40);
+}
+
+Test(chain, equal_priorities_run_in_registration_order)
+{
+	const __u8 want[] = { STAMP(1, 7), STAMP(1, 8), STAMP(1, 9) };
+	struct cli_result r;
+	int rx;
+
+	npi_and_client();
+	stamp("a", 7, "");
+	stamp("b", 8, "");
+	stamp("c", 9, "");
+	rx = rx_open("veth0");
+	cr_assert_eq(send_frames("veth1", 10), 10);
+	cr_assert_eq(expect_traces(rx, want, 3), 10);
+	cr_assert_eq(cli(&r, "-j binding list --client c0"), 0);
+	cr_assert(strstr(r.out, "\"name\":\"c0:a\""), "%s", r.out);
+	cr_assert(strstr(r.out, "\"state\":\"bound\",\"position\":0"), "%s", r.out);
+}
+
+Test(chain, continue_on_verdicts_decide_whether_the_next_provider_runs)
+{
+	const __u8 both[] = { STAMP(1, 1), STAMP(1, 2) };
+	int rx;
+
+	npi_and_client();
+	stamp("s1", 1, "--priority 1 --continue-on pass,drop");
+	stamp("s2", 2, "--priority 2");
+	rx = rx_open("veth0");
+
+	/* s1 drops, but drop is in its continue-on set: s2 runs and passes */
+	cr_assert_eq(set_binding_context("c0:s1", 1, XDP_DROP), 0);
+	cr_assert_eq(send_frames("veth1", 10), 10);
+	cr_assert_eq(expect_traces(rx, both, 2), 10);
+
+	/* s1 aborts, not in its set: final, s2 never sees the frame */
+	cr_assert_eq(set_binding_context("c0:s1", 1, XDP_ABORTED), 0);
+	cr_assert_eq(send_frames("veth1", 10), 10);
+	cr_assert_eq(rx_count(rx), 0);
+	cr_assert_eq(counts_of("c0:s2").packets, 10);
+
+	/* s1 passes, s2 (the last) drops: the last verdict is final */
+	cr_assert_eq(set_binding_context("c0:s1", 1, XDP_PASS), 0);
+	cr_assert_eq(set_binding_context("c0:s2", 2, XDP_DROP), 0);
+	cr_assert_eq(send_frames("veth1", 10), 10);
+	cr_assert_eq(rx_count(rx), 0);
+
+	struct nmr_binding_counts c1 = counts_of("c0:s1"), c2 = counts_of("c0:s2");
+
+	cr_assert_eq(c1.verdicts[NMR_VERDICT_INDEX(XDP_DROP)], 10);
+	cr_assert_eq(c1.verdicts[NMR_VERDICT_INDEX(XDP_ABORTED)], 10);
+	cr_assert_eq(c1.verdicts[NMR_VERDICT_INDEX(XDP_PASS)], 10);
+	cr_assert_eq(c2.verdicts[NMR_VERDICT_INDEX(XDP_PASS)], 10);
+	cr_assert_eq(c2.verdicts[NMR_VERDICT_INDEX(XDP_DROP)], 10);
+	cr_assert_eq(c1.missed + c2.missed, 0);
+}
+
+/* The dispatcher of client c0, run on one frame with BPF_PROG_TEST_RUN. */
+static int test_run(unsigned char *frame, __u32 *retval)
+{
+	unsigned char out[256];
+	char path[256];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "ls -d %s/client/*/dispatcher > %s/disp", env.root, env.tmp);
+	cr_assert_eq(sh("%s", path), 0);
+	snprintf(path, sizeof(path), "%s/disp", env.tmp);
+	FILE *f = fopen(path, "r");
+
+	cr_assert(f && fgets(path, sizeof(path), f));
+	fclose(f);
+	path[strcspn(path, "\n")] = 0;
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0, "%s", path);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = 64,
+		    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
+	err = bpf_prog_test_run_opts(fd, &opts);
+	close(fd);
+	memcpy(frame, out, 64);
+	*retval = opts.retval;
+	return err;
+}
+
+Test(chain, the_same_chain_under_bpf_prog_test_run)
+{
+	unsigned char frame[64];
+	__u32 retval;
+
+	npi_and_client();
+	stamp("s1", 1, "--priority 2");
+	stamp("s2", 2, "--priority 1 --continue-on pass,tx");
+	stamp("s3", 3, "--priority 3");
+
+	memset(frame, 0, sizeof(frame));
+	cr_assert_eq(test_run(frame, &retval), 0);
+	cr_assert_eq(retval, XDP_PASS);
+	cr_assert_eq(frame[TRACE_OFF], STAMP(1, 2));
+	cr_assert_eq(frame[TRACE_OFF + 1], STAMP(1, 1));
+	cr_assert_eq(frame[TRACE_OFF + 2], STAMP(1, 3));
+	cr_assert_eq(frame[TRACE_OFF + 3], 0);
+
+	/* s1 (second) returns TX, not in its set: the chain ends with XDP_TX */
+	cr_assert_eq(set_binding_context("c0:s1", 1, XDP_TX), 0);
+	memset(frame, 0, sizeof(frame));
+	cr_assert_eq(test_run(frame, &retval), 0);
+	cr_assert_eq(retval, XDP_TX);
+	cr_assert_eq(frame[TRACE_OFF + 1], STAMP(1, 1));
+	cr_assert_eq(frame[TRACE_OFF + 2], 0, "s3 ran after a final verdict");
+}
+
+Test(chain, a_bind_beyond_the_tail_call_limit_is_refused)
+{
+	struct cli_result r;
+	char *before, *after;
+
+	npi_and_client();
+	for (int i = 1; i <= NMR_MAX_CHAIN; i++)
+		cr_assert_eq(cli(&r, "provider register %s --npi demo --name p%d",
+				 bpf_obj("frame_counter"), i), 0, "p%d: %s", i, r.err);
+	before = registry_snapshot();
+	cr_assert_neq(cli(&r, "provider register %s --npi demo --name p33",
+			  bpf_obj("frame_counter")), 0);
+	cr_assert(strstr(r.err, "chain full: the kernel runs at most 33 programs per packet"),
+		  "%s", r.err);
+	after = registry_snapshot();
+	cr_assert_str_eq(after, before, "the refused bind changed the registry");
+	free(before);
+	free(after);
+	/* all 32 run: every provider counts every frame */
+	cr_assert_eq(send_frames("veth1", 3), 3);
+	cr_assert_eq(pinned_u64(provider_map("p1", "frame_counts"), 0), 3);
+	cr_assert_eq(pinned_u64(provider_map("p32", "frame_counts"), 0), 3);
+}
+
+Test(chain, replace_keeps_position_slot_and_counters)
+{
+	const __u8 v1[] = { STAMP(1, 1), STAMP(1, 2), STAMP(1, 3) };
+	const __u8 v2[] = { STAMP(1, 1), STAMP(2, 2), STAMP(1, 3) };
+	struct nmr_registry *reg;
+	struct nmr_binding_record before, after;
+	struct cli_result r;
+	int rx;
+
+	npi_and_client();
+	stamp("s1", 1, "--priority 1");
+	stamp("s2", 2, "--priority 2");
+	stamp("s3", 3, "--priority 3");
+	rx = rx_open("veth0");
+	cr_assert_eq(send_frames("veth1", 10), 10);
+	cr_assert_eq(expect_traces(rx, v1, 3), 10);
+	reg = open_registry();
+	cr_assert_eq(nmr_binding_find(reg, "c0:s2", &before), 0);
+
+	cr_assert_eq(cli(&r, "provider replace s2 %s", test_obj("stamp_v2")), 0, "%s", r.err);
+	cr_assert_eq(send_frames("veth1", 10), 10);
+	cr_assert_eq(expect_traces(rx, v2, 3), 10, "the new version does not run in place");
+
+	cr_assert_eq(nmr_binding_find(reg, "c0:s2", &after), 0);
+	cr_assert(nmr_guid_equal(&before.id, &after.id));
+	cr_assert_eq(after.position, before.position);
+	cr_assert_eq(after.slot, before.slot);
+	cr_assert_neq(after.prog_id, before.prog_id, "the instance was not rebuilt");
+	nmr_registry_close(reg);
+	cr_assert_eq(counts_of("c0:s2").packets, 20, "counters restarted");
+	/* the old instance is gone from the kernel */
+	cr_assert_lt(bpf_prog_get_fd_by_id(before.prog_id), 0);
+}
+
+Test(chain, replace_with_a_bad_object_changes_nothing)
+{
+	struct cli_result r;
+	char *before, *after;
+
+	npi_and_client();
+	stamp("s1", 1, "");
+	before = registry_snapshot();
+	cli(&r, "provider replace s1 %s", test_obj("verifier_reject"));
+	cr_assert_neq(r.status, 0);
+	cr_assert(strstr(r.err, "rejected by the verifier"), "%s", r.err);
+	cli(&r, "provider replace s1 %s", test_obj("tc_ok"));
+	cr_assert(strstr(r.err, "is of type sched_cls"), "%s", r.err);
+	after = registry_snapshot();
+	cr_assert_str_eq(after, before);
+	free(before);
+	free(after);
+}
+
+Test(chain, a_failed_tail_call_to_a_bound_next_hop_is_counted_as_missed)
+{
+	struct nmr_registry *reg;
+	struct nmr_binding_record b;
+	char guid[NMR_GUID_STR_LEN];
+
+	npi_and_client();
+	stamp("s1", 1, "--priority 1");
+	stamp("s2", 2, "--priority 2");
+	reg = open_registry();
+	cr_assert_eq(nmr_binding_find(reg, "c0:s1", &b), 0);
+	nmr_registry_close(reg);
+	nmr_guid_format(&b.id, guid);
+	/* break the chain behind the registrar's back: s1's next-hop slot emptied */
+	cr_assert_eq(sh("bpftool map delete pinned %s/binding/%s/next key 0 0 0 0", env.root,
+			guid), 0);
+	cr_assert_eq(send_frames("veth1", 6), 6);
+	cr_assert_eq(counts_of("c0:s1").missed, 6);
+	cr_assert_eq(counts_of("c0:s2").packets, 0);
+}
+
+Test(chain, xdp_frags_mismatch_is_refused)
+{
+	struct cli_result r;
+
+	npi_and_client();	/* c0: plain xdp dispatcher */
+	cli(&r, "provider register %s --npi demo", test_obj("frags_pass"));
+	cr_assert_neq(r.status, 0);
+	cr_assert(strstr(r.err, "provider frags_pass is xdp.frags but client c0 has a plain xdp "
+			 "dispatcher"), "%s", r.err);
+	cr_assert(strstr(r.err, "--xdp-frags"), "%s", r.err);
+	cr_assert_eq(cli(&r, "client deregister c0"), 0);
+	cr_assert_eq(cli(&r, "client register --npi demo --dev veth0 --netns %s --name c1 "
+			 "--xdp-frags", env.netns), 0, "%s", r.err);
+	cr_assert_eq(cli(&r, "provider register %s --npi demo", test_obj("frags_pass")), 0,
+		     "%s", r.err);
+	cr_assert_eq(send_frames("veth1", 5), 5);
+	cr_assert_eq(counts_of("c1:frags_pass").packets, 5);
+	/* and a plain provider is refused by the frags client */
+	cli(&r, "provider register %s --npi demo", bpf_obj("frame_counter"));
+	cr_assert(strstr(r.err, "build the provider with SEC(\"xdp.frags\")"), "%s", r.err);
+}
+
+Test(chain, force_replaces_a_foreign_program)
+{
+	struct cli_result r;
+	struct bpf_object *obj;
+	int saved;
+
+	cr_assert_eq(cli(&r, "npi register demo --hook xdp"), 0);
+	obj = bpf_object__open_file(test_obj("two_progs"), NULL);
+	cr_assert(obj && !bpf_object__load(obj));
+	cr_assert_eq(netns_enter(&saved), 0);
+	cr_assert_eq(bpf_xdp_attach(if_nametoindex("veth0"),
+				    bpf_program__fd(bpf_object__find_program_by_name(obj,
+										"plain_drop")),
+				    XDP_FLAGS_DRV_MODE, NULL), 0);
+	netns_leave(saved);
+	bpf_object__close(obj);
+
+	cr_assert_neq(cli(&r, "client register --npi demo --dev veth0 --netns %s", env.netns), 0);
+	cr_assert_eq(cli(&r, "client register --npi demo --dev veth0 --netns %s --name c0 "
+			 "--force", env.netns), 0, "%s", r.err);
+	cr_assert_eq(cli(&r, "-j client show c0"), 0);
+	cr_assert(strstr(r.out, "\"dispatcher_prog_id\""), "%s", r.out);
+	int rx = rx_open("veth0");
+
+	cr_assert_eq(send_frames("veth1", 5), 5);
+	cr_assert_eq(rx_count(rx), 5, "the foreign XDP_DROP program still runs");
+}
