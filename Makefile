@@ -24,6 +24,7 @@ CFLAGS     += -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -std=gn
 	      -DNMR_BPF_VERSION='"$(VERSION)"' $(INCLUDES)
 LDLIBS     := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function \
+	      -I/usr/include/$(shell $(CC) -dumpmachine) \
 	      -Iinclude -Ivmlinux/$(ARCH)
 
 LIB_SRCS  := $(wildcard user/lib/*.c)

@@ -6,7 +6,7 @@
  * returns (default XDP_PASS). A received frame thus tells which providers ran
  * on it, in which order, and from which version of the object.
  */
-#include "vmlinux.h"
+#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "nmr_provider.h"
 
