@@ -40,6 +40,7 @@ SKELS     := $(patsubst %,$(OUT)/skel/%.skel.h,$(SKEL_BPF))
 # BPF objects users register as providers: the examples and the tests' own.
 PROVIDERS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(filter-out $(SKEL_BPF:%=bpf/%.bpf.c),$(wildcard bpf/*.bpf.c)))
 TEST_BPF  := $(patsubst tests/bpf/%.bpf.c,$(OUT)/tests/bpf/%.bpf.o,$(wildcard tests/bpf/*.bpf.c))
+BENCH_BPF := $(patsubst bench/bpf/%.bpf.c,$(OUT)/bench/bpf/%.bpf.o,$(wildcard bench/bpf/*.bpf.c))
 HEADERS   := $(wildcard include/*.h) $(wildcard user/lib/*.h)
 DEPS_OK   := $(OUT)/.deps-ok
 
@@ -47,6 +48,7 @@ CLI  := $(OUT)/nmr-bpf
 LIB  := $(OUT)/libnmrbpf.a
 TESTS := $(OUT)/nmr-tests
 PKTGEN := $(OUT)/nmr-pktgen
+BENCH := $(OUT)/nmr-bench
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -71,6 +73,11 @@ $(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(HEADERS) | $(DEPS_OK)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(OUT)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c $(HEADERS) | $(DEPS_OK)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/bench/bpf/%.bpf.o: bench/bpf/%.bpf.c $(HEADERS) | $(DEPS_OK)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -111,12 +118,22 @@ $(TESTS): $(TEST_OBJS) $(LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcriterion -o $@
 
+$(BENCH): bench/bench.c $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lm -lpthread -o $@
+
 # The demo and the tests need root (BPF, netns); both clean up after themselves.
 demo: all
 	$(Q)scripts/demo.sh
 
 test: all $(TESTS) $(TEST_BPF)
 	$(Q)scripts/run-tests.sh $(TESTS)
+
+# At most 5 minutes (QUICK=1: 60 s); writes bench/results.json, docs/BENCHMARKS.md and its plot.
+bench: all $(BENCH) $(BENCH_BPF) $(TEST_BPF)
+	$(Q)scripts/install-deps.sh bench
+	$(Q)$(BENCH) $(if $(QUICK),--quick) --out bench
+	$(Q)gnuplot bench/plot.gp
 
 install: all
 	install -D -m 0755 $(CLI) $(DESTDIR)/usr/local/sbin/nmr-bpf

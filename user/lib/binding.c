@@ -20,10 +20,19 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "nmr_internal.h"
+
+static __u64 nmr_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
 
 static int binding_path(struct nmr_registry *reg, const struct nmr_guid *id, const char *leaf,
 			char *buf, size_t len)
@@ -267,6 +276,7 @@ static int chain_commit(struct nmr_registry *reg, const struct nmr_client_record
 	size_t nold, p = 0, k = 0;
 	int tail_fd = -1, next_fd = -1, table_fd = -1, err;
 	char path[PATH_MAX];
+	__u64 swap_start;
 	__u32 zero = 0;
 
 	if (nwant > NMR_MAX_CHAIN)
@@ -329,6 +339,7 @@ static int chain_commit(struct nmr_registry *reg, const struct nmr_client_record
 	}
 	if (err || (err = table_fd = open_pin(path)) < 0)
 		goto unbuild;
+	swap_start = nmr_now_ns();
 	if (next_fd >= 0) {
 		if (p && (err = set_has_next(reg, old[p - 1].slot, true)))
 			goto unbuild;
@@ -346,6 +357,7 @@ static int chain_commit(struct nmr_registry *reg, const struct nmr_client_record
 		if (p)
 			set_has_next(reg, old[p - 1].slot, false);
 	}
+	reg->last_swap_ns = nmr_now_ns() - swap_start;
 	err = 0;
 
 	/* Live. Release what left the chain once no packet can run it. */

@@ -30,6 +30,7 @@ struct nmr_registry {
 	struct registry_bpf *maps;	/* the pinned registry maps */
 	int meta_fd, npis_fd, providers_fd, clients_fd, bindings_fd;
 	int binding_stats_fd, binding_contexts_fd, client_stats_fd;
+	__u64 last_swap_ns;		/* the one slot write of the last chain change */
 };
 
 /* ---- errors: the one place messages are made ---- */

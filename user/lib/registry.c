@@ -200,6 +200,11 @@ const char *nmr_registry_root(const struct nmr_registry *reg)
 	return reg->root;
 }
 
+__u64 nmr_registry_last_swap_ns(const struct nmr_registry *reg)
+{
+	return reg->last_swap_ns;
+}
+
 int nmr_lock(struct nmr_registry *reg, bool exclusive)
 {
 	pthread_mutex_lock(&reg->mutex);

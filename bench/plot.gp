@@ -1,0 +1,14 @@
+# ns/packet against chain length: bench/chain.dat -> docs/bench-chain.png
+set terminal pngcairo size 900,540 font ",11"
+set output "docs/bench-chain.png"
+set title "BPF_PROG_TEST_RUN, 64-byte packet"
+set xlabel "providers in the chain"
+set ylabel "ns per packet"
+set logscale x 2
+set xtics (1, 2, 4, 8, 16, 32)
+set key top left
+set grid
+plot "bench/chain.dat" using 1:2 with lines lw 2 title "provider alone", \
+     "" using 1:3 with linespoints lw 2 pt 7 title "nmr-bpf (constant-key tail calls)", \
+     "" using 1:4 with linespoints lw 2 pt 5 title "naive (per-CPU cursor)", \
+     "" using 1:5 with linespoints lw 1 dt 2 pt 4 title "bare hops (the kernel's floor)"
