@@ -998,6 +998,8 @@ int main(int argc, char **argv)
 	atexit(cleanup);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	signal(SIGPIPE, on_signal);	/* e.g. piped into head: still clean up */
 	libbpf_set_print(NULL);
 	if (sh("ip netns add %s && ip netns exec %s sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
 	       "net.ipv6.conf.default.disable_ipv6=1 && ip -n %s link add veth0 type veth peer "
