@@ -15,6 +15,7 @@
 #ifndef LIBNMRBPF_H
 #define LIBNMRBPF_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include "nmr_abi.h"
@@ -202,6 +203,131 @@ int nmr_binding_context_read(struct nmr_registry *reg, const struct nmr_binding_
 			     void *data, size_t len);
 int nmr_binding_context_write(struct nmr_registry *reg, const struct nmr_binding_record *binding,
 			      const void *data, size_t len);
+
+/* ---- live modules: NMR's callbacks ------------------------------------- */
+/*
+ * A module registered here with callbacks is live: the registrar calls it,
+ * as the NMR does, to attach it to each matching peer and to detach it.
+ *
+ *   - For each provider of the NPI (registered before or after it), the
+ *     client's attach_provider() is called with the provider's registration
+ *     instance. It declines by returning NMR_STATUS_NOINTERFACE (the reason,
+ *     from nmr_binding_decline(), is kept for `binding list`), or allocates
+ *     its binding context and returns what nmr_client_attach_provider()
+ *     returns. That call asks the provider (its attach_client() callback, or
+ *     its characteristics), binds the provider into the client's chain, and
+ *     hands back the provider's binding context and dispatch table. When it
+ *     fails, the caller frees what it allocated and returns its status.
+ *   - A live provider of a declarative client is asked first the same way:
+ *     its attach_client() calls nmr_provider_attach_client().
+ *   - Detach: the binding leaves the chain and no packet can run it any more;
+ *     then each live side's detach callback runs. It returns 0, or
+ *     NMR_STATUS_PENDING and calls nmr_{client,provider}_detach_complete() later; then
+ *     its cleanup_binding_context() runs.
+ *
+ * Peers registered by other processes (e.g. `nmr-bpf provider register`) are
+ * noticed through inotify on the registry, without polling: the callbacks of
+ * such attachments run on the library's watcher thread. When the process
+ * ends, its modules are deregistered by a watchdog process, unless persistent.
+ */
+#define NMR_STATUS_SUCCESS	0
+#define NMR_STATUS_PENDING	1		/* a detach completes later */
+#define NMR_STATUS_NOINTERFACE	(-ENOPROTOOPT)	/* the module declines the peer */
+#define NMR_DISPATCH_SLOTS	4
+
+enum nmr_module_kind {
+	NMR_MODULE_PROVIDER = 1,
+	NMR_MODULE_CLIENT = 2,
+};
+
+/* What a module learns about its peer (NMR: NPI_REGISTRATION_INSTANCE). */
+struct nmr_registration_instance {
+	enum nmr_module_kind kind;
+	struct nmr_guid npi_id;
+	struct nmr_guid module_id;
+	const char *name;
+	__u64 number;			/* registration number */
+	/* an interface client: the interface it is */
+	__u32 ifindex;
+	__u64 netns_ino;
+	const char *dev;
+	const char *netns;
+	/* the NPI-specific characteristics, read from the registry maps */
+	const struct nmr_provider_characteristics *provider_characteristics;
+	const struct nmr_client_characteristics *client_characteristics;
+};
+
+/*
+ * A dispatch table: BPF programs, slot by slot. A provider's: slot 0 is the
+ * program instance the client's chain runs for it. A client's: slot 0, when
+ * given, is its default action, which ends its chain: it runs when the last
+ * provider hands the packet on (or when no provider is bound).
+ */
+struct nmr_dispatch_table {
+	__u32 count;
+	int prog_fds[NMR_DISPATCH_SLOTS];
+};
+
+struct nmr_module;	/* a live module */
+struct nmr_binding;	/* NMR's binding handle */
+
+struct nmr_client_module_opts {
+	struct nmr_client_opts client;
+	void *client_context;
+	const struct nmr_dispatch_table *dispatch;	/* optional */
+	int (*attach_provider)(struct nmr_binding *binding, void *client_context,
+			       const struct nmr_registration_instance *provider);
+	int (*detach_provider)(void *client_binding_context);
+	void (*cleanup_binding_context)(void *client_binding_context);
+	bool persistent;	/* keep it (declarative) when the process ends */
+};
+
+struct nmr_provider_module_opts {
+	struct nmr_provider_opts provider;
+	void *provider_context;
+	int (*attach_client)(struct nmr_binding *binding, void *provider_context,
+			     const struct nmr_registration_instance *client);
+	int (*detach_client)(void *provider_binding_context);
+	void (*cleanup_binding_context)(void *provider_binding_context);
+	bool persistent;
+};
+
+int nmr_client_module_register(struct nmr_registry *reg, const struct nmr_client_module_opts *opts,
+			       struct nmr_module **module);
+int nmr_provider_module_register(struct nmr_registry *reg,
+				 const struct nmr_provider_module_opts *opts,
+				 struct nmr_module **module);
+
+/* From a client's attach_provider(): NMR's NmrClientAttachProvider. */
+int nmr_client_attach_provider(struct nmr_binding *binding, void *client_binding_context,
+			       void **provider_binding_context,
+			       const struct nmr_dispatch_table **provider_dispatch);
+/* From a provider's attach_client(): accept, giving its context and table (NULL: its instance). */
+int nmr_provider_attach_client(struct nmr_binding *binding, void *provider_binding_context,
+			       const struct nmr_dispatch_table *provider_dispatch,
+			       void **client_binding_context,
+			       const struct nmr_dispatch_table **client_dispatch);
+/* Before returning NMR_STATUS_NOINTERFACE: why (shown by `binding list`). */
+void nmr_binding_decline(struct nmr_binding *binding, const char *reason);
+/* The binding's record (its slot, for the BPF binding context). Valid once attached. */
+const struct nmr_binding_record *nmr_binding_record(const struct nmr_binding *binding);
+/*
+ * After a detach callback returned NMR_STATUS_PENDING (NMR's
+ * Nmr{Client,Provider}Detach{Provider,Client}Complete). Keep the binding
+ * handle in the binding context at attach, as the NMR documentation does.
+ */
+void nmr_client_detach_complete(struct nmr_binding *binding);
+void nmr_provider_detach_complete(struct nmr_binding *binding);
+
+const struct nmr_guid *nmr_module_id(const struct nmr_module *module);
+/*
+ * Deregisters: every binding leaves its chain, no packet can run it, and the
+ * detach callbacks are called (they may pend). nmr_module_wait() returns when
+ * all detaches have completed and their contexts are cleaned up, and frees
+ * the module. (NMR: NmrDeregister*, NmrWaitFor*DeregisterComplete.)
+ */
+int nmr_module_deregister(struct nmr_module *module);
+int nmr_module_wait(struct nmr_module *module);
 
 /* ---- attach decisions (the declarative half of NMR's attach callbacks) ---- */
 

@@ -109,6 +109,20 @@ struct nmr_client_characteristics {
 
 #define NMR_CLIENT_F_EXCLUSIVE	(1U << 0)	/* accepts one provider only */
 
+/*
+ * A module registered through libnmrbpf with callbacks is live: its process
+ * decides its attachments. pid 0: a declarative module (the CLI's), decided
+ * by its characteristics. A non-persistent live module is removed when its
+ * process ends.
+ */
+struct nmr_owner {
+	__u32 pid;
+	__u32 flags;		/* NMR_OWNER_F_* */
+	__u64 start_time;	/* the process's start time (/proc/PID/stat), against pid reuse */
+};
+
+#define NMR_OWNER_F_PERSISTENT	(1U << 0)
+
 #define NMR_PROVIDER_F_SDK	(1U << 0)	/* uses nmr_provider_return(): can hand packets on */
 #define NMR_PROVIDER_F_FRAGS	(1U << 1)	/* built as xdp.frags */
 
@@ -125,10 +139,12 @@ struct nmr_provider_record {
 	__u32 object_size;	/* bytes of the ELF object kept in the registry */
 	__u32 pad;
 	struct nmr_provider_characteristics chars;
+	struct nmr_owner owner;
 };
 
 #define NMR_CLIENT_F_FRAGS	(1U << 0)	/* XDP dispatcher built for frags */
 #define NMR_CLIENT_F_TC_NETLINK	(1U << 1)	/* TC through clsact/cls_bpf, not TCX */
+#define NMR_CLIENT_F_DEFAULT	(1U << 2)	/* a default-action program ends its chain */
 
 struct nmr_client_record {
 	struct nmr_guid id;
@@ -149,6 +165,7 @@ struct nmr_client_record {
 	__u32 tc_priority;
 	__u32 pad;
 	struct nmr_client_characteristics chars;
+	struct nmr_owner owner;
 };
 
 enum nmr_binding_state {

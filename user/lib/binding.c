@@ -302,7 +302,16 @@ static int chain_commit(struct nmr_registry *reg, const struct nmr_client_record
 	for (size_t i = 0; i < nwant; i++)
 		built[i].prog_fd = built[i].next_fd = -1;
 
-	/* The shared tail, reused as it is. */
+	/* The shared tail, reused as it is; or the client's default action. */
+	if (!k && (client->flags & NMR_CLIENT_F_DEFAULT)) {
+		char guid[NMR_GUID_STR_LEN];
+
+		nmr_guid_format(&client->id, guid);
+		err = nmr_path(reg, path, sizeof(path), NMR_CLIENTS_DIR "/%s/default", guid);
+		if (err || (err = tail_fd = open_pin(path)) < 0)
+			goto out;
+		next_fd = tail_fd;
+	}
 	if (k) {
 		err = binding_path(reg, &old[nold - k].id, "prog", path, sizeof(path));
 		if (err || (err = tail_fd = open_pin(path)) < 0)
@@ -349,7 +358,7 @@ static int chain_commit(struct nmr_registry *reg, const struct nmr_client_record
 			goto unbuild;
 		}
 	} else {
-		if (bpf_map_delete_elem(table_fd, &zero) && errno != ENOENT) {
+		if (bpf_map_delete_elem(table_fd, &zero) && errno != ENOENT) {	/* none left */
 			err = nmr_error(-errno, "swap dispatch table of %s: %s", client->name,
 					strerror(errno));
 			goto unbuild;
@@ -445,7 +454,64 @@ static bool same_npi_client(const struct nmr_client_record *c, const struct nmr_
 	return nmr_guid_equal(&c->npi, &p->npi);
 }
 
-/* NMR: for each client of the NPI, ClientAttachProvider(new provider). */
+/* Records that the client (or the provider) declined the pair, and why. */
+int nmr_decline_one(struct nmr_registry *reg, const struct nmr_client_record *client,
+		    const struct nmr_provider_record *prov, const char *reason)
+{
+	struct nmr_binding_record b;
+
+	return new_binding(reg, client, prov, NMR_BINDING_DECLINED, reason, &b);
+}
+
+/* Binds prov into client's chain at its place by priority, in one atomic step. */
+int nmr_bind_one(struct nmr_registry *reg, const struct nmr_client_record *client,
+		 const struct nmr_provider_record *prov, struct nmr_binding_record *out)
+{
+	struct nmr_binding_record *chain = NULL, *want = NULL, b;
+	size_t n, at;
+	int err;
+
+	err = nmr_frags_check(client, prov);
+	if (!err)
+		err = live_chain(reg, &client->id, &chain, &n);
+	if (err)
+		return err;
+	if (n + 1 > NMR_MAX_CHAIN) {
+		free(chain);
+		return nmr_error(-E2BIG, "bind provider %s to client %s: chain full: the kernel "
+				 "runs at most %d programs per packet, the dispatcher and %d "
+				 "providers", prov->name, client->name, NMR_MAX_CHAIN + 1,
+				 NMR_MAX_CHAIN);
+	}
+	err = new_binding(reg, client, prov, NMR_BINDING_BOUND, NULL, &b);
+	want = calloc(n + 1, sizeof(*want));
+	if (!err && !want)
+		err = nmr_error(-ENOMEM, "bind: out of memory");
+	if (!err) {
+		for (at = 0; at < n && chain_order(reg, &b, prov, &chain[at]) > 0; at++)
+			;
+		memcpy(want, chain, at * sizeof(*want));
+		want[at] = b;
+		memcpy(want + at + 1, chain + at, (n - at) * sizeof(*want));
+		err = chain_commit(reg, client, want, n + 1, NULL, 0);
+		if (err) {
+			bpf_map_delete_elem(reg->bindings_fd, &b.id);
+			nmr_error_prefix(err, "bind provider %s to client %s", prov->name,
+					 client->name);
+		} else if (out) {
+			*out = want[at];
+		}
+	}
+	free(want);
+	free(chain);
+	return err;
+}
+
+/*
+ * NMR: for each client of the NPI, ClientAttachProvider(new provider). Here
+ * for declarative clients; live modules attach through their callbacks
+ * (module.c), in their own process.
+ */
 int nmr_bind_provider(struct nmr_registry *reg, const struct nmr_provider_record *prov)
 {
 	struct nmr_client_record *clients = NULL;
@@ -454,49 +520,22 @@ int nmr_bind_provider(struct nmr_registry *reg, const struct nmr_provider_record
 
 	err = nmr_client_list(reg, &clients, &nclients);
 	for (size_t c = 0; !err && c < nclients; c++) {
-		struct nmr_binding_record *chain = NULL, *want = NULL, b;
+		struct nmr_binding_record *chain = NULL;
 		char reason[NMR_REASON_LEN];
-		size_t n, at;
+		size_t n;
 
-		if (!same_npi_client(&clients[c], prov))
+		if (!same_npi_client(&clients[c], prov) || nmr_owner_live(&clients[c].owner))
 			continue;
 		err = nmr_frags_check(&clients[c], prov);
 		if (!err)
 			err = live_chain(reg, &clients[c].id, &chain, &n);
+		free(chain);
 		if (err)
 			break;
-		if (!nmr_attach_decision(&clients[c], n, prov, reason, sizeof(reason))) {
-			err = new_binding(reg, &clients[c], prov, NMR_BINDING_DECLINED, reason, &b);
-			free(chain);
-			continue;
-		}
-		if (n + 1 > NMR_MAX_CHAIN) {
-			err = nmr_error(-E2BIG, "bind provider %s to client %s: chain full: the "
-					"kernel runs at most %d programs per packet, the dispatcher "
-					"and %d providers", prov->name, clients[c].name,
-					NMR_MAX_CHAIN + 1, NMR_MAX_CHAIN);
-			free(chain);
-			break;
-		}
-		err = new_binding(reg, &clients[c], prov, NMR_BINDING_BOUND, NULL, &b);
-		want = calloc(n + 1, sizeof(*want));
-		if (!err && !want)
-			err = nmr_error(-ENOMEM, "bind: out of memory");
-		if (!err) {
-			for (at = 0; at < n && chain_order(reg, &b, prov, &chain[at]) > 0; at++)
-				;
-			memcpy(want, chain, at * sizeof(*want));
-			want[at] = b;
-			memcpy(want + at + 1, chain + at, (n - at) * sizeof(*want));
-			err = chain_commit(reg, &clients[c], want, n + 1, NULL, 0);
-			if (err) {
-				bpf_map_delete_elem(reg->bindings_fd, &b.id);
-				nmr_error_prefix(err, "bind provider %s to client %s", prov->name,
-						 clients[c].name);
-			}
-		}
-		free(want);
-		free(chain);
+		if (!nmr_attach_decision(&clients[c], n, prov, reason, sizeof(reason)))
+			err = nmr_decline_one(reg, &clients[c], prov, reason);
+		else
+			err = nmr_bind_one(reg, &clients[c], prov, NULL);
 	}
 	free(clients);
 	if (err) {
@@ -536,7 +575,7 @@ int nmr_bind_client(struct nmr_registry *reg, const struct nmr_client_record *cl
 	if (!want)
 		err = nmr_error(-ENOMEM, "bind: out of memory");
 	for (size_t i = 0; !err && i < nprovs; i++) {
-		if (!same_npi_client(client, &provs[i]))
+		if (!same_npi_client(client, &provs[i]) || nmr_owner_live(&provs[i].owner))
 			continue;
 		err = nmr_frags_check(client, &provs[i]);
 		if (err)
@@ -629,6 +668,12 @@ int nmr_rebuild_bindings(struct nmr_registry *reg, const struct nmr_replacement 
 	}
 	free(clients);
 	return err;
+}
+
+int nmr_unbind_pair(struct nmr_registry *reg, const struct nmr_guid *client,
+		    const struct nmr_guid *provider)
+{
+	return unbind(reg, client, provider);
 }
 
 int nmr_unbind_provider(struct nmr_registry *reg, const struct nmr_provider_record *prov)

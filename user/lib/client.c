@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "nmr_internal.h"
@@ -137,8 +138,39 @@ static int fill_client(const struct nmr_client_opts *opts, const struct nmr_npi_
 	return nmr_name_check("client", rec->name);
 }
 
+/* The client's default action: pinned, and in its dispatch table until a provider binds. */
+static int set_default(struct nmr_registry *reg, const struct nmr_client_record *rec, int prog_fd)
+{
+	char guid[NMR_GUID_STR_LEN], path[PATH_MAX];
+	__u32 zero = 0;
+	int root, err = 0;
+
+	nmr_guid_format(&rec->id, guid);
+	err = nmr_path(reg, path, sizeof(path), NMR_CLIENTS_DIR "/%s/default", guid);
+	if (!err && bpf_obj_pin(prog_fd, path))
+		err = nmr_error(-errno, "register client %s: pin its default action: %s",
+				rec->name, strerror(errno));
+	if (err || (err = nmr_path(reg, path, sizeof(path), NMR_CLIENTS_DIR "/%s/root", guid)))
+		return err;
+	root = bpf_obj_get(path);
+	if (root < 0 || bpf_map_update_elem(root, &zero, &prog_fd, BPF_ANY))
+		err = nmr_error(-errno, "register client %s: default action into its dispatch "
+				"table: %s (an XDP program of the client's kind?)", rec->name,
+				strerror(errno));
+	if (root >= 0)
+		close(root);
+	return err;
+}
+
 int nmr_client_register(struct nmr_registry *reg, const struct nmr_client_opts *opts,
 			struct nmr_client_record *out)
+{
+	return nmr_client_register_owned(reg, opts, false, false, -1, out);
+}
+
+int nmr_client_register_owned(struct nmr_registry *reg, const struct nmr_client_opts *opts,
+			      bool live, bool persistent, int default_fd,
+			      struct nmr_client_record *out)
 {
 	struct nmr_client_record rec = {};
 	struct nmr_registry_meta meta;
@@ -168,6 +200,10 @@ int nmr_client_register(struct nmr_registry *reg, const struct nmr_client_opts *
 		err = nmr_netns_ino(rec.netns, &rec.netns_ino);
 	if (!err)
 		err = alloc_client_slot(reg, &rec.slot);
+	if (!err && live)	/* a live module's (module.c) */
+		err = nmr_owner_self(&rec.owner, persistent);
+	if (!err && default_fd >= 0)
+		rec.flags |= NMR_CLIENT_F_DEFAULT;
 	if (!err)
 		err = nmr_meta_save(reg, &meta);
 	if (err)
@@ -182,6 +218,8 @@ int nmr_client_register(struct nmr_registry *reg, const struct nmr_client_opts *
 	if (err)
 		goto undo;
 	attached = true;
+	if (default_fd >= 0 && (err = set_default(reg, &rec, default_fd)))
+		goto undo;
 	if (bpf_map_update_elem(reg->clients_fd, &rec.id, &rec, BPF_NOEXIST)) {
 		err = nmr_error(-errno, "register client %s: %s", rec.name,
 				errno == E2BIG ? "the registry holds its maximum of clients"
@@ -193,6 +231,7 @@ int nmr_client_register(struct nmr_registry *reg, const struct nmr_client_opts *
 		bpf_map_delete_elem(reg->clients_fd, &rec.id);
 		goto undo;
 	}
+	nmr_reconcile(reg);	/* this process's live providers meet it now */
 	if (out)
 		*out = rec;
 	goto out;

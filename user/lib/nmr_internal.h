@@ -31,6 +31,15 @@ struct nmr_registry {
 	int meta_fd, npis_fd, providers_fd, clients_fd, bindings_fd;
 	int binding_stats_fd, binding_contexts_fd, client_stats_fd;
 	__u64 last_swap_ns;		/* the one slot write of the last chain change */
+	/* live modules of this process (module.c) */
+	struct nmr_module *modules;
+	struct nmr_binding *live;	/* their bindings, attaching, bound or detaching */
+	pthread_t watcher;
+	bool watching;
+	int inotify_fd, stop_fd;
+	int watchdog_pid;
+	pthread_mutex_t wait_mutex;
+	pthread_cond_t wait_cond;	/* a live binding finished */
 };
 
 /* ---- errors: the one place messages are made ---- */
@@ -93,6 +102,12 @@ struct nmr_replacement {
 int nmr_rebuild_bindings(struct nmr_registry *reg, const struct nmr_replacement *repl,
 			 size_t nrepl);
 int nmr_bind_client(struct nmr_registry *reg, const struct nmr_client_record *client);
+int nmr_bind_one(struct nmr_registry *reg, const struct nmr_client_record *client,
+		 const struct nmr_provider_record *prov, struct nmr_binding_record *out);
+int nmr_decline_one(struct nmr_registry *reg, const struct nmr_client_record *client,
+		    const struct nmr_provider_record *prov, const char *reason);
+int nmr_unbind_pair(struct nmr_registry *reg, const struct nmr_guid *client,
+		    const struct nmr_guid *provider);
 int nmr_bind_provider(struct nmr_registry *reg, const struct nmr_provider_record *prov);
 int nmr_unbind_client(struct nmr_registry *reg, const struct nmr_client_record *client);
 int nmr_unbind_provider(struct nmr_registry *reg, const struct nmr_provider_record *prov);
@@ -102,6 +117,24 @@ int nmr_bindings_of(struct nmr_registry *reg, const struct nmr_guid *client,
 /* ---- hook.c: the dispatcher on a device ---- */
 int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *client, bool force);
 int nmr_hook_detach(struct nmr_registry *reg, const struct nmr_client_record *client);
+
+/* ---- registration with an owner (live modules) and a default action ---- */
+int nmr_client_register_owned(struct nmr_registry *reg, const struct nmr_client_opts *opts,
+			      bool live, bool persistent, int default_fd,
+			      struct nmr_client_record *out);
+int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provider_opts *opts,
+				bool live, bool persistent, struct nmr_provider_record *out);
+
+/* ---- module.c: live modules ---- */
+/* Whether a module is live: its owner process runs (pid 0: declarative). */
+bool nmr_owner_live(const struct nmr_owner *owner);
+/* This process as an owner. */
+int nmr_owner_self(struct nmr_owner *owner, bool persistent);
+/* Attaches this process's live modules to the peers they have not met yet. */
+void nmr_reconcile(struct nmr_registry *reg);
+void nmr_modules_close(struct nmr_registry *reg);
+/* Deregisters the modules a process owned (the watchdog, once it ended). */
+int nmr_reap_owner(struct nmr_registry *reg, __u32 pid, __u64 start_time);
 
 /* ---- netns.c ---- */
 struct nmr_netns_guard {

@@ -174,6 +174,12 @@ static int provider_dir(struct nmr_registry *reg, const struct nmr_provider_reco
 int nmr_provider_register(struct nmr_registry *reg, const struct nmr_provider_opts *opts,
 			  struct nmr_provider_record *out)
 {
+	return nmr_provider_register_owned(reg, opts, false, false, out);
+}
+
+int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provider_opts *opts,
+				bool live, bool persistent, struct nmr_provider_record *out)
+{
 	struct nmr_provider_record rec = {};
 	struct nmr_instance tmpl = { .prog_fd = -1, .next_fd = -1 };
 	struct nmr_registry_meta meta;
@@ -236,6 +242,8 @@ int nmr_provider_register(struct nmr_registry *reg, const struct nmr_provider_op
 				rec.name);
 	if (err)
 		goto out;
+	if (live && (err = nmr_owner_self(&rec.owner, persistent)))
+		goto out;
 	err = nmr_meta_save(reg, &meta);
 	if (err)
 		goto out;
@@ -272,6 +280,7 @@ int nmr_provider_register(struct nmr_registry *reg, const struct nmr_provider_op
 	err = nmr_bind_provider(reg, &rec);
 	if (err)
 		goto undo;
+	nmr_reconcile(reg);	/* this process's live clients meet it now */
 	if (out)
 		*out = rec;
 	goto out;

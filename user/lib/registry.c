@@ -134,6 +134,9 @@ int nmr_registry_open(const char *root, unsigned int flags, struct nmr_registry 
 	if (!reg)
 		return nmr_error(-ENOMEM, "open registry: out of memory");
 	reg->root_fd = -1;
+	reg->inotify_fd = reg->stop_fd = -1;
+	pthread_mutex_init(&reg->wait_mutex, NULL);
+	pthread_cond_init(&reg->wait_cond, NULL);
 	reg->flags = flags;
 	snprintf(reg->root, sizeof(reg->root), "%s", root);
 	for (size_t n = strlen(reg->root); n > 1 && reg->root[n - 1] == '/'; n--)
@@ -188,10 +191,13 @@ void nmr_registry_close(struct nmr_registry *reg)
 {
 	if (!reg)
 		return;
+	nmr_modules_close(reg);
 	registry_bpf__destroy(reg->maps);
 	if (reg->root_fd >= 0)
 		close(reg->root_fd);
 	pthread_mutex_destroy(&reg->mutex);
+	pthread_mutex_destroy(&reg->wait_mutex);
+	pthread_cond_destroy(&reg->wait_cond);
 	free(reg);
 }
 
