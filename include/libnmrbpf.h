@@ -312,6 +312,13 @@ void nmr_binding_decline(struct nmr_binding *binding, const char *reason);
 /* The binding's record (its slot, for the BPF binding context). Valid once attached. */
 const struct nmr_binding_record *nmr_binding_record(const struct nmr_binding *binding);
 /*
+ * Writes the binding context its BPF program reads (nmr_binding_context()).
+ * Callbacks run under the registry's lock: from a callback, use this (or
+ * the registry handle the module was registered with), never a second
+ * handle of the same registry.
+ */
+int nmr_binding_write_context(struct nmr_binding *binding, const void *data, size_t len);
+/*
  * After a detach callback returned NMR_STATUS_PENDING (NMR's
  * Nmr{Client,Provider}Detach{Provider,Client}Complete). Keep the binding
  * handle in the binding context at attach, as the NMR documentation does.

@@ -226,12 +226,14 @@ int nmr_client_register_owned(struct nmr_registry *reg, const struct nmr_client_
 					       : strerror(errno));
 		goto undo;
 	}
-	err = nmr_bind_client(reg, &rec);
+	/* a live module is bound through its callbacks (nmr_reconcile) */
+	err = live ? 0 : nmr_bind_client(reg, &rec);
 	if (err) {
 		bpf_map_delete_elem(reg->clients_fd, &rec.id);
 		goto undo;
 	}
-	nmr_reconcile(reg);	/* this process's live providers meet it now */
+	if (!live)	/* a live one reconciles once it is a module (module.c) */
+		nmr_reconcile(reg);	/* this process's live modules meet it now */
 	if (out)
 		*out = rec;
 	goto out;

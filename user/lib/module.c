@@ -55,6 +55,7 @@ struct nmr_binding {
 	struct nmr_binding_record rec;
 	bool client_pending, provider_pending;
 	char reason[NMR_REASON_LEN];
+	char error[NMR_REASON_LEN];	/* why the BPF binding failed */
 };
 
 /* ---- owners ---- */
@@ -177,6 +178,13 @@ void nmr_binding_decline(struct nmr_binding *b, const char *reason)
 	snprintf(b->reason, sizeof(b->reason), "%s", reason);
 }
 
+int nmr_binding_write_context(struct nmr_binding *b, const void *data, size_t len)
+{
+	if (b->phase != BOUND)
+		return nmr_error(-EINVAL, "write binding context: not attached");
+	return nmr_binding_context_write(b->reg, &b->rec, data, len);
+}
+
 const struct nmr_guid *nmr_module_id(const struct nmr_module *m)
 {
 	return &m->id;
@@ -191,6 +199,9 @@ static int complete(struct nmr_binding *b)
 
 	err = nmr_bind_one(reg, &b->client, &b->provider, &b->rec);
 	if (err) {
+		const char *why = strrchr(nmr_last_error(), ':');
+
+		snprintf(b->error, sizeof(b->error), "%s", why ? why + 2 : nmr_last_error());
 		if (b->pm && b->provider_accepted && b->pm->p.cleanup_binding_context)
 			b->pm->p.cleanup_binding_context(b->provider_ctx);
 		return err;
@@ -296,7 +307,7 @@ static void attach_pair(struct nmr_registry *reg, const struct nmr_client_record
 	if (b->cm) {
 		provider_instance(prov, &ri);
 		status = b->cm->c.attach_provider(b, b->cm->c.client_context, &ri);
-		if (status && !b->reason[0])
+		if (status == NMR_STATUS_NOINTERFACE && !b->reason[0])
 			snprintf(b->reason, sizeof(b->reason), "client %s declined", client->name);
 	} else {
 		nmr_bindings_of(reg, &client->id, NULL, &chain, &n);
@@ -313,7 +324,8 @@ static void attach_pair(struct nmr_registry *reg, const struct nmr_client_record
 	if (status == 0)	/* returned success without attaching */
 		snprintf(b->reason, sizeof(b->reason), "client %s did not attach", client->name);
 	else if (status != NMR_STATUS_NOINTERFACE && !b->reason[0])
-		snprintf(b->reason, sizeof(b->reason), "attach failed: %s", strerror(-status));
+		snprintf(b->reason, sizeof(b->reason), "attach failed: %s", b->error[0] ? b->error :
+			 strerror(-status));
 	/* Declined or failed: recorded, so that users see why and it is not retried. */
 	if (b->phase == BOUND)
 		nmr_unbind_pair(reg, &client->id, &prov->id);
@@ -413,6 +425,10 @@ static void meet(struct nmr_registry *reg, const struct nmr_client_record *c,
 	if (!owned_here(&c->owner) && nmr_owner_live(&c->owner))
 		return;
 	if (!owned_here(&p->owner) && nmr_owner_live(&p->owner))
+		return;
+	/* ours, but not (or no longer) a module: registering or deregistering */
+	if ((owned_here(&c->owner) && !module_of(reg, &c->id)) ||
+	    (owned_here(&p->owner) && !module_of(reg, &p->id)))
 		return;
 	attach_pair(reg, c, p);
 }

@@ -277,10 +277,12 @@ int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provi
 		goto undo;
 	}
 	stored = true;
-	err = nmr_bind_provider(reg, &rec);
+	/* a live module is bound through its callbacks (nmr_reconcile) */
+	err = live ? 0 : nmr_bind_provider(reg, &rec);
 	if (err)
 		goto undo;
-	nmr_reconcile(reg);	/* this process's live clients meet it now */
+	if (!live)	/* a live one reconciles once it is a module (module.c) */
+		nmr_reconcile(reg);	/* this process's live modules meet it now */
 	if (out)
 		*out = rec;
 	goto out;
