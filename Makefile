@@ -49,12 +49,13 @@ LIB  := $(OUT)/libnmrbpf.a
 TESTS := $(OUT)/nmr-tests
 PKTGEN := $(OUT)/nmr-pktgen
 BENCH := $(OUT)/nmr-bench
+EXAMPLES := $(patsubst examples/%.c,$(OUT)/examples/%,$(wildcard examples/*.c))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all deps vmlinux demo test bench clean install
 
-all: $(CLI) $(LIB) $(PROVIDERS) $(PKTGEN)
+all: $(CLI) $(LIB) $(PROVIDERS) $(PKTGEN) $(EXAMPLES)
 
 # Installs missing build packages (Debian/Ubuntu) once; rerun when the list changes.
 $(DEPS_OK): scripts/install-deps.sh
@@ -117,6 +118,11 @@ $(OUT)/tests/%.o: tests/%.c $(HEADERS) $(wildcard tests/*.h) $(SKELS) | $(DEPS_O
 $(TESTS): $(TEST_OBJS) $(LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcriterion -o $@
+
+$(OUT)/examples/%: examples/%.c $(LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 $(BENCH): bench/bench.c $(LIB)
 	$(call msg,LD,$@)

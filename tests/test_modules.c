@@ -640,3 +640,50 @@ Test(modules, declarative_exclusive_and_max_providers)
 	cr_assert_str_eq(binding_state("m:p1"), "bound");
 	cr_assert(strstr(binding_state("m:p2"), "at most 1 providers"));
 }
+
+/* ---- examples/version_client: a client module in its own process ---- */
+
+Test(modules, example_client_declines_providers_by_version)
+{
+	struct cli_result r;
+	char log[160];
+	pid_t pid;
+	int ok = 0;
+
+	npi("a");
+	snprintf(log, sizeof(log), "%s/example.log", env.tmp);
+	pid = fork();
+	if (pid == 0) {
+		char bin[300];
+
+		snprintf(bin, sizeof(bin), "%s/examples/version_client", env.bin);
+		if (!freopen(log, "w", stdout))
+			_exit(1);
+		execl(bin, bin, "--root", env.root, "--npi", "a", "--dev", "veth0", "--netns",
+		      env.netns, "--version", "2", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 300 && !ok; i++, usleep(10000))
+		ok = !sh("grep -q registered: %s", log);
+	cr_assert(ok, "the example did not register");
+	/* providers from another process: one too old, one that fits */
+	cr_assert_eq(cli(&r, "provider register %s --npi a --name old --version 1",
+			 bpf_obj("frame_counter")), 0, "%s", r.err);
+	cr_assert_eq(cli(&r, "provider register %s --npi a --name fits --version 1-3",
+			 bpf_obj("frame_counter")), 0, "%s", r.err);
+	for (int i = 0, n = 0; i < 300 && n < 2; i++, usleep(10000))
+		n = !sh("grep -q 'attached fits' %s", log) + !sh("grep -q 'declined old' %s", log);
+	cr_assert(strstr(binding_state("version-client:old"), "needs version 2, provider has 1-1"),
+		  "%s", binding_state("version-client:old"));
+	cr_assert_str_eq(binding_state("version-client:fits"), "bound");
+	cr_assert_eq(send_frames("veth1", 3), 3);
+	cr_assert_eq(pinned_u64(provider_map("fits", "frame_counts"), 0), 3);
+
+	/* SIGTERM: it deregisters, waits, and leaves nothing on the device */
+	kill(pid, SIGTERM);
+	cr_assert_eq(waitpid(pid, &ok, 0), pid);
+	cr_assert(WIFEXITED(ok) && WEXITSTATUS(ok) == 0);
+	cr_assert_eq(sh("grep -q 'detached fits' %s && grep -q deregistered %s", log, log), 0);
+	cr_assert_eq(xdp_prog_on("veth0"), 0);
+	cr_assert_neq(cli(&r, "client show version-client"), 0);
+}
