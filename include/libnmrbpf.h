@@ -80,6 +80,11 @@ const char *nmr_registry_root(const struct nmr_registry *reg);
 __u64 nmr_registry_last_swap_ns(const struct nmr_registry *reg);
 /* Deregisters every client, provider and NPI, then removes the root itself. */
 int nmr_registry_destroy(struct nmr_registry *reg);
+/*
+ * For a registry that cannot be opened (another layout version): detaches
+ * the clients' pinned links and removes every pin, without reading records.
+ */
+int nmr_registry_purge(const char *root);
 
 /* ---- NPIs ---------------------------------------------------------------- */
 
@@ -87,6 +92,7 @@ struct nmr_npi_opts {
 	const char *name;
 	enum nmr_hook hook;
 	const struct nmr_guid *id;	/* NULL: generated */
+	__u32 version;			/* 0: 1 */
 };
 
 int nmr_npi_register(struct nmr_registry *reg, const struct nmr_npi_opts *opts,
@@ -106,7 +112,7 @@ struct nmr_provider_opts {
 	const char *prog;		/* NULL: the object's only program */
 	const char *name;		/* NULL: the program's name */
 	const struct nmr_guid *id;	/* NULL: generated */
-	__u32 version_min, version_max;	/* 0, 0: version 1 */
+	__u32 version_min, version_max;	/* 0, 0: the NPI's version */
 	__u32 priority;			/* used when priority_set */
 	bool priority_set;
 	__u32 continue_on;		/* NMR_VERDICT_BIT() mask, used when continue_on_set */

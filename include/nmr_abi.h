@@ -82,7 +82,7 @@ struct nmr_npi_record {
 	struct nmr_guid id;
 	char name[NMR_NAME_LEN];
 	__u32 hook;		/* enum nmr_hook */
-	__u32 pad;
+	__u32 version;		/* the NPI's current version: providers' default */
 	__u64 number;		/* registration number: order of registration */
 };
 

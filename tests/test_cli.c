@@ -72,9 +72,20 @@ Test(cli, npi_lifecycle_and_human_tables)
 	cr_assert(strstr(r.out, "tc-ingress"), "%s", r.out);
 	cr_assert_eq(cli(&r, "-p npi show ingress-filters"), 0);
 	cr_assert(strstr(r.out, "\"hook\": \"tc-ingress\""), "%s", r.out);
+	cr_assert(strstr(r.out, "\"version\": 1"), "%s", r.out);
 	cr_assert_eq(cli(&r, "npi deregister ingress-filters"), 0, "%s", r.err);
 	cr_assert_eq(cli(&r, "-j npi list"), 0);
 	cr_assert_str_eq(r.out, "[]\n");
+}
+
+Test(cli, providers_implement_their_npi_version_by_default)
+{
+	struct cli_result r;
+
+	cr_assert_eq(cli(&r, "npi register v3 --hook xdp --version 3"), 0, "%s", r.err);
+	cr_assert_eq(cli(&r, "-j provider register %s --npi v3", bpf_obj("frame_counter")), 0,
+		     "%s", r.err);
+	cr_assert(strstr(r.out, "\"version_min\":3,\"version_max\":3"), "%s", r.out);
 }
 
 Test(cli, npi_in_use_cannot_be_deregistered)
@@ -104,4 +115,21 @@ Test(cli, provider_json_carries_the_contract_fields)
 
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		cr_expect(strstr(r.out, fields[i]), "missing %s in %s", fields[i], r.out);
+}
+
+Test(cli, destroy_purges_a_registry_of_another_layout_but_nothing_else)
+{
+	struct cli_result r;
+
+	/* a directory that is not a registry (no meta) is left alone */
+	cr_assert_eq(sh("mkdir -p %s && bpftool map create %s/providers type hash key 16 value 8 "
+			"entries 4 name providers", env.root, env.root), 0);
+	cr_assert_eq(cli(&r, "registry destroy"), 0, "%s", r.err);
+	cr_assert_eq(access(env.root, F_OK), 0, "a foreign directory was removed");
+	/* a registry whose meta has another layout: purged by its pins */
+	cr_assert_eq(sh("bpftool map create %s/meta type array key 4 value 8 entries 1 name meta",
+			env.root), 0);
+	cr_assert_eq(cli(&r, "registry destroy"), 0, "%s", r.err);
+	cr_assert(strstr(r.err, "purging its pins instead"), "%s", r.err);
+	cr_assert_eq(access(env.root, F_OK), -1);
 }

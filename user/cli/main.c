@@ -35,7 +35,7 @@ static int usage(FILE *f)
 		"OBJECT := { npi | provider | client | binding | registry }\n"
 		"COMMAND := { register | list | show | deregister | help } (registry: show | destroy)\n"
 		"\n"
-		"  nmr-bpf npi register NAME --hook xdp|tc-ingress|tc-egress [--id GUID]\n"
+		"  nmr-bpf npi register NAME --hook xdp|tc-ingress|tc-egress [--id GUID] [--version N]\n"
 		"  nmr-bpf provider register OBJECT.bpf.o --npi NPI [--prog PROGRAM] [--name NAME]\n"
 		"  nmr-bpf client register --npi NPI --dev IFNAME [--netns NAME] [--mode native|skb]\n"
 		"  nmr-bpf binding list [--client CLIENT] [--provider PROVIDER]\n"

@@ -4,7 +4,7 @@
 #include <string.h>
 #include "cli.h"
 
-#define NPI_REGISTER_USAGE "nmr-bpf npi register NAME --hook xdp|tc-ingress|tc-egress [--id GUID]"
+#define NPI_REGISTER_USAGE "nmr-bpf npi register NAME --hook xdp|tc-ingress|tc-egress [--id GUID] [--version N]"
 
 static int help(void)
 {
@@ -15,7 +15,8 @@ static int help(void)
 	       "\n"
 	       "An NPI (Network Programming Interface) is what providers and clients register\n"
 	       "for: only a provider and a client of the same NPI are ever bound. Its hook says\n"
-	       "which kind of client it has and so which program type its providers must be.\n"
+	       "which kind of client it has and so which program type its providers must be;\n"
+	       "its version (default 1) is what a provider implements unless it says otherwise.\n"
 	       "Deregistering is refused while providers or clients use it.\n");
 	return 0;
 }
@@ -50,23 +51,24 @@ static void print_npi(struct nmr_registry *reg, const struct nmr_npi_record *npi
 		jw_string("id", guid);
 		jw_string("name", npi->name);
 		jw_string("hook", nmr_hook_name(npi->hook));
+		jw_uint("version", npi->version);
 		jw_uint("providers", np);
 		jw_uint("clients", nc);
 		jw_close_object();
 		return;
 	}
 	if (header)
-		printf("%-36s  %-20s  %-10s  %9s  %7s\n", "ID", "NAME", "HOOK", "PROVIDERS",
-		       "CLIENTS");
-	printf("%-36s  %-20s  %-10s  %9zu  %7zu\n", guid, npi->name, nmr_hook_name(npi->hook),
-	       np, nc);
+		printf("%-36s  %-20s  %-10s  %7s  %9s  %7s\n", "ID", "NAME", "HOOK", "VERSION",
+		       "PROVIDERS", "CLIENTS");
+	printf("%-36s  %-20s  %-10s  %7u  %9zu  %7zu\n", guid, npi->name,
+	       nmr_hook_name(npi->hook), npi->version, np, nc);
 }
 
 static int do_register(int argc, char **argv)
 {
-	const char *name = NULL, *hook = NULL, *id = NULL;
+	const char *name = NULL, *hook = NULL, *id = NULL, *version = NULL;
 	const struct cli_opt opts[] = {
-		OPT("hook", &hook), OPT("id", &id), OPT_END,
+		OPT("hook", &hook), OPT("id", &id), OPT("version", &version), OPT_END,
 	};
 	struct nmr_npi_opts o = {};
 	struct nmr_npi_record rec;
@@ -86,6 +88,8 @@ static int do_register(int argc, char **argv)
 				     "tc-egress)", hook);
 	if (id && nmr_guid_parse(id, &guid))
 		return cli_usage_err(NPI_REGISTER_USAGE, "'%s' is not a GUID", id);
+	if (version && (err = cli_parse_u32("--version", version, &o.version)))
+		return err;
 	o.name = name;
 	o.id = id ? &guid : NULL;
 	if ((err = cli_open(true, &reg)))

@@ -57,8 +57,15 @@ static int do_destroy(int argc, char **argv)
 	struct nmr_registry *reg;
 	int err = cli_parse(argc, argv, NULL, NULL, 0, 0, "nmr-bpf registry destroy");
 
-	if (err || (err = cli_open(false, &reg)))
+	if (err)
 		return err;
+	if (nmr_registry_open(cli.root, NMR_REGISTRY_NO_CREATE, &reg)) {
+		/* a registry we cannot read: take it apart by its pins */
+		fprintf(stderr, "Warning: %s; purging its pins instead\n", nmr_last_error());
+		if (nmr_registry_purge(cli.root))
+			return cli_lib_err();
+		return 0;
+	}
 	if (nmr_registry_destroy(reg))
 		err = cli_lib_err();
 	else if (cli.json) {

@@ -62,6 +62,7 @@ int nmr_npi_register(struct nmr_registry *reg, const struct nmr_npi_opts *opts,
 				 "tc-ingress or tc-egress)", opts->name);
 	snprintf(rec.name, sizeof(rec.name), "%s", opts->name);
 	rec.hook = opts->hook;
+	rec.version = opts->version ?: 1;
 	if (opts->id)
 		rec.id = *opts->id;
 	else if ((err = nmr_guid_generate(&rec.id)))

@@ -141,11 +141,11 @@ static int inspect_object(const void *buf, size_t size, const char *path, const 
 }
 
 static int fill_characteristics(const struct nmr_provider_opts *opts,
-				struct nmr_provider_record *rec)
+				const struct nmr_npi_record *npi, struct nmr_provider_record *rec)
 {
 	struct nmr_provider_characteristics *c = &rec->chars;
 
-	c->version_min = opts->version_min ?: 1;
+	c->version_min = opts->version_min ?: npi->version ?: 1;
 	c->version_max = opts->version_max ?: c->version_min;
 	if (c->version_max < c->version_min)
 		return nmr_error(-EINVAL, "register provider %s: version range %u-%u is empty",
@@ -230,7 +230,7 @@ int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provi
 	if (rec.flags & NMR_PROVIDER_F_SDK)
 		rec.continue_on = opts->continue_on_set ? opts->continue_on
 							: nmr_default_continue_on(npi.hook);
-	err = fill_characteristics(opts, &rec);
+	err = fill_characteristics(opts, &npi, &rec);
 	if (err)
 		goto out;
 	if (opts->id)

@@ -479,3 +479,38 @@ void nmr_meta_restore(struct nmr_registry *reg, const struct nmr_registry_meta *
 
 	bpf_map_update_elem(reg->meta_fd, &zero, meta, BPF_ANY);
 }
+
+/*
+ * Removes a registry without reading its maps (one this build cannot open):
+ * detaches every client's pinned link, then unpins everything.
+ */
+int nmr_registry_purge(const char *root)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 300];
+	struct dirent *de;
+	DIR *d;
+	int err;
+
+	if (!root || !root[0])
+		root = getenv(NMR_ROOT_ENV);
+	if (!root || !root[0])
+		root = NMR_DEFAULT_ROOT;
+	snprintf(dir, sizeof(dir), "%s/%s", root, NMR_CLIENTS_DIR);
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/link", dir, de->d_name);
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			bpf_link_detach(fd);
+			close(fd);
+		}
+	}
+	if (d)
+		closedir(d);
+	err = nmr_unpin_tree(root);
+	return err ? nmr_error(err, "purge registry %s: %s", root, strerror(-err)) : 0;
+}
