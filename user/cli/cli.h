@@ -71,6 +71,55 @@ void jw_int(const char *key, long long value);
 void jw_bool(const char *key, bool value);
 void jw_finish(void);
 
+/*
+ * A registered object's list, show and deregister commands (object.c); an
+ * object file declares it with CLI_OBJECT(npi, "NPI", print_npi).
+ */
+struct cli_object {
+	const char *name;		/* "provider" */
+	const char *ident;		/* "PROVIDER", in usage lines */
+	size_t size;			/* of one record */
+	int (*list)(struct nmr_registry *reg, void **out, size_t *count);
+	int (*find)(struct nmr_registry *reg, const char *ident, void *out);
+	int (*deregister)(struct nmr_registry *reg, const char *ident);
+	void (*print)(struct nmr_registry *reg, const void *rec, bool header, bool detail);
+};
+int cli_list(const struct cli_object *o, int argc, char **argv);
+int cli_show(const struct cli_object *o, int argc, char **argv);
+int cli_deregister(const struct cli_object *o, int argc, char **argv);
+
+#define CLI_OBJECT(obj, IDENT, printer)						\
+	static int obj##_list_any(struct nmr_registry *reg, void **out, size_t *n)	\
+	{									\
+		return nmr_##obj##_list(reg, (struct nmr_##obj##_record **)out, n);	\
+	}									\
+	static int obj##_find_any(struct nmr_registry *reg, const char *id, void *out)	\
+	{									\
+		return nmr_##obj##_find(reg, id, out);				\
+	}									\
+	static void obj##_print_any(struct nmr_registry *reg, const void *rec, bool header, \
+				    bool detail)				\
+	{									\
+		printer(reg, rec, header, detail);				\
+	}									\
+	static const struct cli_object obj##_object = {				\
+		.name = #obj, .ident = IDENT, .size = sizeof(struct nmr_##obj##_record),	\
+		.list = obj##_list_any, .find = obj##_find_any,			\
+		.deregister = nmr_##obj##_deregister, .print = obj##_print_any,	\
+	};									\
+	static int do_list(int argc, char **argv)				\
+	{									\
+		return cli_list(&obj##_object, argc, argv);			\
+	}									\
+	static int do_show(int argc, char **argv)				\
+	{									\
+		return cli_show(&obj##_object, argc, argv);			\
+	}									\
+	static int do_deregister(int argc, char **argv)			\
+	{									\
+		return cli_deregister(&obj##_object, argc, argv);		\
+	}
+
 /* Objects. */
 int do_npi(int argc, char **argv);
 int do_provider(int argc, char **argv);

@@ -204,71 +204,7 @@ static int do_register(int argc, char **argv)
 	return err;
 }
 
-static int do_list(int argc, char **argv)
-{
-	struct nmr_client_record *clients;
-	struct nmr_registry *reg;
-	size_t n;
-	int err = cli_parse(argc, argv, NULL, NULL, 0, 0, "nmr-bpf client list");
-
-	if (err || (err = cli_open(false, &reg)))
-		return err;
-	if (nmr_client_list(reg, &clients, &n)) {
-		err = cli_lib_err();
-	} else {
-		if (cli.json)
-			jw_open_array(NULL);
-		for (size_t i = 0; i < n; i++)
-			print_client(reg, &clients[i], i == 0, false);
-		if (cli.json) {
-			jw_close_array();
-			jw_finish();
-		}
-		free(clients);
-	}
-	nmr_registry_close(reg);
-	return err;
-}
-
-static int do_show(int argc, char **argv)
-{
-	const char *ident = NULL;
-	struct nmr_client_record rec;
-	struct nmr_registry *reg;
-	int err = cli_parse(argc, argv, NULL, &ident, 1, 1, "nmr-bpf client show CLIENT");
-
-	if (err || (err = cli_open(false, &reg)))
-		return err;
-	if (nmr_client_find(reg, ident, &rec)) {
-		err = cli_lib_err();
-	} else {
-		print_client(reg, &rec, true, true);
-		if (cli.json)
-			jw_finish();
-	}
-	nmr_registry_close(reg);
-	return err;
-}
-
-static int do_deregister(int argc, char **argv)
-{
-	const char *ident = NULL;
-	struct nmr_registry *reg;
-	int err = cli_parse(argc, argv, NULL, &ident, 1, 1, "nmr-bpf client deregister CLIENT");
-
-	if (err || (err = cli_open(false, &reg)))
-		return err;
-	if (nmr_client_deregister(reg, ident))
-		err = cli_lib_err();
-	else if (cli.json) {
-		jw_open_object(NULL);
-		jw_string("deregistered", ident);
-		jw_close_object();
-		jw_finish();
-	}
-	nmr_registry_close(reg);
-	return err;
-}
+CLI_OBJECT(client, "CLIENT", print_client)
 
 static int do_help_cmd(int argc, char **argv)
 {

@@ -4,7 +4,8 @@
 #include <string.h>
 #include "cli.h"
 
-#define NPI_REGISTER_USAGE "nmr-bpf npi register NAME --hook xdp|tc-ingress|tc-egress [--id GUID] [--version N]"
+#define NPI_REGISTER_USAGE \
+	"nmr-bpf npi register NAME --hook xdp|tc-ingress|tc-egress [--id GUID] [--version N]"
 
 static int help(void)
 {
@@ -39,7 +40,8 @@ static void count_users(struct nmr_registry *reg, const struct nmr_npi_record *n
 	free(c);
 }
 
-static void print_npi(struct nmr_registry *reg, const struct nmr_npi_record *npi, bool header)
+static void print_npi(struct nmr_registry *reg, const struct nmr_npi_record *npi, bool header,
+		      bool detail)
 {
 	char guid[NMR_GUID_STR_LEN];
 	size_t np, nc;
@@ -98,7 +100,7 @@ static int do_register(int argc, char **argv)
 	if (err) {
 		err = cli_lib_err();
 	} else if (cli.json) {
-		print_npi(reg, &rec, false);
+		print_npi(reg, &rec, false, true);
 		jw_finish();
 	} else {
 		nmr_guid_format(&rec.id, gs);
@@ -108,71 +110,7 @@ static int do_register(int argc, char **argv)
 	return err;
 }
 
-static int do_list(int argc, char **argv)
-{
-	struct nmr_npi_record *npis;
-	struct nmr_registry *reg;
-	size_t n;
-	int err = cli_parse(argc, argv, NULL, NULL, 0, 0, "nmr-bpf npi list");
-
-	if (err || (err = cli_open(false, &reg)))
-		return err;
-	if (nmr_npi_list(reg, &npis, &n)) {
-		err = cli_lib_err();
-	} else {
-		if (cli.json)
-			jw_open_array(NULL);
-		for (size_t i = 0; i < n; i++)
-			print_npi(reg, &npis[i], i == 0);
-		if (cli.json) {
-			jw_close_array();
-			jw_finish();
-		}
-		free(npis);
-	}
-	nmr_registry_close(reg);
-	return err;
-}
-
-static int do_show(int argc, char **argv)
-{
-	const char *ident = NULL;
-	struct nmr_npi_record rec;
-	struct nmr_registry *reg;
-	int err = cli_parse(argc, argv, NULL, &ident, 1, 1, "nmr-bpf npi show NPI");
-
-	if (err || (err = cli_open(false, &reg)))
-		return err;
-	if (nmr_npi_find(reg, ident, &rec)) {
-		err = cli_lib_err();
-	} else {
-		print_npi(reg, &rec, true);
-		if (cli.json)
-			jw_finish();
-	}
-	nmr_registry_close(reg);
-	return err;
-}
-
-static int do_deregister(int argc, char **argv)
-{
-	const char *ident = NULL;
-	struct nmr_registry *reg;
-	int err = cli_parse(argc, argv, NULL, &ident, 1, 1, "nmr-bpf npi deregister NPI");
-
-	if (err || (err = cli_open(false, &reg)))
-		return err;
-	if (nmr_npi_deregister(reg, ident))
-		err = cli_lib_err();
-	else if (cli.json) {
-		jw_open_object(NULL);
-		jw_string("deregistered", ident);
-		jw_close_object();
-		jw_finish();
-	}
-	nmr_registry_close(reg);
-	return err;
-}
+CLI_OBJECT(npi, "NPI", print_npi)
 
 static int do_help_cmd(int argc, char **argv)
 {

@@ -215,7 +215,8 @@ static int do_register(int argc, char **argv)
 	if (err)
 		return err;
 	if (!npi)
-		return cli_usage_err(PROVIDER_REGISTER_USAGE, "register provider: --npi is required");
+		return cli_usage_err(PROVIDER_REGISTER_USAGE,
+				     "register provider: --npi is required");
 	if (id && nmr_guid_parse(id, &guid))
 		return cli_usage_err(PROVIDER_REGISTER_USAGE, "'%s' is not a GUID", id);
 	if (version && (err = parse_version(version, &o.version_min, &o.version_max)))
@@ -304,72 +305,7 @@ static int do_replace(int argc, char **argv)
 	return err;
 }
 
-static int do_list(int argc, char **argv)
-{
-	struct nmr_provider_record *provs;
-	struct nmr_registry *reg;
-	size_t n;
-	int err = cli_parse(argc, argv, NULL, NULL, 0, 0, "nmr-bpf provider list");
-
-	if (err || (err = cli_open(false, &reg)))
-		return err;
-	if (nmr_provider_list(reg, &provs, &n)) {
-		err = cli_lib_err();
-	} else {
-		if (cli.json)
-			jw_open_array(NULL);
-		for (size_t i = 0; i < n; i++)
-			print_provider(reg, &provs[i], i == 0, false);
-		if (cli.json) {
-			jw_close_array();
-			jw_finish();
-		}
-		free(provs);
-	}
-	nmr_registry_close(reg);
-	return err;
-}
-
-static int do_show(int argc, char **argv)
-{
-	const char *ident = NULL;
-	struct nmr_provider_record rec;
-	struct nmr_registry *reg;
-	int err = cli_parse(argc, argv, NULL, &ident, 1, 1, "nmr-bpf provider show PROVIDER");
-
-	if (err || (err = cli_open(false, &reg)))
-		return err;
-	if (nmr_provider_find(reg, ident, &rec)) {
-		err = cli_lib_err();
-	} else {
-		print_provider(reg, &rec, true, true);
-		if (cli.json)
-			jw_finish();
-	}
-	nmr_registry_close(reg);
-	return err;
-}
-
-static int do_deregister(int argc, char **argv)
-{
-	const char *ident = NULL;
-	struct nmr_registry *reg;
-	int err = cli_parse(argc, argv, NULL, &ident, 1, 1,
-			    "nmr-bpf provider deregister PROVIDER");
-
-	if (err || (err = cli_open(false, &reg)))
-		return err;
-	if (nmr_provider_deregister(reg, ident))
-		err = cli_lib_err();
-	else if (cli.json) {
-		jw_open_object(NULL);
-		jw_string("deregistered", ident);
-		jw_close_object();
-		jw_finish();
-	}
-	nmr_registry_close(reg);
-	return err;
-}
+CLI_OBJECT(provider, "PROVIDER", print_provider)
 
 static int do_help_cmd(int argc, char **argv)
 {

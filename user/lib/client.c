@@ -13,44 +13,16 @@
 #include <bpf/libbpf.h>
 #include "nmr_internal.h"
 
-#define CLIENT_FIND(reg, ident, out)						\
-	nmr_record_find(reg, (reg)->clients_fd, sizeof(struct nmr_client_record), \
-			offsetof(struct nmr_client_record, name), "client", ident, out)
-
 int nmr_client_find(struct nmr_registry *reg, const char *client, struct nmr_client_record *out)
 {
-	int err = nmr_lock(reg, false);
-
-	if (err)
-		return err;
-	err = CLIENT_FIND(reg, client, out);
-	nmr_unlock(reg);
-	return err;
-}
-
-static int cmp_client(const void *a, const void *b)
-{
-	return nmr_cmp_number(((const struct nmr_client_record *)a)->number,
-			      ((const struct nmr_client_record *)b)->number);
+	return nmr_records_lookup(reg, reg->clients_fd, sizeof(*out),
+				  offsetof(struct nmr_client_record, name), "client", client, out);
 }
 
 int nmr_client_list(struct nmr_registry *reg, struct nmr_client_record **out, size_t *count)
 {
-	int err;
-
-	*out = NULL;
-	*count = 0;
-	if (reg->empty)
-		return 0;
-	err = nmr_lock(reg, false);
-	if (err)
-		return err;
-	err = nmr_records_read(reg->clients_fd, sizeof(**out), NMR_MAX_CLIENTS, (void **)out,
-			       count);
-	nmr_unlock(reg);
-	if (!err)
-		qsort(*out, *count, sizeof(**out), cmp_client);
-	return err;
+	return nmr_records_list(reg, reg->clients_fd, sizeof(**out), NMR_MAX_CLIENTS,
+				offsetof(struct nmr_client_record, number), (void **)out, count);
 }
 
 static int alloc_client_slot(struct nmr_registry *reg, __u32 *slot)
@@ -111,7 +83,8 @@ static int fill_client(const struct nmr_client_opts *opts, const struct nmr_npi_
 			 rec->dev, nmr_hook_name(npi->hook));
 	if (strlen(name) >= NMR_NAME_LEN)
 		return nmr_error(-EINVAL, "register client: name %s is longer than %d characters%s",
-				 name, NMR_NAME_LEN - 1, opts->name ? "" : "; give one with --name");
+				 name, NMR_NAME_LEN - 1,
+				 opts->name ? "" : "; give one with --name");
 	memcpy(rec->name, name, strlen(name) + 1);
 	rec->npi = npi->id;
 	rec->hook = npi->hook;
@@ -254,7 +227,7 @@ int nmr_client_deregister(struct nmr_registry *reg, const char *client)
 	err = nmr_lock(reg, true);
 	if (err)
 		return err;
-	err = CLIENT_FIND(reg, client, &rec);
+	err = nmr_client_find(reg, client, &rec);
 	if (err)
 		goto out;
 	/* Unbinding empties the table and waits: no provider runs for it after. */

@@ -80,7 +80,8 @@ static int attach_xdp(struct nmr_client_record *c, int prog_fd, bool force)
 		if (bpf_xdp_detach(c->ifindex, foreign_flags, NULL))
 			return nmr_error(-errno, "register client %s: detach %s from %s: %s%s",
 					 c->name, what, c->dev, strerror(errno), errno == EBUSY ?
-					 " (it is attached through a BPF link: remove the link)" : "");
+					 " (it is attached through a BPF link: remove the link)" :
+					 "");
 	}
 	lo.flags = c->mode == NMR_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 	fd = bpf_link_create(prog_fd, c->ifindex, BPF_XDP, &lo);
@@ -149,7 +150,8 @@ static int attach(struct nmr_client_record *c, int prog_fd, bool force)
 	if (fd < 0)
 		return nmr_error(-errno, "register client %s: attach TCX to %s %s: %s%s", c->name,
 				 c->dev, nmr_hook_name(c->hook), strerror(errno),
-				 errno == EINVAL ? " (a kernel without TCX? try --tc-netlink)" : "");
+				 errno == EINVAL ? " (a kernel without TCX? try --tc-netlink)" :
+				 "");
 	return fd;
 }
 

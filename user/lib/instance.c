@@ -304,7 +304,8 @@ int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record
 	if (err) {
 		err = nmr_error(err, "provider %s: load program %s: %s%s", prov->name,
 				prov->prog_name, strerror(-err),
-				err == -EACCES || err == -EINVAL ? " (rejected by the verifier)" : "");
+				err == -EACCES || err == -EINVAL ? " (rejected by the verifier)" :
+				"");
 		goto fail;
 	}
 	inst->prog_fd = dup(bpf_program__fd(prog));

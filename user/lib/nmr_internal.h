@@ -63,7 +63,11 @@ int nmr_record_find(struct nmr_registry *reg, int map_fd, size_t value_size, siz
 int nmr_record_unique(struct nmr_registry *reg, int map_fd, size_t value_size, size_t name_off,
 		      const char *kind, const struct nmr_guid *id, const char *name);
 int nmr_name_check(const char *kind, const char *name);
-int nmr_cmp_number(__u64 a, __u64 b);
+/* Locked: all records in registration order; one record by GUID or name. */
+int nmr_records_list(struct nmr_registry *reg, int map_fd, size_t size, size_t max,
+		     size_t number_off, void **out, size_t *count);
+int nmr_records_lookup(struct nmr_registry *reg, int map_fd, size_t size, size_t name_off,
+		       const char *kind, const char *ident, void *out);
 int nmr_wait_for_readers(void);
 int nmr_unpin_tree(const char *path);
 int nmr_mkdir(const char *path);

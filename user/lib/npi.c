@@ -7,43 +7,16 @@
 #include <bpf/bpf.h>
 #include "nmr_internal.h"
 
-#define NPI_FIND(reg, ident, out)						\
-	nmr_record_find(reg, (reg)->npis_fd, sizeof(struct nmr_npi_record),	\
-			offsetof(struct nmr_npi_record, name), "npi", ident, out)
-
 int nmr_npi_find(struct nmr_registry *reg, const char *npi, struct nmr_npi_record *out)
 {
-	int err = nmr_lock(reg, false);
-
-	if (err)
-		return err;
-	err = NPI_FIND(reg, npi, out);
-	nmr_unlock(reg);
-	return err;
-}
-
-static int cmp_npi(const void *a, const void *b)
-{
-	return nmr_cmp_number(((const struct nmr_npi_record *)a)->number,
-			      ((const struct nmr_npi_record *)b)->number);
+	return nmr_records_lookup(reg, reg->npis_fd, sizeof(*out),
+				  offsetof(struct nmr_npi_record, name), "npi", npi, out);
 }
 
 int nmr_npi_list(struct nmr_registry *reg, struct nmr_npi_record **out, size_t *count)
 {
-	int err;
-
-	*out = NULL;
-	*count = 0;
-	if (reg->empty)
-		return 0;
-	err = nmr_lock(reg, false);
-	if (err)
-		return err;
-	err = nmr_records_read(reg->npis_fd, sizeof(**out), NMR_MAX_NPIS, (void **)out, count);
-	nmr_unlock(reg);
-	if (!err)
-		qsort(*out, *count, sizeof(**out), cmp_npi);
-	return err;
+	return nmr_records_list(reg, reg->npis_fd, sizeof(**out), NMR_MAX_NPIS,
+				offsetof(struct nmr_npi_record, number), (void **)out, count);
 }
 
 int nmr_npi_register(struct nmr_registry *reg, const struct nmr_npi_opts *opts,
@@ -96,7 +69,7 @@ int nmr_npi_deregister(struct nmr_registry *reg, const char *npi)
 	err = nmr_lock(reg, true);
 	if (err)
 		return err;
-	err = NPI_FIND(reg, npi, &rec);
+	err = nmr_npi_find(reg, npi, &rec);
 	if (!err)
 		err = nmr_provider_list(reg, &provs, &np);
 	if (!err)

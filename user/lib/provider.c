@@ -14,46 +14,18 @@
 #include <bpf/libbpf.h>
 #include "nmr_internal.h"
 
-#define PROVIDER_FIND(reg, ident, out)						\
-	nmr_record_find(reg, (reg)->providers_fd, sizeof(struct nmr_provider_record), \
-			offsetof(struct nmr_provider_record, name), "provider", ident, out)
-
 int nmr_provider_find(struct nmr_registry *reg, const char *provider,
 		      struct nmr_provider_record *out)
 {
-	int err = nmr_lock(reg, false);
-
-	if (err)
-		return err;
-	err = PROVIDER_FIND(reg, provider, out);
-	nmr_unlock(reg);
-	return err;
+	return nmr_records_lookup(reg, reg->providers_fd, sizeof(*out),
+				  offsetof(struct nmr_provider_record, name), "provider", provider,
+				  out);
 }
 
-static int cmp_provider(const void *a, const void *b)
+int nmr_provider_list(struct nmr_registry *reg, struct nmr_provider_record **out, size_t *count)
 {
-	return nmr_cmp_number(((const struct nmr_provider_record *)a)->number,
-			      ((const struct nmr_provider_record *)b)->number);
-}
-
-int nmr_provider_list(struct nmr_registry *reg, struct nmr_provider_record **out,
-		      size_t *count)
-{
-	int err;
-
-	*out = NULL;
-	*count = 0;
-	if (reg->empty)
-		return 0;
-	err = nmr_lock(reg, false);
-	if (err)
-		return err;
-	err = nmr_records_read(reg->providers_fd, sizeof(**out), NMR_MAX_PROVIDERS,
-			       (void **)out, count);
-	nmr_unlock(reg);
-	if (!err)
-		qsort(*out, *count, sizeof(**out), cmp_provider);
-	return err;
+	return nmr_records_list(reg, reg->providers_fd, sizeof(**out), NMR_MAX_PROVIDERS,
+				offsetof(struct nmr_provider_record, number), (void **)out, count);
 }
 
 static int read_file(const char *path, void **out, size_t *size)
@@ -208,7 +180,8 @@ int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provi
 		goto out;
 
 	if (strlen(opts->name ? opts->name : rec.prog_name) >= NMR_NAME_LEN) {
-		err = nmr_error(-EINVAL, "register provider: name %s is longer than %d characters%s",
+		err = nmr_error(-EINVAL, "register provider: name %s is longer than %d "
+				"characters%s",
 				opts->name ? opts->name : rec.prog_name, NMR_NAME_LEN - 1,
 				opts->name ? "" : "; give one with --name");
 		goto out;
@@ -308,7 +281,7 @@ int nmr_provider_deregister(struct nmr_registry *reg, const char *provider)
 	err = nmr_lock(reg, true);
 	if (err)
 		return err;
-	err = PROVIDER_FIND(reg, provider, &rec);
+	err = nmr_provider_find(reg, provider, &rec);
 	if (!err)
 		err = nmr_unbind_provider(reg, &rec);
 	if (!err) {
@@ -407,7 +380,7 @@ static int stage(struct nmr_registry *reg, const struct nmr_provider_replacement
 	size_t size = 0;
 	int err;
 
-	err = PROVIDER_FIND(reg, r->provider, &st->old.rec);
+	err = nmr_provider_find(reg, r->provider, &st->old.rec);
 	if (err)
 		return err;
 	nmr_guid_format(&st->old.rec.npi, guid);
@@ -519,7 +492,8 @@ int nmr_provider_replace(struct nmr_registry *reg, const struct nmr_provider_rep
 			unstage(reg, &st[i]);
 			continue;
 		}
-		bpf_map_update_elem(reg->providers_fd, &st[i].new.rec.id, &st[i].new.rec, BPF_EXIST);
+		bpf_map_update_elem(reg->providers_fd, &st[i].new.rec.id, &st[i].new.rec,
+				    BPF_EXIST);
 		promote(&st[i]);
 	}
 	nmr_unlock(reg);

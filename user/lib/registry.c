@@ -91,7 +91,8 @@ static int open_maps(struct nmr_registry *reg)
 	err = registry_bpf__load(reg->maps);
 	if (err)
 		return nmr_error(err, "create registry maps under %s: %s (a registry of "
-				 "another nmr-bpf version? remove it with 'nmr-bpf registry destroy')",
+				 "another nmr-bpf version? remove it with "
+				 "'nmr-bpf registry destroy')",
 				 reg->root, strerror(-err));
 	reg->meta_fd = bpf_map__fd(reg->maps->maps.meta);
 	reg->npis_fd = bpf_map__fd(reg->maps->maps.npis);
@@ -458,10 +459,45 @@ int nmr_record_unique(struct nmr_registry *reg, int map_fd, size_t value_size, s
 	return err;
 }
 
-/* Sorts records (each starting with the fields of its kind) by registration number. */
-int nmr_cmp_number(__u64 a, __u64 b)
+static int cmp_number_at(const void *a, const void *b, void *offset)
 {
-	return a < b ? -1 : a > b;
+	__u64 x, y;
+
+	memcpy(&x, (const char *)a + (size_t)offset, sizeof(x));
+	memcpy(&y, (const char *)b + (size_t)offset, sizeof(y));
+	return x < y ? -1 : x > y;
+}
+
+/* All records of a map, in registration order (the __u64 at number_off). */
+int nmr_records_list(struct nmr_registry *reg, int map_fd, size_t size, size_t max,
+		     size_t number_off, void **out, size_t *count)
+{
+	int err;
+
+	*out = NULL;
+	*count = 0;
+	if (reg->empty)
+		return 0;
+	err = nmr_lock(reg, false);
+	if (err)
+		return err;
+	err = nmr_records_read(map_fd, size, max, out, count);
+	nmr_unlock(reg);
+	if (!err)
+		qsort_r(*out, *count, size, cmp_number_at, (void *)number_off);
+	return err;
+}
+
+int nmr_records_lookup(struct nmr_registry *reg, int map_fd, size_t size, size_t name_off,
+		       const char *kind, const char *ident, void *out)
+{
+	int err = nmr_lock(reg, false);
+
+	if (err)
+		return err;
+	err = nmr_record_find(reg, map_fd, size, name_off, kind, ident, out);
+	nmr_unlock(reg);
+	return err;
 }
 
 int nmr_meta_save(struct nmr_registry *reg, struct nmr_registry_meta *meta)

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* list, show and deregister: the same for every registered object. */
+#include <stdlib.h>
+#include "cli.h"
+
+int cli_list(const struct cli_object *o, int argc, char **argv)
+{
+	struct nmr_registry *reg;
+	char usage[64];
+	size_t n;
+	char *recs;
+	int err;
+
+	snprintf(usage, sizeof(usage), "nmr-bpf %s list", o->name);
+	err = cli_parse(argc, argv, NULL, NULL, 0, 0, usage);
+	if (err || (err = cli_open(false, &reg)))
+		return err;
+	if (o->list(reg, (void **)&recs, &n)) {
+		err = cli_lib_err();
+	} else {
+		if (cli.json)
+			jw_open_array(NULL);
+		for (size_t i = 0; i < n; i++)
+			o->print(reg, recs + i * o->size, i == 0, false);
+		if (cli.json) {
+			jw_close_array();
+			jw_finish();
+		}
+		free(recs);
+	}
+	nmr_registry_close(reg);
+	return err;
+}
+
+int cli_show(const struct cli_object *o, int argc, char **argv)
+{
+	const char *ident = NULL;
+	struct nmr_registry *reg;
+	char usage[64];
+	void *rec = malloc(o->size);
+	int err;
+
+	snprintf(usage, sizeof(usage), "nmr-bpf %s show %s", o->name, o->ident);
+	err = cli_parse(argc, argv, NULL, &ident, 1, 1, usage);
+	if (!err && !rec)
+		err = cli_err("out of memory");
+	if (err || (err = cli_open(false, &reg))) {
+		free(rec);
+		return err;
+	}
+	if (o->find(reg, ident, rec)) {
+		err = cli_lib_err();
+	} else {
+		o->print(reg, rec, true, true);
+		if (cli.json)
+			jw_finish();
+	}
+	nmr_registry_close(reg);
+	free(rec);
+	return err;
+}
+
+int cli_deregister(const struct cli_object *o, int argc, char **argv)
+{
+	const char *ident = NULL;
+	struct nmr_registry *reg;
+	char usage[64];
+	int err;
+
+	snprintf(usage, sizeof(usage), "nmr-bpf %s deregister %s", o->name, o->ident);
+	err = cli_parse(argc, argv, NULL, &ident, 1, 1, usage);
+	/* a registry is never created to remove something from it */
+	if (err || (err = cli_open(false, &reg)))
+		return err;
+	if (o->deregister(reg, ident)) {
+		err = cli_lib_err();
+	} else if (cli.json) {
+		jw_open_object(NULL);
+		jw_string("deregistered", ident);
+		jw_close_object();
+		jw_finish();
+	}
+	nmr_registry_close(reg);
+	return err;
+}
