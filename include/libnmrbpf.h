@@ -93,6 +93,8 @@ struct nmr_npi_opts {
 	enum nmr_hook hook;
 	const struct nmr_guid *id;	/* NULL: generated */
 	__u32 version;			/* 0: 1 */
+	/* the provider functions it defines; none: one slot, "main" */
+	const char *slots[NMR_MAX_SLOTS];
 };
 
 int nmr_npi_register(struct nmr_registry *reg, const struct nmr_npi_opts *opts,
@@ -119,6 +121,8 @@ struct nmr_provider_opts {
 	bool continue_on_set;
 	__u32 af_mask;
 	const char *tags[NMR_MAX_TAGS];
+	/* the program for each of the NPI's slots after the first (prog is slot 0's) */
+	const char *slot_progs[NMR_MAX_SLOTS];
 	/* Where libbpf's verifier log goes on a load failure (optional). */
 	char *log_buf;
 	size_t log_size;
@@ -239,7 +243,7 @@ int nmr_binding_context_write(struct nmr_registry *reg, const struct nmr_binding
 #define NMR_STATUS_SUCCESS	0
 #define NMR_STATUS_PENDING	1		/* a detach completes later */
 #define NMR_STATUS_NOINTERFACE	(-ENOPROTOOPT)	/* the module declines the peer */
-#define NMR_DISPATCH_SLOTS	4
+#define NMR_DISPATCH_SLOTS	NMR_MAX_SLOTS
 
 enum nmr_module_kind {
 	NMR_MODULE_PROVIDER = 1,
@@ -264,14 +268,16 @@ struct nmr_registration_instance {
 };
 
 /*
- * A dispatch table: BPF programs, slot by slot. A provider's: slot 0 is the
- * program instance the client's chain runs for it. A client's: slot 0, when
+ * A dispatch table: BPF programs, slot by slot. A provider's: one program per
+ * slot of the NPI, held in a prog array (map_fd), slot 0 being the program
+ * instance the client's chain runs for it. A client's: slot 0, when
  * given, is its default action, which ends its chain: it runs when the last
  * provider hands the packet on (or when no provider is bound).
  */
 struct nmr_dispatch_table {
 	__u32 count;
 	int prog_fds[NMR_DISPATCH_SLOTS];
+	int map_fd;	/* a provider's: the prog array that holds them, slot by slot */
 };
 
 struct nmr_module;	/* a live module */

@@ -26,6 +26,8 @@
 #define NMR_DEV_LEN		16
 #define NMR_REASON_LEN		64
 #define NMR_MAX_TAGS		4
+#define NMR_MAX_SLOTS		4	/* programs in a provider's dispatch table */
+#define NMR_SLOT_LEN		16
 #define NMR_TAG_LEN		16
 
 #define NMR_MAX_NPIS		256
@@ -84,6 +86,13 @@ struct nmr_npi_record {
 	__u32 hook;		/* enum nmr_hook */
 	__u32 version;		/* the NPI's current version: providers' default */
 	__u64 number;		/* registration number: order of registration */
+	/*
+	 * The provider functions the NPI defines: a provider's dispatch table
+	 * holds one program per slot. Slot 0 is the one a client's chain runs.
+	 */
+	__u32 nslots;
+	__u32 pad;
+	char slots[NMR_MAX_SLOTS][NMR_SLOT_LEN];
 };
 
 /* NPI-specific provider characteristics (NMR: NpiSpecificCharacteristics). */
@@ -140,6 +149,8 @@ struct nmr_provider_record {
 	__u32 pad;
 	struct nmr_provider_characteristics chars;
 	struct nmr_owner owner;
+	/* the program of each of the NPI's slots; slot 0's is prog_name */
+	char slot_progs[NMR_MAX_SLOTS][NMR_PROG_NAME_LEN];
 };
 
 #define NMR_CLIENT_F_FRAGS	(1U << 0)	/* XDP dispatcher built for frags */

@@ -133,3 +133,27 @@ Test(cli, destroy_purges_a_registry_of_another_layout_but_nothing_else)
 	cr_assert(strstr(r.err, "purging its pins instead"), "%s", r.err);
 	cr_assert_eq(access(env.root, F_OK), -1);
 }
+
+Test(cli, npi_slots_and_a_provider_program_for_each)
+{
+	struct cli_result r;
+
+	cr_assert_eq(cli(&r, "-j npi register s --hook xdp --slots main,aux"), 0, "%s", r.err);
+	cr_assert(strstr(r.out, "\"slots\":[\"main\",\"aux\"]"), "%s", r.out);
+	cr_assert_neq(cli(&r, "provider register %s --npi s --prog main_path",
+			  test_obj("slotted")), 0);
+	cr_assert(strstr(r.err, "npi s has a slot aux: give its program with --slot aux=PROGRAM"),
+		  "%s", r.err);
+	cr_assert_neq(cli(&r, "provider register %s --npi s --prog main_path --slot aux=nope",
+			  test_obj("slotted")), 0);
+	cr_assert(strstr(r.err, "has no program nope for slot aux"), "%s", r.err);
+	cr_assert_neq(cli(&r, "provider register %s --npi s --prog main_path --slot other=aux_path",
+			  test_obj("slotted")), 0);
+	cr_assert(strstr(r.err, "npi s has no slot other"), "%s", r.err);
+	cr_assert_eq(cli(&r, "-j provider register %s --npi s --prog main_path --slot aux=aux_path",
+			 test_obj("slotted")), 0, "%s", r.err);
+	cr_assert(strstr(r.out, "\"slot_programs\":[\"main_path\",\"aux_path\"]"), "%s", r.out);
+	/* the provider's dispatch table in the registry: one program per slot */
+	cr_assert_eq(sh("bpftool map dump pinned %s/provider/*/dispatch | grep -q 'Found 2 elements'",
+			env.root), 0);
+}

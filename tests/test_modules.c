@@ -687,3 +687,36 @@ Test(modules, example_client_declines_providers_by_version)
 	cr_assert_eq(xdp_prog_on("veth0"), 0);
 	cr_assert_neq(cli(&r, "client show version-client"), 0);
 }
+
+Test(modules, a_provider_dispatch_table_holds_a_program_per_npi_slot)
+{
+	struct nmr_registry *reg = open_registry();
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), one = 1, id;
+	unsigned char pkt[64] = {};
+	struct cli_result r;
+
+	cr_assert_eq(cli(&r, "npi register s --hook xdp --slots main,aux"), 0, "%s", r.err);
+	cr_assert_eq(cli(&r, "provider register %s --npi s --name two --prog main_path "
+			 "--slot aux=aux_path", test_obj("slotted")), 0, "%s", r.err);
+	client_module(reg, "veth0", "s", NULL);
+	cr_assert_eq(cb.attach_provider, 1);
+	cr_assert_eq(cb.peer_dispatch->count, 2);
+	/* slot 0: the instance the chain runs; slot 1: the provider's aux function */
+	cr_assert_eq(nmr_prog_id(cb.peer_dispatch->prog_fds[0]),
+		     nmr_binding_record(cb.binding)->prog_id);
+	cr_assert_eq(bpf_obj_get_info_by_fd(cb.peer_dispatch->prog_fds[1], &info, &len), 0);
+	cr_assert_str_eq(info.name, "aux_path");
+	cr_assert_eq(bpf_map_lookup_elem(cb.peer_dispatch->map_fd, &one, &id), 0);
+	cr_assert_eq(id, info.id, "the prog array does not hold slot 1's program");
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = sizeof(pkt));
+	cr_assert_eq(bpf_prog_test_run_opts(cb.peer_dispatch->prog_fds[1], &opts), 0);
+	cr_assert_eq(opts.retval, 3 /* XDP_TX */);
+	/* the chain runs slot 0 */
+	cr_assert_eq(send_frames("veth1", 4), 4);
+	struct nmr_binding_counts c;
+
+	cr_assert_eq(nmr_binding_counts(reg, nmr_binding_record(cb.binding), &c), 0);
+	cr_assert_eq(c.packets, 4);
+	nmr_registry_close(reg);
+}

@@ -5,7 +5,8 @@
 #include "cli.h"
 
 #define NPI_REGISTER_USAGE \
-	"nmr-bpf npi register NAME --hook xdp|tc-ingress|tc-egress [--id GUID] [--version N]"
+	"nmr-bpf npi register NAME --hook xdp|tc-ingress|tc-egress [--id GUID] [--version N]\n" \
+	"        [--slots SLOT[,SLOT...]]"
 
 static int help(void)
 {
@@ -18,6 +19,8 @@ static int help(void)
 	       "for: only a provider and a client of the same NPI are ever bound. Its hook says\n"
 	       "which kind of client it has and so which program type its providers must be;\n"
 	       "its version (default 1) is what a provider implements unless it says otherwise.\n"
+	       "--slots names the provider functions it defines (default: one, \"main\"): a\n"
+	       "provider gives one program per slot; a client's chain runs the first.\n"
 	       "Deregistering is refused while providers or clients use it.\n");
 	return 0;
 }
@@ -54,6 +57,10 @@ static void print_npi(struct nmr_registry *reg, const struct nmr_npi_record *npi
 		jw_string("name", npi->name);
 		jw_string("hook", nmr_hook_name(npi->hook));
 		jw_uint("version", npi->version);
+		jw_open_array("slots");
+		for (__u32 i = 0; i < npi->nslots; i++)
+			jw_string(NULL, npi->slots[i]);
+		jw_close_array();
 		jw_uint("providers", np);
 		jw_uint("clients", nc);
 		jw_close_object();
@@ -68,10 +75,12 @@ static void print_npi(struct nmr_registry *reg, const struct nmr_npi_record *npi
 
 static int do_register(int argc, char **argv)
 {
-	const char *name = NULL, *hook = NULL, *id = NULL, *version = NULL;
+	const char *name = NULL, *hook = NULL, *id = NULL, *version = NULL, *slots = NULL;
 	const struct cli_opt opts[] = {
-		OPT("hook", &hook), OPT("id", &id), OPT("version", &version), OPT_END,
+		OPT("hook", &hook), OPT("id", &id), OPT("version", &version),
+		OPT("slots", &slots), OPT_END,
 	};
+	char slot_buf[NMR_MAX_SLOTS * NMR_SLOT_LEN + 8], *save = NULL;
 	struct nmr_npi_opts o = {};
 	struct nmr_npi_record rec;
 	struct nmr_registry *reg;
@@ -92,6 +101,17 @@ static int do_register(int argc, char **argv)
 		return cli_usage_err(NPI_REGISTER_USAGE, "'%s' is not a GUID", id);
 	if (version && (err = cli_parse_u32("--version", version, &o.version)))
 		return err;
+	if (slots) {
+		int n = 0;
+
+		snprintf(slot_buf, sizeof(slot_buf), "%s", slots);
+		for (char *s = slot_buf, *t; (t = strtok_r(s, ",", &save)); s = NULL) {
+			if (n == NMR_MAX_SLOTS)
+				return cli_usage_err(NPI_REGISTER_USAGE, "at most %d slots",
+						     NMR_MAX_SLOTS);
+			o.slots[n++] = t;
+		}
+	}
 	o.name = name;
 	o.id = id ? &guid : NULL;
 	if ((err = cli_open(true, &reg)))

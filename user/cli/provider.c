@@ -7,7 +7,8 @@
 #define PROVIDER_REGISTER_USAGE							\
 	"nmr-bpf provider register OBJECT.bpf.o --npi NPI [--prog PROGRAM] [--name NAME]\n" \
 	"        [--id GUID] [--version N | --version MIN-MAX] [--priority N]\n"		\
-	"        [--continue-on VERDICT[,VERDICT...]] [--af inet,inet6] [--tag TAG]..."
+	"        [--continue-on VERDICT[,VERDICT...]] [--af inet,inet6] [--tag TAG]...\n"	\
+	"        [--slot SLOT=PROGRAM]..."
 
 #define PROVIDER_REPLACE_USAGE "nmr-bpf provider replace PROVIDER OBJECT.bpf.o [--prog PROGRAM]"
 
@@ -107,6 +108,10 @@ static void print_provider(struct nmr_registry *reg, const struct nmr_provider_r
 			if (p->chars.tags[i][0])
 				jw_string(NULL, p->chars.tags[i]);
 		jw_close_array();
+		jw_open_array("slot_programs");
+		for (int i = 0; i < NMR_MAX_SLOTS && p->slot_progs[i][0]; i++)
+			jw_string(NULL, p->slot_progs[i]);
+		jw_close_array();
 		jw_uint("registration", p->number);
 		jw_uint("bindings", bound);
 		if (detail) {
@@ -198,11 +203,14 @@ static int do_register(int argc, char **argv)
 {
 	const char *object = NULL, *npi = NULL, *prog = NULL, *name = NULL, *id = NULL;
 	const char *version = NULL, *priority = NULL, *cont = NULL, *af = NULL;
+	const char *slot_args[NMR_MAX_SLOTS] = {};
+	char slot_buf[NMR_MAX_SLOTS][NMR_SLOT_LEN + NMR_PROG_NAME_LEN];
 	struct nmr_provider_opts o = {};
 	const struct cli_opt opts[] = {
 		OPT("npi", &npi), OPT("prog", &prog), OPT("name", &name), OPT("id", &id),
 		OPT("version", &version), OPT("priority", &priority), OPT("continue-on", &cont),
-		OPT("af", &af), OPT_LIST("tag", o.tags, NMR_MAX_TAGS), OPT_END,
+		OPT("af", &af), OPT_LIST("tag", o.tags, NMR_MAX_TAGS),
+		OPT_LIST("slot", slot_args, NMR_MAX_SLOTS), OPT_END,
 	};
 	struct nmr_provider_record rec;
 	struct nmr_npi_record npi_rec;
@@ -241,6 +249,29 @@ static int do_register(int argc, char **argv)
 	if ((err = cli_open(false, &reg))) {
 		free(o.log_buf);
 		return err;
+	}
+	/* --slot NAME=PROG: into the NPI's slot order */
+	for (int i = 0; i < NMR_MAX_SLOTS && slot_args[i]; i++) {
+		char *eq;
+		__u32 k;
+
+		snprintf(slot_buf[i], sizeof(slot_buf[i]), "%s", slot_args[i]);
+		eq = strchr(slot_buf[i], '=');
+		if (!eq || nmr_npi_find(reg, npi, &npi_rec)) {
+			err = cli_usage_err(PROVIDER_REGISTER_USAGE, "%s", eq ? nmr_last_error() :
+					    "--slot takes SLOT=PROGRAM");
+			goto out;
+		}
+		*eq = 0;
+		for (k = 1; k < npi_rec.nslots && strcmp(npi_rec.slots[k], slot_buf[i]); k++)
+			;
+		if (k >= npi_rec.nslots) {
+			err = cli_usage_err(PROVIDER_REGISTER_USAGE, "npi %s has no slot %s after "
+					    "its first (%s, given by --prog)", npi_rec.name,
+					    slot_buf[i], npi_rec.slots[0]);
+			goto out;
+		}
+		o.slot_progs[k] = eq + 1;
 	}
 	if (cont) {
 		/* verdict names depend on the NPI's hook */

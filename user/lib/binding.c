@@ -193,6 +193,11 @@ static int pin_instance(struct nmr_registry *reg, const struct nmr_guid *id,
 	err = binding_path(reg, id, staged ? "next_new" : "next", path, sizeof(path));
 	if (!err && bpf_obj_pin(inst->next_fd, path))
 		err = nmr_error(-errno, "pin %s: %s", path, strerror(errno));
+	if (err)
+		return err;
+	err = binding_path(reg, id, staged ? "dispatch_new" : "dispatch", path, sizeof(path));
+	if (!err && bpf_obj_pin(inst->dispatch_fd, path))
+		err = nmr_error(-errno, "pin %s: %s", path, strerror(errno));
 	return err;
 }
 
@@ -204,11 +209,14 @@ static void unpin_instance(struct nmr_registry *reg, const struct nmr_guid *id, 
 		unlink(path);
 	if (!binding_path(reg, id, staged ? "next_new" : "next", path, sizeof(path)))
 		unlink(path);
+	if (!binding_path(reg, id, staged ? "dispatch_new" : "dispatch", path, sizeof(path)))
+		unlink(path);
 }
 
 static int promote_staged(struct nmr_registry *reg, const struct nmr_guid *id)
 {
-	const char *leaves[][2] = { { "prog_new", "prog" }, { "next_new", "next" } };
+	const char *leaves[][2] = { { "prog_new", "prog" }, { "next_new", "next" },
+				    { "dispatch_new", "dispatch" } };
 	char from[PATH_MAX], to[PATH_MAX];
 
 	for (size_t i = 0; i < ARRAY_SIZE(leaves); i++) {
@@ -300,7 +308,7 @@ static int chain_commit(struct nmr_registry *reg, const struct nmr_client_record
 		goto out;
 	}
 	for (size_t i = 0; i < nwant; i++)
-		built[i].prog_fd = built[i].next_fd = -1;
+		built[i] = (struct nmr_instance)NMR_INSTANCE_INIT;
 
 	/* The shared tail, reused as it is; or the client's default action. */
 	if (!k && (client->flags & NMR_CLIENT_F_DEFAULT)) {

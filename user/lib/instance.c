@@ -120,7 +120,9 @@ void nmr_instance_close(struct nmr_instance *inst)
 		close(inst->prog_fd);
 	if (inst->next_fd >= 0)
 		close(inst->next_fd);
-	inst->prog_fd = inst->next_fd = -1;
+	if (inst->dispatch_fd >= 0)
+		close(inst->dispatch_fd);
+	inst->prog_fd = inst->next_fd = inst->dispatch_fd = -1;
 }
 
 /* providers/<id>/maps/<name>: bpffs refuses dots, so ".bss" is pinned as "_bss". */
@@ -242,6 +244,32 @@ static int prepare_maps(struct nmr_registry *reg, const struct nmr_provider_reco
 	return 0;
 }
 
+/* The provider's dispatch table for this instance: slot i holds slot i's program. */
+static int fill_dispatch(const struct nmr_provider_record *prov, struct bpf_object *obj,
+			 struct bpf_program *main_prog, struct nmr_instance *inst)
+{
+	__u32 n = 1;
+
+	while (n < NMR_MAX_SLOTS && prov->slot_progs[n][0])
+		n++;
+	inst->dispatch_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "nmr_dispatch", 4, 4, n,
+					   NULL);
+	if (inst->dispatch_fd < 0)
+		return nmr_error(-errno, "provider %s: create dispatch table: %s", prov->name,
+				 strerror(errno));
+	for (__u32 i = 0; i < n; i++) {
+		struct bpf_program *p = i ? bpf_object__find_program_by_name(obj,
+									     prov->slot_progs[i])
+					  : main_prog;
+		int fd = p ? bpf_program__fd(p) : -1;
+
+		if (fd < 0 || bpf_map_update_elem(inst->dispatch_fd, &i, &fd, BPF_ANY))
+			return nmr_error(-errno ?: -ENOENT, "provider %s: dispatch slot %u: %s",
+					 prov->name, i, strerror(errno ?: ENOENT));
+	}
+	return 0;
+}
+
 /*
  * Loads one instance of the provider's program from the ELF object in obj.
  * template: the instance made at registration, which verifies the program and
@@ -260,7 +288,7 @@ int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record
 	size_t ncreated = 0;
 	int err;
 
-	inst->prog_fd = -1;
+	inst->prog_fd = inst->dispatch_fd = -1;
 	if (!created)
 		return nmr_error(-ENOMEM, "provider %s: out of memory", prov->name);
 	inst->next_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "nmr_next", 4, 4, 1, NULL);
@@ -281,13 +309,18 @@ int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record
 				prov->prog_name);
 		goto fail;
 	}
-	bpf_object__for_each_program(p, obj)
-		bpf_program__set_autoload(p, p == prog);
-	/* One owner type per prog array: match the dispatcher's attach type. */
-	if (bpf_program__type(prog) == BPF_PROG_TYPE_XDP)
-		bpf_program__set_expected_attach_type(prog, BPF_XDP);
-	else
-		bpf_program__set_expected_attach_type(prog, 0);
+	/* Slot 0's program, and those of the NPI's other slots. */
+	bpf_object__for_each_program(p, obj) {
+		bool slot = false;
+
+		for (int i = 0; i < NMR_MAX_SLOTS; i++)
+			slot |= prov->slot_progs[i][0] &&
+				!strcmp(bpf_program__name(p), prov->slot_progs[i]);
+		bpf_program__set_autoload(p, p == prog || slot);
+		/* One owner type per prog array: match the dispatcher's attach type. */
+		bpf_program__set_expected_attach_type(p, bpf_program__type(p) ==
+						      BPF_PROG_TYPE_XDP ? BPF_XDP : 0);
+	}
 	if (log && log_size) {
 		log[0] = 0;
 		bpf_program__set_log_buf(prog, log, log_size);
@@ -310,6 +343,9 @@ int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record
 	}
 	inst->prog_fd = dup(bpf_program__fd(prog));
 	inst->prog_id = nmr_prog_id(inst->prog_fd);
+	err = fill_dispatch(prov, obj, prog, inst);
+	if (err)
+		goto fail;
 	bpf_object__close(obj);
 	free(created);
 	return 0;

@@ -159,9 +159,11 @@ static void binding_free(struct nmr_binding *b)
 			break;
 		}
 	}
-	if (b->pdisp_ours)
+	if (b->pdisp_ours) {
 		for (__u32 i = 0; i < b->pdisp.count; i++)
 			close(b->pdisp.prog_fds[i]);
+		close(b->pdisp.map_fd);
+	}
 	free(b);
 	pthread_mutex_lock(&reg->wait_mutex);
 	pthread_cond_broadcast(&reg->wait_cond);
@@ -208,12 +210,19 @@ static int complete(struct nmr_binding *b)
 	}
 	b->phase = BOUND;
 	if (!b->pdisp.count) {
+		/* the binding's dispatch table: the provider's program for each NPI slot */
 		nmr_guid_format(&b->rec.id, guid);
-		if (!nmr_path(reg, path, sizeof(path), NMR_BINDINGS_DIR "/%s/prog", guid) &&
+		if (!nmr_path(reg, path, sizeof(path), NMR_BINDINGS_DIR "/%s/dispatch", guid) &&
 		    (fd = bpf_obj_get(path)) >= 0) {
-			b->pdisp.count = 1;
-			b->pdisp.prog_fds[0] = fd;
+			__u32 id;
+
+			b->pdisp.map_fd = fd;
 			b->pdisp_ours = true;
+			for (__u32 i = 0; i < NMR_DISPATCH_SLOTS; i++) {
+				if (bpf_map_lookup_elem(fd, &i, &id))
+					break;
+				b->pdisp.prog_fds[b->pdisp.count++] = bpf_prog_get_fd_by_id(id);
+			}
 		}
 	}
 	return 0;

@@ -82,8 +82,10 @@ int nmr_frags_check(const struct nmr_client_record *client,
 struct nmr_instance {
 	int prog_fd;
 	int next_fd;		/* the instance's own one-slot next-hop table */
+	int dispatch_fd;	/* the provider's dispatch table: a program per NPI slot */
 	__u32 prog_id;
 };
+#define NMR_INSTANCE_INIT { .prog_fd = -1, .next_fd = -1, .dispatch_fd = -1 }
 /* Keeps the ELF object in the registry as provider/<id>/<leaf> ("object"). */
 int nmr_object_store(struct nmr_registry *reg, const struct nmr_provider_record *prov,
 		     const char *leaf, const void *buf, size_t size);

@@ -19,6 +19,28 @@ int nmr_npi_list(struct nmr_registry *reg, struct nmr_npi_record **out, size_t *
 				offsetof(struct nmr_npi_record, number), (void **)out, count);
 }
 
+static int fill_slots(const struct nmr_npi_opts *opts, struct nmr_npi_record *rec)
+{
+	for (int i = 0; i < NMR_MAX_SLOTS && opts->slots[i]; i++) {
+		const char *name = opts->slots[i];
+
+		if (!name[0] || strlen(name) >= NMR_SLOT_LEN || strchr(name, '='))
+			return nmr_error(-EINVAL, "register npi %s: slot name '%s': 1 to %d "
+					 "characters, no '='", rec->name, name, NMR_SLOT_LEN - 1);
+		for (int j = 0; j < i; j++)
+			if (!strcmp(rec->slots[j], name))
+				return nmr_error(-EINVAL, "register npi %s: slot %s named twice",
+						 rec->name, name);
+		snprintf(rec->slots[i], NMR_SLOT_LEN, "%s", name);
+		rec->nslots++;
+	}
+	if (!rec->nslots) {
+		snprintf(rec->slots[0], NMR_SLOT_LEN, "main");
+		rec->nslots = 1;
+	}
+	return 0;
+}
+
 int nmr_npi_register(struct nmr_registry *reg, const struct nmr_npi_opts *opts,
 		     struct nmr_npi_record *out)
 {
@@ -36,6 +58,9 @@ int nmr_npi_register(struct nmr_registry *reg, const struct nmr_npi_opts *opts,
 	snprintf(rec.name, sizeof(rec.name), "%s", opts->name);
 	rec.hook = opts->hook;
 	rec.version = opts->version ?: 1;
+	err = fill_slots(opts, &rec);
+	if (err)
+		return err;
 	if (opts->id)
 		rec.id = *opts->id;
 	else if ((err = nmr_guid_generate(&rec.id)))

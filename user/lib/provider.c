@@ -63,8 +63,34 @@ static bool prog_fits_hook(const struct bpf_program *prog, enum nmr_hook hook)
  * Opens the object only to inspect it: which program, of which type, whether
  * it uses the provider SDK. Fills prog_name and flags of rec.
  */
+/* The program of each of the NPI's slots after the first: named, in the object, of the type. */
+static int inspect_slots(struct bpf_object *obj, const char *path,
+			 const struct nmr_npi_record *npi, const char *const *slot_progs,
+			 struct nmr_provider_record *rec)
+{
+	for (__u32 i = 1; i < npi->nslots; i++) {
+		const char *name = slot_progs ? slot_progs[i] : rec->slot_progs[i];
+		struct bpf_program *p;
+
+		if (!name || !name[0])
+			return nmr_error(-EINVAL, "register provider: npi %s has a slot %s: give "
+					 "its program with --slot %s=PROGRAM", npi->name,
+					 npi->slots[i], npi->slots[i]);
+		p = bpf_object__find_program_by_name(obj, name);
+		if (!p)
+			return nmr_error(-ENOENT, "register provider: %s has no program %s for "
+					 "slot %s", path, name, npi->slots[i]);
+		if (!prog_fits_hook(p, npi->hook))
+			return nmr_error(-EINVAL, "register provider: program %s (slot %s) is not "
+					 "of the hook's type", name, npi->slots[i]);
+		snprintf(rec->slot_progs[i], NMR_PROG_NAME_LEN, "%s", name);
+	}
+	return 0;
+}
+
 static int inspect_object(const void *buf, size_t size, const char *path, const char *want,
-			  const struct nmr_npi_record *npi, struct nmr_provider_record *rec)
+			  const struct nmr_npi_record *npi, const char *const *slot_progs,
+			  struct nmr_provider_record *rec)
 {
 	struct bpf_program *prog = NULL, *p;
 	struct bpf_object *obj;
@@ -100,8 +126,11 @@ static int inspect_object(const void *buf, size_t size, const char *path, const 
 				nmr_hook_name(npi->hook),
 				npi->hook == NMR_HOOK_XDP ? "xdp" : "sched_cls (SEC(\"tc\"))");
 	}
+	if (!err)
+		err = inspect_slots(obj, path, npi, slot_progs, rec);
 	if (!err) {
 		snprintf(rec->prog_name, sizeof(rec->prog_name), "%s", bpf_program__name(prog));
+		memcpy(rec->slot_progs[0], rec->prog_name, sizeof(rec->prog_name));
 		if (bpf_object__find_map_by_name(obj, "nmr_next"))
 			rec->flags |= NMR_PROVIDER_F_SDK;
 		/* libbpf 1.1 sets BPF_F_XDP_HAS_FRAGS only at load: read the section */
@@ -153,7 +182,7 @@ int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provi
 				bool live, bool persistent, struct nmr_provider_record *out)
 {
 	struct nmr_provider_record rec = {};
-	struct nmr_instance tmpl = { .prog_fd = -1, .next_fd = -1 };
+	struct nmr_instance tmpl = NMR_INSTANCE_INIT;
 	struct nmr_registry_meta meta;
 	struct nmr_npi_record npi;
 	char dir[PATH_MAX], path[PATH_MAX];
@@ -175,7 +204,8 @@ int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provi
 	err = read_file(opts->object_path, &obj, &size);
 	if (err)
 		goto out;
-	err = inspect_object(obj, size, opts->object_path, opts->prog, &npi, &rec);
+	err = inspect_object(obj, size, opts->object_path, opts->prog, &npi, opts->slot_progs,
+			     &rec);
 	if (err)
 		goto out;
 
@@ -239,6 +269,11 @@ int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provi
 	rec.prog_id = tmpl.prog_id;
 	err = nmr_path(reg, path, sizeof(path), "%s/prog", dir + strlen(reg->root) + 1);
 	if (!err && bpf_obj_pin(tmpl.prog_fd, path))
+		err = nmr_error(-errno, "register provider %s: pin %s: %s", rec.name, path,
+				strerror(errno));
+	if (!err)
+		err = nmr_path(reg, path, sizeof(path), "%s/dispatch", dir + strlen(reg->root) + 1);
+	if (!err && bpf_obj_pin(tmpl.dispatch_fd, path))
 		err = nmr_error(-errno, "register provider %s: pin %s: %s", rec.name, path,
 				strerror(errno));
 	if (err)
@@ -365,6 +400,8 @@ static void unstage(struct nmr_registry *reg, struct staged *st)
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/prog_new", st->dir);
 	unlink(path);
+	snprintf(path, sizeof(path), "%s/dispatch_new", st->dir);
+	unlink(path);
 	snprintf(path, sizeof(path), "%s/maps", st->dir);
 	remove_new_pins(path, st->maps_before);
 }
@@ -374,7 +411,7 @@ static int stage(struct nmr_registry *reg, const struct nmr_provider_replacement
 		 struct staged *st)
 {
 	struct nmr_provider_record *rec = &st->new.rec, probe = {};
-	struct nmr_instance tmpl = { .prog_fd = -1, .next_fd = -1 };
+	struct nmr_instance tmpl = NMR_INSTANCE_INIT;
 	struct nmr_npi_record npi;
 	char guid[NMR_GUID_STR_LEN], path[PATH_MAX];
 	size_t size = 0;
@@ -388,7 +425,10 @@ static int stage(struct nmr_registry *reg, const struct nmr_provider_replacement
 	if (!err)
 		err = read_file(r->object_path, &st->new_obj, &size);
 	if (!err)
-		err = inspect_object(st->new_obj, size, r->object_path, r->prog, &npi, &probe);
+		memcpy(probe.slot_progs, st->old.rec.slot_progs, sizeof(probe.slot_progs));
+	if (!err)	/* the new version has the same slot programs */
+		err = inspect_object(st->new_obj, size, r->object_path, r->prog, &npi, NULL,
+				     &probe);
 	if (!err)
 		err = nmr_object_load(reg, &st->old.rec, &st->old_obj, &st->old.size);
 	if (err)
@@ -396,6 +436,7 @@ static int stage(struct nmr_registry *reg, const struct nmr_provider_replacement
 	st->old.obj = st->old_obj;
 	*rec = st->old.rec;
 	memcpy(rec->prog_name, probe.prog_name, sizeof(rec->prog_name));
+	memcpy(rec->slot_progs, probe.slot_progs, sizeof(rec->slot_progs));
 	if ((probe.flags ^ rec->flags) & NMR_PROVIDER_F_FRAGS)
 		return nmr_error(-EINVAL, "replace provider %s: the new program is %s, the "
 				 "registered one is not: they cannot share its clients' dispatch "
@@ -427,13 +468,19 @@ static int stage(struct nmr_registry *reg, const struct nmr_provider_replacement
 			err = nmr_error(-errno, "replace provider %s: pin %s: %s", rec->name, path,
 					strerror(errno));
 	}
+	if (!err) {
+		snprintf(path, sizeof(path), "%s/dispatch_new", st->dir);
+		if (bpf_obj_pin(tmpl.dispatch_fd, path))
+			err = nmr_error(-errno, "replace provider %s: pin %s: %s", rec->name, path,
+					strerror(errno));
+	}
 	nmr_instance_close(&tmpl);
 	return err;
 }
 
 static void promote(struct staged *st)
 {
-	const char *leaves[] = { "object", "prog" };
+	const char *leaves[] = { "object", "prog", "dispatch" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(leaves); i++) {
 		char from[PATH_MAX], to[PATH_MAX];
