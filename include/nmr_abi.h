@@ -109,14 +109,14 @@ struct nmr_client_characteristics {
 	__u32 require_version;	/* 0: any */
 	__u32 af_mask;		/* address families the client needs; 0: any */
 	__u32 max_providers;	/* 0: up to NMR_MAX_CHAIN */
-	__u32 flags;		/* NMR_CLIENT_F_* */
+	__u32 flags;		/* NMR_CHARS_F_* */
 	char require_tags[NMR_MAX_TAGS][NMR_TAG_LEN];
 };
 
 #define NMR_AF_INET		(1U << 0)
 #define NMR_AF_INET6		(1U << 1)
 
-#define NMR_CLIENT_F_EXCLUSIVE	(1U << 0)	/* accepts one provider only */
+#define NMR_CHARS_F_EXCLUSIVE	(1U << 0)	/* client characteristics: one provider only */
 
 /*
  * A module registered through libnmrbpf with callbacks is live: its process
@@ -220,7 +220,7 @@ struct nmr_client_stats {
 
 /* Per-program-instance constants, frozen into .rodata.nmr at load. */
 struct nmr_instance_config {
-	__u32 binding_slot;	/* or the client slot, for a dispatcher */
+	__u32 binding_slot;	/* index in binding_stats and binding_contexts */
 	__u32 continue_on;
 };
 

@@ -145,7 +145,7 @@ Test(characteristics, exclusive_max_and_frags_decisions)
 	char why[NMR_REASON_LEN];
 
 	cr_assert_eq(nmr_attach_decision(&c, 5, &p, why, sizeof(why)), 1);
-	c.chars.flags = NMR_CLIENT_F_EXCLUSIVE;
+	c.chars.flags = NMR_CHARS_F_EXCLUSIVE;
 	cr_assert_eq(nmr_attach_decision(&c, 0, &p, why, sizeof(why)), 1);
 	cr_assert_eq(nmr_attach_decision(&c, 1, &p, why, sizeof(why)), 0);
 	cr_assert(strstr(why, "exclusive"));

@@ -54,7 +54,7 @@ int nmr_attach_decision(const struct nmr_client_record *client, size_t bound,
 
 	if (!nmr_characteristics_match(c, &prov->chars, reason, len))
 		return 0;
-	if ((c->flags & NMR_CLIENT_F_EXCLUSIVE) && bound >= 1) {
+	if ((c->flags & NMR_CHARS_F_EXCLUSIVE) && bound >= 1) {
 		snprintf(reason, len, "client is exclusive and has a provider already");
 		return 0;
 	}

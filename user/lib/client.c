@@ -92,7 +92,7 @@ static int fill_client(const struct nmr_client_opts *opts, const struct nmr_npi_
 	c->require_version = opts->require_version;
 	c->af_mask = opts->af_mask;
 	c->max_providers = opts->max_providers;
-	c->flags = opts->exclusive ? NMR_CLIENT_F_EXCLUSIVE : 0;
+	c->flags = opts->exclusive ? NMR_CHARS_F_EXCLUSIVE : 0;
 	if (opts->xdp_frags && npi->hook != NMR_HOOK_XDP)
 		return nmr_error(-EINVAL, "register client: xdp frags on a %s hook",
 				 nmr_hook_name(npi->hook));
