@@ -534,9 +534,8 @@ int nmr_bind_provider(struct nmr_registry *reg, const struct nmr_provider_record
 
 		if (!same_npi_client(&clients[c], prov) || nmr_owner_live(&clients[c].owner))
 			continue;
-		err = nmr_frags_check(&clients[c], prov);
-		if (!err)
-			err = live_chain(reg, &clients[c].id, &chain, &n);
+		/* nmr_bind_one checks frags; here only how many the client has bound */
+		err = live_chain(reg, &clients[c].id, &chain, &n);
 		free(chain);
 		if (err)
 			break;
