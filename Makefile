@@ -35,7 +35,7 @@ CLI_OBJS  := $(patsubst user/cli/%.c,$(OUT)/cli/%.o,$(CLI_SRCS))
 TEST_OBJS := $(patsubst tests/%.c,$(OUT)/tests/%.o,$(TEST_SRCS))
 
 # BPF objects embedded in the registrar as skeletons.
-SKEL_BPF  := registry dispatcher
+SKEL_BPF  := registry
 SKELS     := $(patsubst %,$(OUT)/skel/%.skel.h,$(SKEL_BPF))
 # BPF objects users register as providers: the examples and the tests' own.
 PROVIDERS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(filter-out $(SKEL_BPF:%=bpf/%.bpf.c),$(wildcard bpf/*.bpf.c)))

@@ -50,8 +50,12 @@ struct {
 	NMR_PINNED
 } bindings SEC(".maps");
 
-NMR_DEFINE_BINDING_STATS_MAP(binding_stats, NMR_PINNED);
 NMR_DEFINE_BINDING_CONTEXTS_MAP(binding_contexts, NMR_PINNED);
-NMR_DEFINE_CLIENT_STATS_MAP(client_stats, NMR_PINNED);
+
+/*
+ * Not pinned: the template of each client's counters (client/<id>/stats),
+ * which the registrar creates with this map's BTF so bpftool names the fields.
+ */
+NMR_DEFINE_CHAIN_STATS_MAP(chain_stats);
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -190,6 +190,13 @@ int nmr_client_register(struct nmr_registry *reg, const struct nmr_client_opts *
 int nmr_client_deregister(struct nmr_registry *reg, const char *client);
 int nmr_client_find(struct nmr_registry *reg, const char *client, struct nmr_client_record *out);
 int nmr_client_list(struct nmr_registry *reg, struct nmr_client_record **out, size_t *count);
+/* A client's chain counters, summed over CPUs. */
+struct nmr_client_counts {
+	__u64 no_provider;	/* packets that found the chain empty */
+	__u64 missed;		/* failed tail calls: to a new chain version, to the default action */
+};
+int nmr_client_counts(struct nmr_registry *reg, const struct nmr_client_record *client,
+		      struct nmr_client_counts *out);
 
 /* ---- bindings ------------------------------------------------------------ */
 
@@ -197,7 +204,6 @@ int nmr_client_list(struct nmr_registry *reg, struct nmr_client_record **out, si
 struct nmr_binding_counts {
 	__u64 packets;				/* runs: the sum of verdicts */
 	__u64 verdicts[NMR_VERDICT_SLOTS];	/* by NMR_VERDICT_INDEX() */
-	__u64 missed;
 };
 
 /* Bound and declined pairs, by client then position; filters may be NULL. */

@@ -19,7 +19,7 @@
 #endif
 
 /* Bumped when a record layout changes; a registry of another version is refused. */
-#define NMR_ABI_VERSION		1
+#define NMR_ABI_VERSION		2
 
 #define NMR_NAME_LEN		32
 #define NMR_PROG_NAME_LEN	64
@@ -36,8 +36,10 @@
 #define NMR_MAX_BINDINGS	8192	/* binding slots: index of stats and contexts */
 
 /*
- * The kernel runs at most 33 programs per packet (MAX_TAIL_CALL_CNT): the
- * dispatcher is one, which leaves 32 providers per client chain.
+ * The kernel runs at most 33 programs per packet (MAX_TAIL_CALL_CNT). A
+ * client's chain is one program, but a provider may itself tail-call (NPI
+ * slots) and the chain hands over to its next version by a tail call: the
+ * chain keeps to the tail-call budget, 32 providers.
  */
 #define NMR_MAX_CHAIN		32
 
@@ -169,8 +171,8 @@ struct nmr_client_record {
 	__u32 hook;			/* enum nmr_hook, copied from the NPI */
 	__u32 mode;			/* enum nmr_xdp_mode */
 	__u32 flags;			/* NMR_CLIENT_F_* */
-	__u32 slot;			/* index in client_stats */
-	__u32 dispatcher_prog_id;
+	__u32 slot;			/* unique among clients */
+	__u32 dispatcher_prog_id;	/* the chain program on the hook now */
 	__u32 link_id;			/* XDP or TCX link; 0 for TC through netlink */
 	__u32 tc_handle;		/* cls_bpf filter, for TC through netlink */
 	__u32 tc_priority;
@@ -189,9 +191,11 @@ struct nmr_binding_record {
 	struct nmr_guid client;
 	struct nmr_guid provider;
 	__u32 state;		/* enum nmr_binding_state */
-	__u32 slot;		/* index in binding_stats and binding_contexts */
+	__u32 slot;		/* index in binding_contexts */
 	__u32 position;		/* 0-based place in the client's chain */
-	__u32 prog_id;		/* the program instance running for this binding */
+	__u32 prog_id;		/* the binding's instance: its code is linked into the chain */
+	__u32 column;		/* its counters in the client's nmr_chain_stats */
+	__u32 pad;
 	__u64 number;
 	char reason[NMR_REASON_LEN];	/* why it was declined */
 };
@@ -199,29 +203,29 @@ struct nmr_binding_record {
 /* Per-CPU counters of one binding; packets run = sum of verdicts. */
 struct nmr_binding_stats {
 	__u64 verdicts[NMR_VERDICT_SLOTS];
-	__u64 missed;		/* handed on, but the tail call to the next provider failed */
 };
 
-/*
- * The binding context that the provider's BPF program and user space share.
- * has_next is the registrar's: it tells the data path that a failed tail call
- * is a miss (counted), not the end of the chain.
- */
+/* The binding context that the provider's BPF program and user space share. */
 struct nmr_binding_context {
-	__u32 has_next;
-	__u32 pad;
 	__u8 data[NMR_BINDING_CONTEXT_SIZE];
 };
 
-/* Per-CPU counters of a client's dispatcher. */
-struct nmr_client_stats {
+/*
+ * Per-CPU counters of a client's chain (client/<id>/stats): one column per
+ * binding, kept while the binding lives whatever its position, and the
+ * chain's own. The chain program looks them up once per packet.
+ */
+struct nmr_chain_stats {
+	struct nmr_binding_stats binding[NMR_MAX_CHAIN];
 	__u64 no_provider;	/* packets that found the chain empty */
+	__u64 handoff_missed;	/* the tail call to the chain's next version failed */
+	__u64 default_missed;	/* the tail call to the client's default action failed */
 };
 
 /* Per-program-instance constants, frozen into .rodata.nmr at load. */
 struct nmr_instance_config {
-	__u32 binding_slot;	/* index in binding_stats and binding_contexts */
-	__u32 continue_on;
+	__u32 binding_slot;	/* index in binding_contexts */
+	__u32 pad;
 };
 
 #endif /* NMR_ABI_H */

@@ -5,13 +5,14 @@
  *
  *	return nmr_provider_return(ctx, verdict);
  *
- * If the verdict is in the binding's continue-on set (nmr-bpf provider register
- * --continue-on, default "pass") the packet goes on to the next provider of the
- * client's chain by a constant-key tail call, which the JIT turns into a
- * direct jump; otherwise, or after the last provider, the verdict is final.
+ * The registrar links the code of every provider bound to a client into one
+ * program, in chain order. If the verdict is in the binding's continue-on set
+ * (nmr-bpf provider register --continue-on, default "pass") the next
+ * provider's code runs on the same packet; otherwise, or after the last
+ * provider, the verdict is final. The chain counts each binding's verdicts.
  *
- * A program that does not use this header still works as a provider: it ends
- * the chain with its own verdict.
+ * A program that does not use this header still works as a provider: its
+ * verdict ends the chain.
  *
  * nmr_binding_context() gives the program its binding context: per-binding
  * data that user space reads and writes too (libnmrbpf.h).
@@ -22,14 +23,15 @@
 #include <bpf/bpf_helpers.h>
 #include "nmr_maps.bpf.h"
 
-/* Replaced by the registrar, per binding, with the binding's own next hop. */
-NMR_DEFINE_HOP_MAP(nmr_next);
-/* Replaced by the registry's pinned maps. */
-NMR_DEFINE_BINDING_STATS_MAP(nmr_binding_stats);
+/* Replaced by the registry's pinned map. */
 NMR_DEFINE_BINDING_CONTEXTS_MAP(nmr_binding_contexts);
 
-/* Filled by the registrar for each program instance, frozen before load. */
-const volatile struct nmr_instance_config nmr_instance SEC(".rodata.nmr") = {};
+/*
+ * Filled by the registrar for each program instance, frozen before load. Its
+ * section also tells the registrar that the program uses the SDK.
+ */
+const volatile struct nmr_instance_config nmr_instance SEC(".rodata.nmr")
+	__attribute__((used)) = {};
 
 static __always_inline struct nmr_binding_context *nmr_binding_context(void)
 {
@@ -38,24 +40,10 @@ static __always_inline struct nmr_binding_context *nmr_binding_context(void)
 	return bpf_map_lookup_elem(&nmr_binding_contexts, &slot);
 }
 
+/* Hands the packet on with this verdict (see the top of this file). */
 static __always_inline int nmr_provider_return(void *ctx, int verdict)
 {
-	__u32 slot = nmr_instance.binding_slot;
-	struct nmr_binding_stats *stats = bpf_map_lookup_elem(&nmr_binding_stats, &slot);
-
-	if (stats)
-		stats->verdicts[NMR_VERDICT_INDEX(verdict)]++;
-	if (nmr_instance.continue_on & NMR_VERDICT_BIT(verdict)) {
-		bpf_tail_call_static(ctx, &nmr_next, 0);
-		/*
-		 * Only reached when the next slot is empty: the end of the chain,
-		 * or a miss if the registrar says a next hop is bound.
-		 */
-		struct nmr_binding_context *bctx = nmr_binding_context();
-
-		if (stats && bctx && bctx->has_next)
-			stats->missed++;
-	}
+	(void)ctx;
 	return verdict;
 }
 

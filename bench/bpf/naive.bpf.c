@@ -24,7 +24,12 @@ struct {
 	__type(value, __u32);
 } naive_table SEC(".maps");
 
-NMR_DEFINE_BINDING_STATS_MAP(naive_stats);
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nmr_binding_stats);
+} naive_stats SEC(".maps");
 
 SEC("xdp")
 int naive_dispatcher(struct xdp_md *ctx)
@@ -62,6 +67,25 @@ int xdp_a(struct xdp_md *ctx)
 SEC("xdp")
 int xdp_b(struct xdp_md *ctx)
 {
+	return XDP_PASS;
+}
+
+/* The live-rate baseline: a program alone on the device that counts what it runs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} live_count SEC(".maps");
+
+SEC("xdp")
+int xdp_count(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&live_count, &zero);
+
+	if (n)
+		(*n)++;
 	return XDP_PASS;
 }
 

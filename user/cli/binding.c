@@ -11,9 +11,9 @@ static int help(void)
 	printf("Usage: " BINDING_LIST_USAGE "\n"
 	       "       nmr-bpf binding show BINDING\n"
 	       "\n"
-	       "A binding is one provider attached to one client: a program instance at a\n"
-	       "position in the client's chain, with its own binding context and per-CPU\n"
-	       "counters (packets, verdicts, missed tail calls). A provider that a client\n"
+	       "A binding is one provider attached to one client: a program instance whose\n"
+	       "code is linked into the client's chain at a position, with its own binding\n"
+	       "context and per-CPU counters (packets, verdicts). A provider that a client\n"
 	       "declined is listed too, with the reason. BINDING is a GUID or CLIENT:PROVIDER.\n");
 	return 0;
 }
@@ -69,7 +69,6 @@ void print_binding_json(struct nmr_registry *reg, const struct nmr_binding_recor
 			jw_uint(vn, counts.verdicts[NMR_VERDICT_INDEX(v)]);
 	}
 	jw_close_object();
-	jw_uint("missed", counts.missed);
 	jw_close_object();
 }
 
@@ -156,9 +155,8 @@ static int do_show(int argc, char **argv)
 		       provider_name_of(reg, &b.provider, pname, sizeof(pname)));
 		if (b.state == NMR_BINDING_BOUND) {
 			printf("state:     bound\nposition:  %u\nprog_id:   %u\nslot:      %u\n"
-			       "packets:   %llu\nmissed:    %llu\nverdicts: ", b.position,
-			       b.prog_id, b.slot, (unsigned long long)counts.packets,
-			       (unsigned long long)counts.missed);
+			       "column:    %u\npackets:   %llu\nverdicts: ", b.position,
+			       b.prog_id, b.slot, b.column, (unsigned long long)counts.packets);
 			for (int v = -1; v < NMR_VERDICT_SLOTS - 1; v++) {
 				const char *vn = nmr_verdict_name(hook, v);
 

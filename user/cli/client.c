@@ -17,9 +17,10 @@ static int help(void)
 	       "       nmr-bpf client show CLIENT\n"
 	       "       nmr-bpf client deregister CLIENT\n"
 	       "\n"
-	       "register attaches nmr-bpf's dispatcher to the device's hook (the NPI's: xdp,\n"
-	       "tc-ingress or tc-egress) with a pinned BPF link, then binds every provider of\n"
-	       "the NPI that meets its requirements, in priority order. With no provider bound,\n"
+	       "register attaches the client's chain program to the device's hook (the NPI's:\n"
+	       "xdp, tc-ingress or tc-egress) with a pinned BPF link, then binds every provider\n"
+	       "of the NPI that meets its requirements, in priority order: their code is linked\n"
+	       "into the chain, which replaces itself on the hook. With no provider bound,\n"
 	       "packets pass. A device that runs an XDP program nmr-bpf did not attach is left\n"
 	       "alone and the command fails.\n"
 	       "  --netns NAME         the device is in /run/netns/NAME\n"
@@ -27,7 +28,7 @@ static int help(void)
 	       "  --require-version N  bind only providers that implement NPI version N\n"
 	       "  --af, --require-tag  bind only providers with these characteristics\n"
 	       "  --max-providers N, --exclusive  at most N providers, or one\n"
-	       "  --xdp-frags          dispatcher for providers built as SEC(\"xdp.frags\")\n"
+	       "  --xdp-frags          a chain for providers built as SEC(\"xdp.frags\")\n"
 	       "  --tc-netlink         TC through clsact + cls_bpf (netlink) instead of TCX\n"
 	       "  --force              replace an XDP program nmr-bpf did not attach\n"
 	       "deregister unbinds all, waits until no packet runs a provider, and detaches.\n");
@@ -85,6 +86,11 @@ static void print_client(struct nmr_registry *reg, const struct nmr_client_recor
 		jw_uint("registration", c->number);
 		jw_uint("providers", bound);
 		if (detail) {
+			struct nmr_client_counts cc;
+
+			nmr_client_counts(reg, c, &cc);
+			jw_uint("no_provider", cc.no_provider);
+			jw_uint("missed", cc.missed);
 			jw_open_array("chain");
 			for (size_t i = 0; i < nb; i++)
 				print_binding_json(reg, &b[i]);
@@ -109,7 +115,7 @@ static void print_client(struct nmr_registry *reg, const struct nmr_client_recor
 	       "npi:          %s\n"
 	       "device:       %s (ifindex %u%s%s)\n"
 	       "hook:         %s, %s mode\n"
-	       "dispatcher:   prog_id %u, link_id %u\n"
+	       "chain:        prog_id %u (on the hook), link_id %u\n"
 	       "requires:     version %s\n"
 	       "registration: %llu\n"
 	       "registry:     %s/client/%s\n",
@@ -117,7 +123,14 @@ static void print_client(struct nmr_registry *reg, const struct nmr_client_recor
 	       nmr_hook_name(c->hook), mode_name(c), c->dispatcher_prog_id, c->link_id,
 	       req,
 	       (unsigned long long)c->number, nmr_registry_root(reg), guid);
-	printf("chain (dispatcher -> ...):\n");
+	{
+		struct nmr_client_counts cc;
+
+		nmr_client_counts(reg, c, &cc);
+		printf("counters:     no provider %llu, missed tail calls %llu\n",
+		       (unsigned long long)cc.no_provider, (unsigned long long)cc.missed);
+	}
+	printf("chain, in order:\n");
 	if (!bound)
 		printf("  (empty: packets pass)\n");
 	for (size_t i = 0; i < nb; i++) {

@@ -1,21 +1,23 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Bindings and the client's dispatch table.
+ * Bindings and the client's chain.
  *
- * A client's chain is a linked list of program instances, one per binding:
+ * Each binding has its own loaded instance of the provider's program
+ * (instance.c): binding/<id>/{prog,dispatch,code}. The client's chain is one
+ * program linked from the code of its bindings in order (chain.c). A change
+ * (bind, unbind, reorder, replace) goes live in one step, chain_commit():
  *
- *   dispatcher --> root[0] --> P1 --> P1.next[0] --> P2 --> P2.next[0] --> ...
+ *   1. load what is new: instances of new or replaced bindings, then the new
+ *      chain program (verified as a whole) with its own handoff maps;
+ *   2. put it in the running chain's handoff table and set that chain's armed
+ *      word: the swap. Every packet then runs the whole new chain (one tail
+ *      call in) or, if it had already read the word, the whole old one;
+ *   3. put the new chain on the hook in place of the old (link update or
+ *      netlink replace), so that packets stop paying for the handoff;
+ *   4. after an RCU grace period, when no packet can still be running the
+ *      old chain or an instance that left it, release them.
  *
- * every arrow a constant-key tail call into a one-slot prog array. A node is
- * never changed while packets can reach it, except for the one slot write
- * that makes a new chain live: chain_commit() builds the nodes that change
- * off to the side, then writes a single slot (root, or the next-hop of the
- * last node the old and new chains share). A packet reads each slot once, so
- * it runs either the whole old chain or the whole new one. Nodes that fall
- * out are released after an RCU grace period, when no packet can run them.
- *
- * Binding a provider loads one instance; unbinding loads none; a reorder
- * reloads the nodes between the first and the last that move.
+ * Binding a provider loads two programs: its instance and the chain.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -135,35 +137,37 @@ static int alloc_slot(struct nmr_registry *reg, __u32 *slot)
 	return err;
 }
 
-/* A new binding starts with zero counters and an empty context. */
-static int reset_slot(struct nmr_registry *reg, __u32 slot)
+/* The lowest column of the client's counters that no bound binding of it uses. */
+static int alloc_column(struct nmr_registry *reg, const struct nmr_guid *client, __u32 *column)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	struct nmr_binding_context ctx = {};
-	struct nmr_binding_stats *stats;
-	int err = 0;
+	struct nmr_binding_record *all;
+	__u64 used = 0;
+	size_t n;
+	int err = nmr_bindings_of(reg, client, NULL, &all, &n);
 
-	if (ncpus < 0)
-		return nmr_error(ncpus, "count CPUs: %s", strerror(-ncpus));
-	stats = calloc(ncpus, sizeof(*stats));
-	if (!stats)
-		return nmr_error(-ENOMEM, "reset binding slot: out of memory");
-	if (bpf_map_update_elem(reg->binding_stats_fd, &slot, stats, BPF_ANY) ||
-	    bpf_map_update_elem(reg->binding_contexts_fd, &slot, &ctx, BPF_ANY))
-		err = nmr_error(-errno, "reset binding slot %u: %s", slot, strerror(errno));
-	free(stats);
-	return err;
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		if (all[i].state == NMR_BINDING_BOUND && all[i].column < NMR_MAX_CHAIN)
+			used |= 1ULL << all[i].column;
+	free(all);
+	for (__u32 c = 0; c < NMR_MAX_CHAIN; c++) {
+		if (!(used & (1ULL << c))) {
+			*column = c;
+			return 0;
+		}
+	}
+	return nmr_error(-E2BIG, "chain full: the kernel runs at most %d programs per packet, "
+			 "which leaves %d providers per client", NMR_MAX_CHAIN + 1, NMR_MAX_CHAIN);
 }
 
-static int set_has_next(struct nmr_registry *reg, __u32 slot, bool has_next)
+/* A new binding starts with an empty context (its counters: chain_commit). */
+static int reset_slot(struct nmr_registry *reg, __u32 slot)
 {
-	struct nmr_binding_context ctx;
+	struct nmr_binding_context ctx = {};
 
-	if (bpf_map_lookup_elem(reg->binding_contexts_fd, &slot, &ctx))
-		return nmr_error(-errno, "read binding context %u: %s", slot, strerror(errno));
-	ctx.has_next = has_next;
 	if (bpf_map_update_elem(reg->binding_contexts_fd, &slot, &ctx, BPF_ANY))
-		return nmr_error(-errno, "write binding context %u: %s", slot, strerror(errno));
+		return nmr_error(-errno, "reset binding slot %u: %s", slot, strerror(errno));
 	return 0;
 }
 
@@ -175,6 +179,10 @@ static bool chain_has(const struct nmr_binding_record *chain, size_t n, const st
 	return false;
 }
 
+static const char *const instance_leaves[][2] = {
+	{ "prog", "prog_new" }, { "dispatch", "dispatch_new" }, { "code", "code_new" },
+};
+
 /* Pins a freshly built instance; "_new" when the binding's live one is still pinned. */
 static int pin_instance(struct nmr_registry *reg, const struct nmr_guid *id,
 			const struct nmr_instance *inst, bool staged)
@@ -185,19 +193,16 @@ static int pin_instance(struct nmr_registry *reg, const struct nmr_guid *id,
 	err = binding_path(reg, id, NULL, path, sizeof(path));
 	if (err || (err = nmr_mkdir(path)))
 		return err;
-	err = binding_path(reg, id, staged ? "prog_new" : "prog", path, sizeof(path));
+	err = binding_path(reg, id, instance_leaves[0][staged], path, sizeof(path));
 	if (!err && bpf_obj_pin(inst->prog_fd, path))
 		err = nmr_error(-errno, "pin %s: %s", path, strerror(errno));
-	if (err)
-		return err;
-	err = binding_path(reg, id, staged ? "next_new" : "next", path, sizeof(path));
-	if (!err && bpf_obj_pin(inst->next_fd, path))
+	if (!err && !(err = binding_path(reg, id, instance_leaves[1][staged], path,
+					 sizeof(path))) &&
+	    bpf_obj_pin(inst->dispatch_fd, path))
 		err = nmr_error(-errno, "pin %s: %s", path, strerror(errno));
-	if (err)
-		return err;
-	err = binding_path(reg, id, staged ? "dispatch_new" : "dispatch", path, sizeof(path));
-	if (!err && bpf_obj_pin(inst->dispatch_fd, path))
-		err = nmr_error(-errno, "pin %s: %s", path, strerror(errno));
+	if (!err && !(err = binding_path(reg, id, instance_leaves[2][staged], path,
+					 sizeof(path))))
+		err = nmr_code_store(path, &inst->code);
 	return err;
 }
 
@@ -205,24 +210,20 @@ static void unpin_instance(struct nmr_registry *reg, const struct nmr_guid *id, 
 {
 	char path[PATH_MAX];
 
-	if (!binding_path(reg, id, staged ? "prog_new" : "prog", path, sizeof(path)))
-		unlink(path);
-	if (!binding_path(reg, id, staged ? "next_new" : "next", path, sizeof(path)))
-		unlink(path);
-	if (!binding_path(reg, id, staged ? "dispatch_new" : "dispatch", path, sizeof(path)))
-		unlink(path);
+	for (size_t i = 0; i < ARRAY_SIZE(instance_leaves); i++)
+		if (!binding_path(reg, id, instance_leaves[i][staged], path, sizeof(path)))
+			unlink(path);
 }
 
 static int promote_staged(struct nmr_registry *reg, const struct nmr_guid *id)
 {
-	const char *leaves[][2] = { { "prog_new", "prog" }, { "next_new", "next" },
-				    { "dispatch_new", "dispatch" } };
 	char from[PATH_MAX], to[PATH_MAX];
 
-	for (size_t i = 0; i < ARRAY_SIZE(leaves); i++) {
-		if (binding_path(reg, id, leaves[i][0], from, sizeof(from)) ||
-		    binding_path(reg, id, leaves[i][1], to, sizeof(to)))
+	for (size_t i = 0; i < ARRAY_SIZE(instance_leaves); i++) {
+		if (binding_path(reg, id, instance_leaves[i][1], from, sizeof(from)) ||
+		    binding_path(reg, id, instance_leaves[i][0], to, sizeof(to)))
 			return -ENAMETOOLONG;
+		unlink(to);
 		if (rename(from, to))
 			return nmr_error(-errno, "rename %s: %s", from, strerror(errno));
 	}
@@ -239,158 +240,237 @@ static const struct nmr_replacement *replacement_of(const struct nmr_binding_rec
 	return NULL;
 }
 
-/* Prefix and suffix of old and new chain are shared when neither binding nor object changed. */
-static bool same_node(const struct nmr_binding_record *old, const struct nmr_binding_record *new,
-		      const struct nmr_replacement *repl, size_t nrepl)
-{
-	return nmr_guid_equal(&old->id, &new->id) && !replacement_of(new, repl, nrepl);
-}
-
 static int build_instance(struct nmr_registry *reg, const struct nmr_binding_record *b,
-			  const struct nmr_replacement *repl, size_t nrepl,
-			  struct nmr_instance *inst)
+			  const struct nmr_replacement *r, struct nmr_instance *inst)
 {
-	const struct nmr_replacement *r = replacement_of(b, repl, nrepl);
 	struct nmr_provider_record prov;
 	size_t size;
 	void *obj;
 	int err;
 
 	if (r)
-		return nmr_instance_load(reg, &r->rec, r->obj, r->size, b->slot,
-					 r->rec.continue_on, false, inst, NULL, 0);
+		return nmr_instance_load(reg, &r->rec, r->obj, r->size, b->slot, false, inst,
+					 NULL, 0);
 	if (bpf_map_lookup_elem(reg->providers_fd, &b->provider, &prov))
 		return nmr_error(-ENOENT, "binding: provider record missing");
 	err = nmr_object_load(reg, &prov, &obj, &size);
 	if (err)
 		return err;
-	err = nmr_instance_load(reg, &prov, obj, size, b->slot, prov.continue_on, false, inst,
-				NULL, 0);
+	err = nmr_instance_load(reg, &prov, obj, size, b->slot, false, inst, NULL, 0);
 	free(obj);
 	return err;
 }
 
+/* The running chain's pins, and the new chain's under "_new" names until it runs. */
+static const char *const chain_leaves[][2] = {
+	{ "dispatcher", "dispatcher_new" }, { "handoff", "handoff_new" }, { "armed", "armed_new" },
+};
+
+static int open_running_chain(struct nmr_registry *reg, const struct nmr_client_record *client,
+			      struct nmr_chain *ch)
+{
+	int *fds[] = { &ch->prog_fd, &ch->handoff_fd, &ch->armed_fd };
+	char path[PATH_MAX];
+	int err = 0;
+
+	*ch = (struct nmr_chain)NMR_CHAIN_INIT;
+	for (size_t i = 0; i < ARRAY_SIZE(fds) && !err; i++) {
+		err = nmr_client_path(reg, client, chain_leaves[i][0], path, sizeof(path));
+		if (!err && (*fds[i] = open_pin(path)) < 0)
+			err = *fds[i];
+	}
+	if (err)
+		nmr_chain_close(ch);
+	return err;
+}
+
+static int pin_chain(struct nmr_registry *reg, const struct nmr_client_record *client,
+		     const struct nmr_chain *ch, bool staged)
+{
+	int fds[] = { ch->prog_fd, ch->handoff_fd, ch->armed_fd };
+	char path[PATH_MAX];
+	int err = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(fds) && !err; i++) {
+		err = nmr_client_path(reg, client, chain_leaves[i][staged], path, sizeof(path));
+		if (!err && bpf_obj_pin(fds[i], path))
+			err = nmr_error(-errno, "pin %s: %s", path, strerror(errno));
+	}
+	return err;
+}
+
+static void unpin_chain(struct nmr_registry *reg, const struct nmr_client_record *client,
+			bool staged)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(chain_leaves); i++)
+		if (!nmr_client_path(reg, client, chain_leaves[i][staged], path, sizeof(path)))
+			unlink(path);
+}
+
+static void promote_chain(struct nmr_registry *reg, const struct nmr_client_record *client)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(chain_leaves); i++)
+		if (!nmr_client_path(reg, client, chain_leaves[i][1], from, sizeof(from)) &&
+		    !nmr_client_path(reg, client, chain_leaves[i][0], to, sizeof(to)))
+			rename(from, to);
+}
+
+static int set_armed(int armed_fd, __u32 value)
+{
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(armed_fd, &zero, &value, BPF_ANY) ? -errno : 0;
+}
+
+/* The record of the client with the program now on its hook. */
+static void note_dispatcher(struct nmr_registry *reg, const struct nmr_client_record *client,
+			    int prog_fd)
+{
+	struct nmr_client_record rec;
+
+	if (bpf_map_lookup_elem(reg->clients_fd, &client->id, &rec))
+		return;
+	rec.dispatcher_prog_id = nmr_prog_id(prog_fd);
+	bpf_map_update_elem(reg->clients_fd, &rec.id, &rec, BPF_EXIST);
+}
+
 /*
  * Makes want[0..n) the client's chain in one atomic step (see the top of
- * this file), then releases the nodes that left it and updates the records.
- * want holds bound binding records; new ones have prog_id 0.
+ * this file), then releases what left it and updates the records. want holds
+ * bound binding records; new ones have prog_id 0.
  */
 static int chain_commit(struct nmr_registry *reg, const struct nmr_client_record *client,
 			struct nmr_binding_record *want, size_t nwant,
 			const struct nmr_replacement *repl, size_t nrepl)
 {
+	struct nmr_chain next = NMR_CHAIN_INIT, running = NMR_CHAIN_INIT;
 	struct nmr_binding_record *old = NULL;
 	struct nmr_instance *built = NULL;
-	size_t nold, p = 0, k = 0;
-	int tail_fd = -1, next_fd = -1, table_fd = -1, err;
+	struct nmr_code *codes = NULL;
+	struct nmr_chain_link *links = NULL;
+	bool changed, staged_chain = false;
+	int stats_fd = -1, err;
 	char path[PATH_MAX];
-	__u64 swap_start;
-	__u32 zero = 0;
+	size_t nold;
+	__u64 t0;
 
 	if (nwant > NMR_MAX_CHAIN)
 		return nmr_error(-E2BIG, "client %s: %zu providers, but the kernel runs at most "
-				 "%d programs per packet: the dispatcher and %d providers",
+				 "%d programs per packet: %d providers and the handoff",
 				 client->name, nwant, NMR_MAX_CHAIN + 1, NMR_MAX_CHAIN);
 	err = live_chain(reg, &client->id, &old, &nold);
 	if (err)
 		return err;
-	while (p < nold && p < nwant && same_node(&old[p], &want[p], repl, nrepl))
-		p++;
-	while (k < nold - p && k < nwant - p &&
-	       same_node(&old[nold - 1 - k], &want[nwant - 1 - k], repl, nrepl))
-		k++;
-	if (p == nold && p == nwant)
-		goto records;	/* nothing changes */
+	changed = nold != nwant;
+	for (size_t i = 0; i < nwant && !changed; i++)
+		changed = !nmr_guid_equal(&old[i].id, &want[i].id) ||
+			  replacement_of(&want[i], repl, nrepl);
+	if (!changed)
+		goto records;
 
-	built = calloc(nwant ? nwant : 1, sizeof(*built));
-	if (!built) {
+	built = calloc(nwant + 1, sizeof(*built));
+	codes = calloc(nwant + 1, sizeof(*codes));
+	links = calloc(nwant + 1, sizeof(*links));
+	if (!built || !codes || !links) {
 		err = nmr_error(-ENOMEM, "commit chain: out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < nwant; i++)
 		built[i] = (struct nmr_instance)NMR_INSTANCE_INIT;
+	err = nmr_client_path(reg, client, "stats", path, sizeof(path));
+	if (err || (err = stats_fd = open_pin(path)) < 0)
+		goto out;
 
-	/* The shared tail, reused as it is; or the client's default action. */
-	if (!k && (client->flags & NMR_CLIENT_F_DEFAULT)) {
-		char guid[NMR_GUID_STR_LEN];
+	/* 1. What is new: instances, then the chain linked from every binding's code. */
+	for (size_t i = 0; i < nwant; i++) {
+		const struct nmr_replacement *r = replacement_of(&want[i], repl, nrepl);
+		struct nmr_provider_record prov;
 
-		nmr_guid_format(&client->id, guid);
-		err = nmr_path(reg, path, sizeof(path), NMR_CLIENTS_DIR "/%s/default", guid);
-		if (err || (err = tail_fd = open_pin(path)) < 0)
-			goto out;
-		next_fd = tail_fd;
-	}
-	if (k) {
-		err = binding_path(reg, &old[nold - k].id, "prog", path, sizeof(path));
-		if (err || (err = tail_fd = open_pin(path)) < 0)
-			goto out;
-		next_fd = tail_fd;
-	}
-	/* The middle, built back to front so each node can point at its successor. */
-	for (size_t i = nwant - k; i-- > p;) {
-		err = build_instance(reg, &want[i], repl, nrepl, &built[i]);
-		if (err)
-			goto unbuild;
-		if (next_fd >= 0 &&
-		    bpf_map_update_elem(built[i].next_fd, &zero, &next_fd, BPF_ANY)) {
-			err = nmr_error(-errno, "link %s: %s", client->name, strerror(errno));
+		if (r) {
+			prov = r->rec;
+		} else if (bpf_map_lookup_elem(reg->providers_fd, &want[i].provider, &prov)) {
+			err = nmr_error(-ENOENT, "binding: provider record missing");
 			goto unbuild;
 		}
-		err = set_has_next(reg, want[i].slot, next_fd >= 0);
-		if (err)
+		if (!want[i].prog_id || r) {
+			err = build_instance(reg, &want[i], r, &built[i]);
+			if (!err)
+				err = pin_instance(reg, &want[i].id, &built[i], want[i].prog_id != 0);
+			if (err)
+				goto unbuild;
+			links[i].code = &built[i].code;
+		} else {
+			err = binding_path(reg, &want[i].id, "code", path, sizeof(path));
+			if (!err)
+				err = nmr_code_load(path, &codes[i]);
+			if (err)
+				goto unbuild;
+			links[i].code = &codes[i];
+		}
+		if (!want[i].prog_id && (err = nmr_chain_stats_reset(stats_fd, want[i].column)))
 			goto unbuild;
-		err = pin_instance(reg, &want[i].id, &built[i], want[i].prog_id != 0);
-		if (err)
-			goto unbuild;
-		next_fd = built[i].prog_fd;
+		links[i].continue_on = prov.continue_on;
+		links[i].column = want[i].column;
 	}
-
-	/* The one write that makes the new chain live. */
-	if (p) {
-		err = binding_path(reg, &old[p - 1].id, "next", path, sizeof(path));
-	} else {
-		char guid[NMR_GUID_STR_LEN];
-
-		nmr_guid_format(&client->id, guid);
-		err = nmr_path(reg, path, sizeof(path), NMR_CLIENTS_DIR "/%s/root", guid);
-	}
-	if (err || (err = table_fd = open_pin(path)) < 0)
+	err = nmr_chain_load(reg, client, links, nwant, &next);
+	if (!err)
+		err = open_running_chain(reg, client, &running);
+	if (!err)
+		err = pin_chain(reg, client, &next, true);
+	if (err)
 		goto unbuild;
-	swap_start = nmr_now_ns();
-	if (next_fd >= 0) {
-		if (p && (err = set_has_next(reg, old[p - 1].slot, true)))
-			goto unbuild;
-		if (bpf_map_update_elem(table_fd, &zero, &next_fd, BPF_ANY)) {
-			err = nmr_error(-errno, "swap dispatch table of %s: %s", client->name,
-					strerror(errno));
-			goto unbuild;
-		}
-	} else {
-		if (bpf_map_delete_elem(table_fd, &zero) && errno != ENOENT) {	/* none left */
-			err = nmr_error(-errno, "swap dispatch table of %s: %s", client->name,
-					strerror(errno));
-			goto unbuild;
-		}
-		if (p)
-			set_has_next(reg, old[p - 1].slot, false);
-	}
-	reg->last_swap_ns = nmr_now_ns() - swap_start;
-	err = 0;
+	staged_chain = true;
 
-	/* Live. Release what left the chain once no packet can run it. */
-	if (nold - k > p) {
-		nmr_wait_for_readers();
-		for (size_t j = p; j < nold - k; j++) {
-			unpin_instance(reg, &old[j].id, false);
-			if (chain_has(want, nwant, &old[j].id)) {
-				promote_staged(reg, &old[j].id);
-			} else if (!binding_path(reg, &old[j].id, NULL, path, sizeof(path))) {
-				nmr_unpin_tree(path);
-			}
+	/* 2. The swap: the new chain into the running one's handoff, then armed. */
+	{
+		__u32 zero = 0;
+
+		if (bpf_map_update_elem(running.handoff_fd, &zero, &next.prog_fd, BPF_ANY)) {
+			err = nmr_error(-errno, "swap the chain of %s: %s", client->name,
+					strerror(errno));
+			goto unbuild;
 		}
 	}
-	for (size_t i = p; i < nwant - k; i++)
-		want[i].prog_id = built[i].prog_id;
+	t0 = nmr_now_ns();
+	err = set_armed(running.armed_fd, 1);
+	reg->last_swap_ns = nmr_now_ns() - t0;
+	if (err) {
+		err = nmr_error(err, "swap the chain of %s: %s", client->name, strerror(-err));
+		goto unbuild;
+	}
+
+	/* 3. The new chain on the hook itself. */
+	err = nmr_hook_replace(reg, client, running.prog_fd, next.prog_fd);
+	if (err) {
+		set_armed(running.armed_fd, 0);	/* back to the old chain, in one step too */
+		nmr_wait_for_readers();
+		goto unbuild;
+	}
+	unpin_chain(reg, client, false);
+	promote_chain(reg, client);
+	staged_chain = false;
+	note_dispatcher(reg, client, next.prog_fd);
+
+	/* 4. Release what left, once no packet can run it. */
+	nmr_wait_for_readers();
+	nmr_chain_close(&running);
+	for (size_t j = 0; j < nold; j++) {
+		if (chain_has(want, nwant, &old[j].id)) {
+			if (replacement_of(&old[j], repl, nrepl)) {
+				unpin_instance(reg, &old[j].id, false);
+				promote_staged(reg, &old[j].id);
+			}
+		} else if (!binding_path(reg, &old[j].id, NULL, path, sizeof(path))) {
+			nmr_unpin_tree(path);
+		}
+	}
+	for (size_t i = 0; i < nwant; i++)
+		if (built[i].prog_fd >= 0)
+			want[i].prog_id = built[i].prog_id;
 records:
 	for (size_t i = 0; i < nwant; i++) {
 		want[i].position = i;
@@ -400,7 +480,9 @@ records:
 	goto out;
 
 unbuild:
-	for (size_t i = p; i < nwant - k; i++) {
+	if (staged_chain)
+		unpin_chain(reg, client, true);
+	for (size_t i = 0; i < nwant; i++) {
 		if (built[i].prog_fd < 0)
 			continue;
 		unpin_instance(reg, &want[i].id, want[i].prog_id != 0);
@@ -408,12 +490,16 @@ unbuild:
 			nmr_unpin_tree(path);
 	}
 out:
-	if (table_fd >= 0)
-		close(table_fd);
-	if (tail_fd >= 0)
-		close(tail_fd);
+	nmr_chain_close(&next);
+	nmr_chain_close(&running);
+	if (stats_fd >= 0)
+		close(stats_fd);
 	for (size_t i = 0; built && i < nwant; i++)
 		nmr_instance_close(&built[i]);
+	for (size_t i = 0; codes && i < nwant; i++)
+		nmr_code_free(&codes[i]);
+	free(links);
+	free(codes);
 	free(built);
 	free(old);
 	return err;
@@ -451,6 +537,8 @@ static int new_binding(struct nmr_registry *reg, const struct nmr_client_record 
 		err = alloc_slot(reg, &b->slot);
 		if (!err)
 			err = reset_slot(reg, b->slot);
+		if (!err)
+			err = alloc_column(reg, &client->id, &b->column);
 	}
 	if (!err && bpf_map_update_elem(reg->bindings_fd, &b->id, b, BPF_NOEXIST))
 		err = nmr_error(-errno, "write binding record: %s", strerror(errno));
@@ -757,27 +845,30 @@ int nmr_binding_find(struct nmr_registry *reg, const char *ident,
 int nmr_binding_counts(struct nmr_registry *reg, const struct nmr_binding_record *b,
 		       struct nmr_binding_counts *out)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	struct nmr_binding_stats *stats;
+	struct nmr_client_record client;
+	struct nmr_chain_stats sum;
+	char path[PATH_MAX];
+	int fd, err;
 
 	memset(out, 0, sizeof(*out));
-	if (b->state != NMR_BINDING_BOUND)
+	if (b->state != NMR_BINDING_BOUND || b->column >= NMR_MAX_CHAIN)
 		return 0;
-	stats = calloc(ncpus > 0 ? ncpus : 1, sizeof(*stats));
-	if (!stats)
-		return nmr_error(-ENOMEM, "read counters: out of memory");
-	if (bpf_map_lookup_elem(reg->binding_stats_fd, &b->slot, stats)) {
-		free(stats);
-		return nmr_error(-errno, "read counters of slot %u: %s", b->slot, strerror(errno));
+	if (bpf_map_lookup_elem(reg->clients_fd, &b->client, &client))
+		return nmr_error(-ENOENT, "read counters: the binding's client is gone");
+	err = nmr_client_path(reg, &client, "stats", path, sizeof(path));
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return nmr_error(-errno, "read counters: open %s: %s", path, strerror(errno));
+	err = nmr_chain_stats_read(fd, &sum);
+	close(fd);
+	if (err)
+		return err;
+	for (int v = 0; v < NMR_VERDICT_SLOTS; v++) {
+		out->verdicts[v] = sum.binding[b->column].verdicts[v];
+		out->packets += out->verdicts[v];
 	}
-	for (int cpu = 0; cpu < ncpus; cpu++) {
-		for (int v = 0; v < NMR_VERDICT_SLOTS; v++) {
-			out->verdicts[v] += stats[cpu].verdicts[v];
-			out->packets += stats[cpu].verdicts[v];
-		}
-		out->missed += stats[cpu].missed;
-	}
-	free(stats);
 	return 0;
 }
 

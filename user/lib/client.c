@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Clients: an XDP or TC hook of one interface registered for an NPI. The
- * dispatcher goes on the hook at registration; providers are bound into its
- * dispatch table as they match.
+ * Clients: an XDP or TC hook of one interface registered for an NPI. Its chain
+ * program goes on the hook at registration (hook.c); providers are linked into
+ * it as they are bound (binding.c).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -49,18 +49,37 @@ static int alloc_client_slot(struct nmr_registry *reg, __u32 *slot)
 			 NMR_MAX_CLIENTS);
 }
 
-static int reset_client_stats(struct nmr_registry *reg, __u32 slot)
+int nmr_client_path(struct nmr_registry *reg, const struct nmr_client_record *c,
+		    const char *leaf, char *buf, size_t len)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	struct nmr_client_stats *stats = calloc(ncpus > 0 ? ncpus : 1, sizeof(*stats));
-	int err = 0;
+	char guid[NMR_GUID_STR_LEN];
 
-	if (!stats)
-		return nmr_error(-ENOMEM, "out of memory");
-	if (bpf_map_update_elem(reg->client_stats_fd, &slot, stats, BPF_ANY))
-		err = nmr_error(-errno, "reset client counters: %s", strerror(errno));
-	free(stats);
-	return err;
+	nmr_guid_format(&c->id, guid);
+	return nmr_path(reg, buf, len, NMR_CLIENTS_DIR "/%s%s%s", guid, leaf ? "/" : "",
+			leaf ? leaf : "");
+}
+
+int nmr_client_counts(struct nmr_registry *reg, const struct nmr_client_record *c,
+		      struct nmr_client_counts *out)
+{
+	struct nmr_chain_stats sum;
+	char path[PATH_MAX];
+	int fd, err;
+
+	memset(out, 0, sizeof(*out));
+	err = nmr_client_path(reg, c, "stats", path, sizeof(path));
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return nmr_error(-errno, "client %s: open %s: %s", c->name, path, strerror(errno));
+	err = nmr_chain_stats_read(fd, &sum);
+	close(fd);
+	if (err)
+		return err;
+	out->no_provider = sum.no_provider;
+	out->missed = sum.handoff_missed + sum.default_missed;
+	return 0;
 }
 
 static int fill_client(const struct nmr_client_opts *opts, const struct nmr_npi_record *npi,
@@ -109,30 +128,6 @@ static int fill_client(const struct nmr_client_opts *opts, const struct nmr_npi_
 		snprintf(c->require_tags[i], NMR_TAG_LEN, "%s", opts->require_tags[i]);
 	}
 	return nmr_name_check("client", rec->name);
-}
-
-/* The client's default action: pinned, and in its dispatch table until a provider binds. */
-static int set_default(struct nmr_registry *reg, const struct nmr_client_record *rec, int prog_fd)
-{
-	char guid[NMR_GUID_STR_LEN], path[PATH_MAX];
-	__u32 zero = 0;
-	int root, err = 0;
-
-	nmr_guid_format(&rec->id, guid);
-	err = nmr_path(reg, path, sizeof(path), NMR_CLIENTS_DIR "/%s/default", guid);
-	if (!err && bpf_obj_pin(prog_fd, path))
-		err = nmr_error(-errno, "register client %s: pin its default action: %s",
-				rec->name, strerror(errno));
-	if (err || (err = nmr_path(reg, path, sizeof(path), NMR_CLIENTS_DIR "/%s/root", guid)))
-		return err;
-	root = bpf_obj_get(path);
-	if (root < 0 || bpf_map_update_elem(root, &zero, &prog_fd, BPF_ANY))
-		err = nmr_error(-errno, "register client %s: default action into its dispatch "
-				"table: %s (an XDP program of the client's kind?)", rec->name,
-				strerror(errno));
-	if (root >= 0)
-		close(root);
-	return err;
 }
 
 int nmr_client_register(struct nmr_registry *reg, const struct nmr_client_opts *opts,
@@ -185,14 +180,10 @@ int nmr_client_register_owned(struct nmr_registry *reg, const struct nmr_client_
 	/* Everything below is undone on failure. */
 	err = nmr_next_number(reg, &rec.number);
 	if (!err)
-		err = reset_client_stats(reg, rec.slot);
-	if (!err)
-		err = nmr_hook_attach(reg, &rec, opts->force);
+		err = nmr_hook_attach(reg, &rec, opts->force, default_fd);
 	if (err)
 		goto undo;
 	attached = true;
-	if (default_fd >= 0 && (err = set_default(reg, &rec, default_fd)))
-		goto undo;
 	if (bpf_map_update_elem(reg->clients_fd, &rec.id, &rec, BPF_NOEXIST)) {
 		err = nmr_error(-errno, "register client %s: %s", rec.name,
 				errno == E2BIG ? "the registry holds its maximum of clients"

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The client side of the data path: the dispatcher loaded for one client and
- * attached to its device's hook by a pinned BPF link, so that it outlives the
- * registrar process. Pins: client/<id>/{dispatcher,root,link}.
+ * The client side of the data path: the client's chain program (chain.c) on
+ * its device's hook, through a pinned BPF link (XDP, TCX) so that it outlives
+ * the registrar process, or a cls_bpf filter (TC through netlink). Pins:
+ * client/<id>/{dispatcher,handoff,armed,stats,default,link}: the chain now on
+ * the hook and its handoff maps, the client's counters, its default action.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -13,23 +15,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "nmr_internal.h"
-#include "dispatcher.skel.h"
 
 /* Missing from bookworm's uapi headers; the kernel has them (TCX, 6.6+). */
 #ifndef BPF_TCX_INGRESS
 #define BPF_TCX_INGRESS 46
 #define BPF_TCX_EGRESS 47
 #endif
-
-static int client_path(struct nmr_registry *reg, const struct nmr_client_record *c,
-		       const char *leaf, char *buf, size_t len)
-{
-	char guid[NMR_GUID_STR_LEN];
-
-	nmr_guid_format(&c->id, guid);
-	return nmr_path(reg, buf, len, NMR_CLIENTS_DIR "/%s%s%s", guid, leaf ? "/" : "",
-			leaf ? leaf : "");
-}
 
 static void prog_describe(__u32 id, char *buf, size_t len)
 {
@@ -155,78 +146,87 @@ static int attach(struct nmr_client_record *c, int prog_fd, bool force)
 	return fd;
 }
 
-int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *c, bool force)
+static int pin_fd(struct nmr_registry *reg, const struct nmr_client_record *c, int fd,
+		  const char *leaf)
 {
-	struct dispatcher_bpf *skel;
-	struct bpf_program *prog, *p;
-	struct nmr_netns_guard ns;
-	int root_fd, link_fd = -1, err;
-	char dir[PATH_MAX], path[PATH_MAX];
+	char path[PATH_MAX];
+	int err = nmr_client_path(reg, c, leaf, path, sizeof(path));
 
-	skel = dispatcher_bpf__open();
-	if (!skel)
-		return nmr_error(-errno, "register client %s: open dispatcher: %s", c->name,
-				 strerror(errno));
-	if (c->hook == NMR_HOOK_XDP)
-		prog = c->flags & NMR_CLIENT_F_FRAGS ? skel->progs.nmr_xdp_frags_dispatcher
-						     : skel->progs.nmr_xdp_dispatcher;
-	else
-		prog = skel->progs.nmr_tc_dispatcher;
-	bpf_object__for_each_program(p, skel->obj)
-		bpf_program__set_autoload(p, p == prog);
-	skel->rodata->client_slot = c->slot;
-
-	root_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "nmr_root", 4, 4, 1, NULL);
-	if (root_fd < 0) {
-		err = nmr_error(-errno, "register client %s: create dispatch table: %s", c->name,
+	if (!err && bpf_obj_pin(fd, path))
+		err = nmr_error(-errno, "register client %s: pin %s: %s", c->name, path,
 				strerror(errno));
-		goto out;
-	}
-	err = bpf_map__reuse_fd(skel->maps.nmr_root, root_fd) ?:
-	      bpf_map__reuse_fd(skel->maps.nmr_client_stats, reg->client_stats_fd);
+	return err;
+}
+
+/* The client's default action: the one program of its own dispatch table. */
+static int pin_default(struct nmr_registry *reg, const struct nmr_client_record *c, int prog_fd)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "nmr_default", 4, 4, 1, NULL), err;
+	__u32 zero = 0;
+
+	if (fd < 0)
+		return nmr_error(-errno, "register client %s: create its dispatch table: %s",
+				 c->name, strerror(errno));
+	if (bpf_map_update_elem(fd, &zero, &prog_fd, BPF_ANY))
+		err = nmr_error(-errno, "register client %s: default action into its dispatch "
+				"table: %s (a program of the client's kind?)", c->name,
+				strerror(errno));
+	else
+		err = pin_fd(reg, c, fd, "default");
+	close(fd);
+	return err;
+}
+
+/*
+ * Makes the client's directory, its counters and default action, and puts
+ * its first chain (no provider yet) on the device. Undone on failure.
+ */
+int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *c, bool force,
+		    int default_fd)
+{
+	struct nmr_chain chain = NMR_CHAIN_INIT;
+	struct nmr_netns_guard ns;
+	int stats_fd, link_fd = -1, err;
+	char dir[PATH_MAX];
+
+	err = nmr_client_path(reg, c, NULL, dir, sizeof(dir));
+	if (err || (err = nmr_mkdir(dir)))
+		return err;
+	stats_fd = nmr_chain_stats_create(reg);
+	err = stats_fd < 0 ? stats_fd : pin_fd(reg, c, stats_fd, "stats");
+	if (stats_fd >= 0)
+		close(stats_fd);
+	if (!err && default_fd >= 0)
+		err = pin_default(reg, c, default_fd);
 	if (!err)
-		err = dispatcher_bpf__load(skel);
-	if (err) {
-		err = nmr_error(err, "register client %s: load dispatcher: %s", c->name,
-				strerror(-err));
-		goto out;
-	}
+		err = nmr_chain_load(reg, c, NULL, 0, &chain);
+	if (err)
+		goto fail;
 
 	err = nmr_netns_enter(c->netns, &ns);
 	if (err)
-		goto out;
+		goto fail;
 	c->ifindex = if_nametoindex(c->dev);
 	if (!c->ifindex)
 		err = nmr_error(-ENODEV, "register client %s: unknown device %s%s%s", c->name,
 				c->dev, c->netns[0] ? " in network namespace " : "", c->netns);
 	else
-		err = link_fd = attach(c, bpf_program__fd(prog), force);
+		err = link_fd = attach(c, chain.prog_fd, force);
 	nmr_netns_leave(&ns);
 	if (err < 0)
-		goto out;
+		goto fail;
 	if (link_fd == 0)
 		link_fd = -1;	/* TC through netlink: no link */
-
-	err = client_path(reg, c, NULL, dir, sizeof(dir));
-	if (err || (err = nmr_mkdir(dir)))
-		goto out;
-	err = client_path(reg, c, "root", path, sizeof(path));
-	if (!err && bpf_obj_pin(root_fd, path))
-		err = -errno;
-	if (!err && !(err = client_path(reg, c, "dispatcher", path, sizeof(path))) &&
-	    bpf_obj_pin(bpf_program__fd(prog), path))
-		err = -errno;
-	if (!err && link_fd >= 0 && !(err = client_path(reg, c, "link", path, sizeof(path))) &&
-	    bpf_obj_pin(link_fd, path))
-		err = -errno;
+	err = pin_fd(reg, c, chain.prog_fd, "dispatcher") ?:
+	      pin_fd(reg, c, chain.handoff_fd, "handoff") ?:
+	      pin_fd(reg, c, chain.armed_fd, "armed");
+	if (!err && link_fd >= 0)
+		err = pin_fd(reg, c, link_fd, "link");
 	if (err) {
-		err = nmr_error(err, "register client %s: pin %s: %s", c->name, path,
-				strerror(-err));
-		nmr_unpin_tree(dir);
 		nmr_hook_detach(reg, c);
 		goto out;
 	}
-	c->dispatcher_prog_id = nmr_prog_id(bpf_program__fd(prog));
+	c->dispatcher_prog_id = nmr_prog_id(chain.prog_fd);
 	if (link_fd >= 0) {
 		struct bpf_link_info info = {};
 		__u32 len = sizeof(info);
@@ -234,13 +234,51 @@ int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *c, bool 
 		if (!bpf_obj_get_info_by_fd(link_fd, &info, &len))
 			c->link_id = info.id;
 	}
+	goto out;
+fail:
+	nmr_unpin_tree(dir);
 out:
 	if (link_fd >= 0)
 		close(link_fd);
-	if (root_fd >= 0)
-		close(root_fd);
-	dispatcher_bpf__destroy(skel);
+	nmr_chain_close(&chain);
 	return err < 0 ? err : 0;
+}
+
+int nmr_hook_replace(struct nmr_registry *reg, const struct nmr_client_record *c, int old_fd,
+		     int new_fd)
+{
+	LIBBPF_OPTS(bpf_link_update_opts, uo, .flags = BPF_F_REPLACE, .old_prog_fd = old_fd);
+	char path[PATH_MAX];
+	int fd, err;
+
+	if (c->hook != NMR_HOOK_XDP && (c->flags & NMR_CLIENT_F_TC_NETLINK)) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = c->ifindex, .attach_point = tc_point(c));
+		LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = new_fd, .handle = c->tc_handle,
+			    .priority = c->tc_priority, .flags = BPF_TC_F_REPLACE);
+		struct nmr_netns_guard ns;
+
+		err = nmr_netns_enter(c->netns, &ns);
+		if (err)
+			return err;
+		err = bpf_tc_attach(&hook, &opts);
+		nmr_netns_leave(&ns);
+		if (err)
+			return nmr_error(err, "client %s: replace cls_bpf on %s: %s", c->name,
+					 c->dev, strerror(-err));
+		return 0;
+	}
+	err = nmr_client_path(reg, c, "link", path, sizeof(path));
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return nmr_error(-errno, "client %s: open %s: %s", c->name, path, strerror(errno));
+	err = bpf_link_update(fd, new_fd, &uo);
+	close(fd);
+	if (err)
+		return nmr_error(-errno, "client %s: update the link on %s: %s", c->name, c->dev,
+				 strerror(errno));
+	return 0;
 }
 
 int nmr_hook_detach(struct nmr_registry *reg, const struct nmr_client_record *c)
@@ -249,7 +287,7 @@ int nmr_hook_detach(struct nmr_registry *reg, const struct nmr_client_record *c)
 	struct nmr_netns_guard ns;
 	int fd, err;
 
-	err = client_path(reg, c, "link", path, sizeof(path));
+	err = nmr_client_path(reg, c, "link", path, sizeof(path));
 	if (err)
 		return err;
 	/*
@@ -267,7 +305,7 @@ int nmr_hook_detach(struct nmr_registry *reg, const struct nmr_client_record *c)
 		detach_tc_netlink(c);
 		nmr_netns_leave(&ns);
 	}
-	if (!client_path(reg, c, NULL, dir, sizeof(dir)))
+	if (!nmr_client_path(reg, c, NULL, dir, sizeof(dir)))
 		nmr_unpin_tree(dir);
 	return err;
 }

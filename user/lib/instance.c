@@ -2,12 +2,13 @@
 /*
  * Program instances of a provider.
  *
- * A BPF program refers to its maps by value at load time, so a provider whose
- * chain position ends in a constant-key tail call needs one loaded instance
- * per binding: each with its own one-slot next-hop table ("nmr_next") and its
- * binding slot frozen into .rodata.nmr. The provider's own maps (its module
- * state) are created once, by the template instance loaded at registration,
- * pinned under provider/<id>/maps/, and shared by every instance.
+ * Each binding has its own loaded instance of the provider's program, with its
+ * binding slot frozen into .rodata.nmr: the provider's dispatch table for that
+ * binding (slot 0), and the code that the client's chain links in (chain.c),
+ * taken from the instance as libbpf relocated it. The provider's own maps
+ * (its module state) are created once, by the template instance loaded at
+ * registration, pinned under provider/<id>/maps/, and shared by every
+ * instance.
  *
  * The ELF object itself is kept in the registry (a frozen array map), so a
  * client that registers later can be bound without the original file.
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/param.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "nmr_internal.h"
@@ -33,75 +35,102 @@ static int provider_path(struct nmr_registry *reg, const struct nmr_provider_rec
 			leaf ? leaf : "");
 }
 
-int nmr_object_store(struct nmr_registry *reg, const struct nmr_provider_record *prov,
-		     const char *leaf, const void *buf, size_t size)
+/* A frozen array map of OBJECT_CHUNK-byte entries; the first 8 bytes hold the size. */
+int nmr_blob_store(const char *path, const void *buf, size_t size)
 {
-	__u32 entries = (size + OBJECT_CHUNK - 1) / OBJECT_CHUNK;
-	char path[PATH_MAX];
+	size_t total = size + sizeof(__u64);
+	__u32 entries = (total + OBJECT_CHUNK - 1) / OBJECT_CHUNK;
 	char *chunk;
 	int fd, err = 0;
 
-	err = provider_path(reg, prov, path, sizeof(path), leaf);
-	if (err)
-		return err;
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nmr_object", 4, OBJECT_CHUNK, entries, NULL);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nmr_blob", 4, OBJECT_CHUNK, entries, NULL);
 	if (fd < 0)
-		return nmr_error(-errno, "store object: create map: %s", strerror(errno));
+		return nmr_error(-errno, "store %s: create map: %s", path, strerror(errno));
 	chunk = malloc(OBJECT_CHUNK);
 	if (!chunk) {
 		close(fd);
-		return nmr_error(-ENOMEM, "store object: out of memory");
+		return nmr_error(-ENOMEM, "store %s: out of memory", path);
 	}
 	for (__u32 i = 0; i < entries && !err; i++) {
-		size_t off = (size_t)i * OBJECT_CHUNK;
-		size_t n = size - off < OBJECT_CHUNK ? size - off : OBJECT_CHUNK;
+		size_t off = (size_t)i * OBJECT_CHUNK, n, skip = i ? 0 : sizeof(__u64);
+		size_t from = i ? off - sizeof(__u64) : 0;
 
 		memset(chunk, 0, OBJECT_CHUNK);
-		memcpy(chunk, (const char *)buf + off, n);
+		if (!i)
+			*(__u64 *)chunk = size;
+		n = MIN(size - MIN(size, from), OBJECT_CHUNK - skip);
+		memcpy(chunk + skip, (const char *)buf + from, n);
 		if (bpf_map_update_elem(fd, &i, chunk, BPF_ANY))
-			err = nmr_error(-errno, "store object: %s", strerror(errno));
+			err = nmr_error(-errno, "store %s: %s", path, strerror(errno));
 	}
 	free(chunk);
-	/* Frozen: the object a provider was registered with never changes. */
+	/* Frozen: what was stored never changes. */
 	if (!err && bpf_map_freeze(fd))
-		err = nmr_error(-errno, "store object: freeze: %s", strerror(errno));
+		err = nmr_error(-errno, "store %s: freeze: %s", path, strerror(errno));
 	if (!err && bpf_obj_pin(fd, path))
-		err = nmr_error(-errno, "store object: pin %s: %s", path, strerror(errno));
+		err = nmr_error(-errno, "store %s: pin: %s", path, strerror(errno));
 	close(fd);
 	return err;
+}
+
+int nmr_blob_load(const char *path, void **out, size_t *size)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char *buf = NULL;
+	__u64 n = 0;
+	int fd, err = 0;
+
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return nmr_error(-errno, "read %s: %s", path, strerror(errno));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.value_size != OBJECT_CHUNK) {
+		err = nmr_error(-EINVAL, "read %s: not a stored blob", path);
+		goto out;
+	}
+	buf = malloc((size_t)info.max_entries * OBJECT_CHUNK);
+	if (!buf) {
+		err = nmr_error(-ENOMEM, "read %s: out of memory", path);
+		goto out;
+	}
+	for (__u32 i = 0; i < info.max_entries && !err; i++)
+		if (bpf_map_lookup_elem(fd, &i, buf + (size_t)i * OBJECT_CHUNK))
+			err = nmr_error(-errno, "read %s: %s", path, strerror(errno));
+	if (!err) {
+		n = *(__u64 *)buf;
+		if (n > (size_t)info.max_entries * OBJECT_CHUNK - sizeof(__u64))
+			err = nmr_error(-EINVAL, "read %s: bad size", path);
+	}
+	if (!err) {
+		memmove(buf, buf + sizeof(__u64), n);
+		*out = buf;
+		*size = n;
+		buf = NULL;
+	}
+out:
+	free(buf);
+	close(fd);
+	return err;
+}
+
+int nmr_object_store(struct nmr_registry *reg, const struct nmr_provider_record *prov,
+		     const char *leaf, const void *buf, size_t size)
+{
+	char path[PATH_MAX];
+	int err = provider_path(reg, prov, path, sizeof(path), leaf);
+
+	return err ?: nmr_blob_store(path, buf, size);
 }
 
 int nmr_object_load(struct nmr_registry *reg, const struct nmr_provider_record *prov,
 		    void **out, size_t *size)
 {
-	__u32 entries = (prov->object_size + OBJECT_CHUNK - 1) / OBJECT_CHUNK;
-	char path[PATH_MAX], *buf;
-	int fd, err = 0;
+	char path[PATH_MAX];
+	int err = provider_path(reg, prov, path, sizeof(path), "object");
 
-	err = provider_path(reg, prov, path, sizeof(path), "object");
-	if (err)
-		return err;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return nmr_error(-errno, "provider %s: read object %s: %s", prov->name, path,
-				 strerror(errno));
-	buf = malloc((size_t)entries * OBJECT_CHUNK);
-	if (!buf) {
-		close(fd);
-		return nmr_error(-ENOMEM, "provider %s: read object: out of memory", prov->name);
-	}
-	for (__u32 i = 0; i < entries && !err; i++)
-		if (bpf_map_lookup_elem(fd, &i, buf + (size_t)i * OBJECT_CHUNK))
-			err = nmr_error(-errno, "provider %s: read object: %s", prov->name,
-					strerror(errno));
-	close(fd);
-	if (err) {
-		free(buf);
-		return err;
-	}
-	*out = buf;
-	*size = prov->object_size;
-	return 0;
+	if (!err)
+		err = nmr_blob_load(path, out, size);
+	return err ? nmr_error_prefix(err, "provider %s", prov->name) : 0;
 }
 
 __u32 nmr_prog_id(int prog_fd)
@@ -118,11 +147,10 @@ void nmr_instance_close(struct nmr_instance *inst)
 {
 	if (inst->prog_fd >= 0)
 		close(inst->prog_fd);
-	if (inst->next_fd >= 0)
-		close(inst->next_fd);
 	if (inst->dispatch_fd >= 0)
 		close(inst->dispatch_fd);
-	inst->prog_fd = inst->next_fd = inst->dispatch_fd = -1;
+	inst->prog_fd = inst->dispatch_fd = -1;
+	nmr_code_free(&inst->code);
 }
 
 /* providers/<id>/maps/<name>: bpffs refuses dots, so ".bss" is pinned as "_bss". */
@@ -140,8 +168,7 @@ static int shared_map_path(struct nmr_registry *reg, const struct nmr_provider_r
 
 /* What a map of the provider's object is for one instance (see the top). */
 enum map_role {
-	MAP_NEXT_HOP,		/* nmr_next: the instance's own next-hop table */
-	MAP_REGISTRY,		/* nmr_binding_*: the registry's pinned maps */
+	MAP_REGISTRY,		/* nmr_binding_contexts: the registry's pinned map */
 	MAP_INSTANCE_CONFIG,	/* .rodata.nmr: binding slot and continue-on set */
 	MAP_PER_INSTANCE,	/* other read-only data: frozen per load */
 	MAP_SHARED,		/* the provider's own state: one for all instances */
@@ -151,9 +178,7 @@ static enum map_role map_role(const struct bpf_map *map)
 {
 	const char *name = bpf_map__name(map);
 
-	if (!strcmp(name, "nmr_next"))
-		return MAP_NEXT_HOP;
-	if (!strcmp(name, "nmr_binding_stats") || !strcmp(name, "nmr_binding_contexts"))
+	if (!strcmp(name, "nmr_binding_contexts"))
 		return MAP_REGISTRY;
 	if (!strcmp(name, ".rodata.nmr"))
 		return MAP_INSTANCE_CONFIG;
@@ -195,7 +220,7 @@ static int check_compatible(const struct nmr_provider_record *prov, const struct
  */
 static int prepare_maps(struct nmr_registry *reg, const struct nmr_provider_record *prov,
 			struct bpf_object *obj, const struct nmr_instance_config *cfg,
-			struct nmr_instance *inst, bool template, char (*created)[PATH_MAX],
+			bool template, char (*created)[PATH_MAX],
 			size_t *ncreated)
 {
 	struct bpf_map *map;
@@ -207,12 +232,8 @@ static int prepare_maps(struct nmr_registry *reg, const struct nmr_provider_reco
 		const char *name = bpf_map__name(map);
 
 		switch (map_role(map)) {
-		case MAP_NEXT_HOP:
-			err = bpf_map__reuse_fd(map, inst->next_fd);
-			break;
 		case MAP_REGISTRY:
-			err = bpf_map__reuse_fd(map, !strcmp(name, "nmr_binding_stats") ?
-						reg->binding_stats_fd : reg->binding_contexts_fd);
+			err = bpf_map__reuse_fd(map, reg->binding_contexts_fd);
 			break;
 		case MAP_INSTANCE_CONFIG:
 			err = bpf_map__set_initial_value(map, cfg, sizeof(*cfg));
@@ -276,11 +297,11 @@ static int fill_dispatch(const struct nmr_provider_record *prov, struct bpf_obje
  * creates (and pins) the provider's shared maps.
  */
 int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record *prov,
-		      const void *obj_buf, size_t obj_size, __u32 slot, __u32 continue_on,
-		      bool template, struct nmr_instance *inst, char *log, size_t log_size)
+		      const void *obj_buf, size_t obj_size, __u32 slot, bool template,
+		      struct nmr_instance *inst, char *log, size_t log_size)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = prov->name);
-	struct nmr_instance_config cfg = { .binding_slot = slot, .continue_on = continue_on };
+	struct nmr_instance_config cfg = { .binding_slot = slot };
 	char (*created)[PATH_MAX] = calloc(NMR_MAX_SHARED_MAPS, PATH_MAX);
 	struct bpf_program *prog, *p;
 	struct bpf_object *obj = NULL;
@@ -288,15 +309,9 @@ int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record
 	size_t ncreated = 0;
 	int err;
 
-	inst->prog_fd = inst->dispatch_fd = -1;
+	*inst = (struct nmr_instance)NMR_INSTANCE_INIT;
 	if (!created)
 		return nmr_error(-ENOMEM, "provider %s: out of memory", prov->name);
-	inst->next_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "nmr_next", 4, 4, 1, NULL);
-	if (inst->next_fd < 0) {
-		err = nmr_error(-errno, "provider %s: create next-hop table: %s", prov->name,
-				strerror(errno));
-		goto fail;
-	}
 	obj = bpf_object__open_mem(obj_buf, obj_size, &oo);
 	if (!obj) {
 		err = nmr_error(-errno, "provider %s: open object: %s", prov->name,
@@ -330,7 +345,7 @@ int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record
 		if (err || (err = nmr_mkdir(maps_dir)))
 			goto fail;
 	}
-	err = prepare_maps(reg, prov, obj, &cfg, inst, template, created, &ncreated);
+	err = prepare_maps(reg, prov, obj, &cfg, template, created, &ncreated);
 	if (err)
 		goto fail;
 	err = bpf_object__load(obj);
@@ -344,8 +359,12 @@ int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record
 	inst->prog_fd = dup(bpf_program__fd(prog));
 	inst->prog_id = nmr_prog_id(inst->prog_fd);
 	err = fill_dispatch(prov, obj, prog, inst);
-	if (err)
+	if (!err && !template)	/* what the client's chain links in */
+		err = nmr_code_from_prog(prog, &inst->code);
+	if (err) {
+		nmr_error_prefix(err, "provider %s", prov->name);
 		goto fail;
+	}
 	bpf_object__close(obj);
 	free(created);
 	return 0;

@@ -29,8 +29,8 @@ struct nmr_registry {
 	pthread_mutex_t mutex;		/* serializes the threads of this process */
 	struct registry_bpf *maps;	/* the pinned registry maps */
 	int meta_fd, npis_fd, providers_fd, clients_fd, bindings_fd;
-	int binding_stats_fd, binding_contexts_fd, client_stats_fd;
-	__u64 last_swap_ns;		/* the one slot write of the last chain change */
+	int binding_contexts_fd;
+	__u64 last_swap_ns;		/* the one write that made the last chain live */
 	/* live modules of this process (module.c) */
 	struct nmr_module *modules;
 	struct nmr_binding *live;	/* their bindings, attaching, bound or detaching */
@@ -78,22 +78,65 @@ int nmr_attach_decision(const struct nmr_client_record *client, size_t bound,
 int nmr_frags_check(const struct nmr_client_record *client,
 		    const struct nmr_provider_record *provider);
 
+/* ---- chain.c: a client's providers linked into one program ---- */
+/* A binding's code: its instance's instructions, maps named by id. */
+struct nmr_code_header {
+	__u32 magic;
+	__u32 insn_cnt;
+	__u32 main_len;		/* the main function; subprograms follow */
+	__u32 stack;		/* bytes of stack the main function uses */
+	__u32 gpl;		/* GPL-compatible license */
+	__u32 pad;
+};
+struct bpf_insn;
+struct nmr_code {
+	struct nmr_code_header hdr;
+	struct bpf_insn *insns;
+};
+struct bpf_program;
+int nmr_code_from_prog(const struct bpf_program *prog, struct nmr_code *out);
+int nmr_code_store(const char *path, const struct nmr_code *code);
+int nmr_code_load(const char *path, struct nmr_code *out);
+void nmr_code_free(struct nmr_code *code);
+
+struct nmr_chain_link {
+	const struct nmr_code *code;
+	__u32 continue_on;	/* NMR_VERDICT_BIT() set */
+	__u32 column;		/* the binding's counters */
+};
+/* One version of a client's chain: the program and its handoff to the next. */
+struct nmr_chain {
+	int prog_fd;
+	int handoff_fd;		/* one-slot prog array: the next version */
+	int armed_fd;		/* one-word array: set, packets go to the next version */
+};
+#define NMR_CHAIN_INIT { .prog_fd = -1, .handoff_fd = -1, .armed_fd = -1 }
+int nmr_chain_load(struct nmr_registry *reg, const struct nmr_client_record *client,
+		   const struct nmr_chain_link *links, size_t n, struct nmr_chain *out);
+void nmr_chain_close(struct nmr_chain *chain);
+int nmr_chain_stats_create(struct nmr_registry *reg);
+int nmr_chain_stats_read(int fd, struct nmr_chain_stats *sum);
+int nmr_chain_stats_reset(int fd, __u32 column);
+
 /* ---- instance.c: program instances of a provider ---- */
 struct nmr_instance {
 	int prog_fd;
-	int next_fd;		/* the instance's own one-slot next-hop table */
 	int dispatch_fd;	/* the provider's dispatch table: a program per NPI slot */
 	__u32 prog_id;
+	struct nmr_code code;	/* what the client's chain links in */
 };
-#define NMR_INSTANCE_INIT { .prog_fd = -1, .next_fd = -1, .dispatch_fd = -1 }
+#define NMR_INSTANCE_INIT { .prog_fd = -1, .dispatch_fd = -1 }
+/* A byte string kept in a frozen array map pinned at path. */
+int nmr_blob_store(const char *path, const void *buf, size_t size);
+int nmr_blob_load(const char *path, void **buf, size_t *size);
 /* Keeps the ELF object in the registry as provider/<id>/<leaf> ("object"). */
 int nmr_object_store(struct nmr_registry *reg, const struct nmr_provider_record *prov,
 		     const char *leaf, const void *buf, size_t size);
 int nmr_object_load(struct nmr_registry *reg, const struct nmr_provider_record *prov,
 		    void **buf, size_t *size);
 int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record *prov,
-		      const void *obj, size_t obj_size, __u32 slot, __u32 continue_on,
-		      bool template, struct nmr_instance *inst, char *log, size_t log_size);
+		      const void *obj, size_t obj_size, __u32 slot, bool template,
+		      struct nmr_instance *inst, char *log, size_t log_size);
 void nmr_instance_close(struct nmr_instance *inst);
 __u32 nmr_prog_id(int prog_fd);
 
@@ -120,9 +163,19 @@ int nmr_unbind_provider(struct nmr_registry *reg, const struct nmr_provider_reco
 int nmr_bindings_of(struct nmr_registry *reg, const struct nmr_guid *client,
 		    const struct nmr_guid *provider, struct nmr_binding_record **out, size_t *count);
 
-/* ---- hook.c: the dispatcher on a device ---- */
-int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *client, bool force);
+/* ---- hook.c: the chain on a device ---- */
+/* The client's directory and first chain on its device; default_fd: its default action. */
+int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *client, bool force,
+		    int default_fd);
+/* Puts new_fd on the client's hook in place of old_fd, in one step. */
+int nmr_hook_replace(struct nmr_registry *reg, const struct nmr_client_record *client,
+		     int old_fd, int new_fd);
 int nmr_hook_detach(struct nmr_registry *reg, const struct nmr_client_record *client);
+
+/* ---- client.c ---- */
+/* client/<id>/<leaf>, or the client's directory when leaf is NULL. */
+int nmr_client_path(struct nmr_registry *reg, const struct nmr_client_record *client,
+		    const char *leaf, char *buf, size_t len);
 
 /* ---- registration with an owner (live modules) and a default action ---- */
 int nmr_client_register_owned(struct nmr_registry *reg, const struct nmr_client_opts *opts,

@@ -131,7 +131,7 @@ static int inspect_object(const void *buf, size_t size, const char *path, const 
 	if (!err) {
 		snprintf(rec->prog_name, sizeof(rec->prog_name), "%s", bpf_program__name(prog));
 		memcpy(rec->slot_progs[0], rec->prog_name, sizeof(rec->prog_name));
-		if (bpf_object__find_map_by_name(obj, "nmr_next"))
+		if (bpf_object__find_map_by_name(obj, ".rodata.nmr"))
 			rec->flags |= NMR_PROVIDER_F_SDK;
 		/* libbpf 1.1 sets BPF_F_XDP_HAS_FRAGS only at load: read the section */
 		if (strstr(bpf_program__section_name(prog), ".frags"))
@@ -262,7 +262,7 @@ int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provi
 	err = nmr_object_store(reg, &rec, "object", obj, size);
 	if (err)
 		goto undo;
-	err = nmr_instance_load(reg, &rec, obj, size, NMR_TEMPLATE_SLOT, rec.continue_on, true,
+	err = nmr_instance_load(reg, &rec, obj, size, NMR_TEMPLATE_SLOT, true,
 				&tmpl, opts->log_buf, opts->log_size);
 	if (err)
 		goto undo;
@@ -459,8 +459,8 @@ static int stage(struct nmr_registry *reg, const struct nmr_provider_replacement
 	st->staged = true;
 	err = nmr_object_store(reg, rec, "object_new", st->new_obj, size);
 	if (!err)
-		err = nmr_instance_load(reg, rec, st->new_obj, size, NMR_TEMPLATE_SLOT,
-					rec->continue_on, true, &tmpl, r->log_buf, r->log_size);
+		err = nmr_instance_load(reg, rec, st->new_obj, size, NMR_TEMPLATE_SLOT, true,
+					&tmpl, r->log_buf, r->log_size);
 	if (!err) {
 		rec->prog_id = tmpl.prog_id;
 		snprintf(path, sizeof(path), "%s/prog_new", st->dir);

@@ -99,9 +99,7 @@ static int open_maps(struct nmr_registry *reg)
 	reg->providers_fd = bpf_map__fd(reg->maps->maps.providers);
 	reg->clients_fd = bpf_map__fd(reg->maps->maps.clients);
 	reg->bindings_fd = bpf_map__fd(reg->maps->maps.bindings);
-	reg->binding_stats_fd = bpf_map__fd(reg->maps->maps.binding_stats);
 	reg->binding_contexts_fd = bpf_map__fd(reg->maps->maps.binding_contexts);
-	reg->client_stats_fd = bpf_map__fd(reg->maps->maps.client_stats);
 
 	if (bpf_map_lookup_elem(reg->meta_fd, &zero, &meta))
 		return nmr_error(-errno, "read registry meta: %s", strerror(errno));

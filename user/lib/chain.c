@@ -1,0 +1,710 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * A client's chain: the code of every provider bound to it, linked into one
+ * BPF program, in chain order. This is the data path.
+ *
+ *   hook --> [handed over?] --> stats --> P1's code --> count, continue? -->
+ *            P2's code --> count, continue? --> ... --> [default action] --> verdict
+ *
+ * A provider's code is its binding's instance program as libbpf relocated it
+ * (maps and CO-RE resolved), kept in the registry (binding/<id>/code) with
+ * map references as map ids. Linking copies each provider's main function in
+ * line, its "exit"s turned into jumps to the code that counts the verdict and
+ * either returns it or falls through to the next provider; the providers'
+ * subprograms go after the main function, their call offsets moved. A hop
+ * between providers is thus a few instructions, no call and no tail call:
+ * on kernel 6.18 with its tail-call counter in memory, a constant-key tail
+ * call costs about 5 ns and a BPF-to-BPF call more (docs/BENCHMARKS.md).
+ *
+ * A chain changes in one atomic step without touching the hook: the new chain
+ * program is loaded and put in the old one's one-slot "handoff" table, then
+ * the old one's "armed" word is set. Every packet reads that word once, at
+ * the start: it runs the whole old chain, or tail-calls into the whole new
+ * one. The new program then replaces the old on the hook (bpf_link_update or
+ * a netlink replace: milliseconds, off the swap), and the old is released
+ * after an RCU grace period. See binding.c, chain_commit().
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <sys/param.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "nmr_internal.h"
+#include "registry.skel.h"
+
+#define NMR_CODE_MAGIC 0x45444f43	/* "CODE" */
+#define MAX_INSNS 1000000		/* BPF_COMPLEXITY_LIMIT_INSNS */
+#define STACK_MAX 512
+#define CHAIN_SLOTS 24			/* ctx, stats, verdict below the providers' stack */
+
+/* ---- a binding's code ---- */
+
+static bool is_ld_imm64(const struct bpf_insn *insn)
+{
+	return insn->code == (BPF_LD | BPF_IMM | BPF_DW);
+}
+
+static bool is_map_ref(const struct bpf_insn *insn)
+{
+	return is_ld_imm64(insn) && (insn->src_reg == BPF_PSEUDO_MAP_FD ||
+				     insn->src_reg == BPF_PSEUDO_MAP_VALUE);
+}
+
+static bool is_call(const struct bpf_insn *insn)
+{
+	return insn->code == (BPF_JMP | BPF_CALL);
+}
+
+/* Subprogram calls and callback references are relative: their target. */
+static bool rel_target(const struct bpf_insn *insns, __u32 i, __u32 *target)
+{
+	const struct bpf_insn *insn = &insns[i];
+
+	if ((is_call(insn) && insn->src_reg == BPF_PSEUDO_CALL) ||
+	    (is_ld_imm64(insn) && insn->src_reg == BPF_PSEUDO_FUNC)) {
+		*target = i + insn->imm + 1;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * How deep the main function uses the stack: direct accesses off r10 and
+ * pointers made as "rX = r10; rX += off". The chain keeps its own words
+ * below that. A provider that reaches the stack otherwise and overwrites
+ * them is refused by the verifier, not run wrongly.
+ */
+static __u32 stack_depth(const struct bpf_insn *insns, __u32 len)
+{
+	int fp_off[11] = { 0 }, min = 0;
+	bool fp[11] = { false };
+
+	for (__u32 i = 0; i < len; i++) {
+		const struct bpf_insn *in = &insns[i];
+		__u8 cls = BPF_CLASS(in->code);
+
+		if ((cls == BPF_STX || cls == BPF_ST) && in->dst_reg <= 10 &&
+		    (in->dst_reg == BPF_REG_10 || fp[in->dst_reg]))
+			min = MIN(min, (in->dst_reg == BPF_REG_10 ? 0 : fp_off[in->dst_reg]) +
+				  in->off);
+		if (cls == BPF_LDX && in->src_reg <= 10 &&
+		    (in->src_reg == BPF_REG_10 || fp[in->src_reg]))
+			min = MIN(min, (in->src_reg == BPF_REG_10 ? 0 : fp_off[in->src_reg]) +
+				  in->off);
+		if (cls != BPF_ALU64 && cls != BPF_ALU && cls != BPF_LDX && cls != BPF_LD &&
+		    !(cls == BPF_JMP && BPF_OP(in->code) == BPF_CALL))
+			continue;
+		if (cls == BPF_JMP) {	/* a call clobbers r0-r5 */
+			for (int r = 0; r <= 5; r++)
+				fp[r] = false;
+			continue;
+		}
+		if (in->dst_reg > 10)
+			continue;
+		if (cls == BPF_ALU64 && in->code == (BPF_ALU64 | BPF_MOV | BPF_X) &&
+		    in->src_reg <= 10 && (in->src_reg == BPF_REG_10 || fp[in->src_reg])) {
+			fp_off[in->dst_reg] = in->src_reg == BPF_REG_10 ? 0 : fp_off[in->src_reg];
+			fp[in->dst_reg] = true;
+			min = MIN(min, fp_off[in->dst_reg]);
+		} else if (cls == BPF_ALU64 && in->code == (BPF_ALU64 | BPF_ADD | BPF_K) &&
+			   fp[in->dst_reg]) {
+			fp_off[in->dst_reg] += in->imm;
+			min = MIN(min, fp_off[in->dst_reg]);
+		} else {
+			fp[in->dst_reg] = false;
+		}
+		if (cls == BPF_LD)
+			i++;	/* the second half of an ld_imm64 */
+	}
+	return (__u32)((-min + 7) & ~7);
+}
+
+void nmr_code_free(struct nmr_code *code)
+{
+	free(code->insns);
+	code->insns = NULL;
+}
+
+/* Takes a loaded program's instructions, with its maps named by id. */
+int nmr_code_from_prog(const struct bpf_program *prog, struct nmr_code *out)
+{
+	const struct bpf_insn *insns = bpf_program__insns(prog);
+	size_t cnt = bpf_program__insn_cnt(prog);
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), main_len = cnt;
+
+	memset(out, 0, sizeof(*out));
+	if (!insns || !cnt)
+		return nmr_error(-EINVAL, "program %s: no instructions", bpf_program__name(prog));
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+		return nmr_error(-errno, "program %s: %s", bpf_program__name(prog),
+				 strerror(errno));
+	out->insns = malloc(cnt * sizeof(*insns));
+	if (!out->insns)
+		return nmr_error(-ENOMEM, "program %s: out of memory", bpf_program__name(prog));
+	memcpy(out->insns, insns, cnt * sizeof(*insns));
+	for (__u32 i = 0; i < cnt; i++) {
+		struct bpf_insn *in = &out->insns[i];
+		__u32 target;
+
+		if (rel_target(out->insns, i, &target) && target < main_len)
+			main_len = target;	/* libbpf appends subprograms after main */
+		if (is_call(in) && in->src_reg == BPF_PSEUDO_KFUNC_CALL && in->off) {
+			nmr_code_free(out);
+			return nmr_error(-EOPNOTSUPP, "program %s calls a kernel module's kfunc: "
+					 "not supported in a chain", bpf_program__name(prog));
+		}
+		if (!is_ld_imm64(in))
+			continue;
+		if (in->src_reg == BPF_PSEUDO_BTF_ID && in[1].imm) {
+			nmr_code_free(out);
+			return nmr_error(-EOPNOTSUPP, "program %s uses a kernel module's ksym: "
+					 "not supported in a chain", bpf_program__name(prog));
+		}
+		if (is_map_ref(in)) {
+			struct bpf_map_info mi = {};
+			__u32 mlen = sizeof(mi);
+
+			if (bpf_obj_get_info_by_fd(in->imm, &mi, &mlen)) {
+				nmr_code_free(out);
+				return nmr_error(-errno, "program %s: map of instruction %u: %s",
+						 bpf_program__name(prog), i, strerror(errno));
+			}
+			in->imm = mi.id;
+		}
+		i++;
+	}
+	out->hdr.magic = NMR_CODE_MAGIC;
+	out->hdr.insn_cnt = cnt;
+	out->hdr.main_len = main_len;
+	out->hdr.stack = stack_depth(out->insns, main_len);
+	out->hdr.gpl = info.gpl_compatible;
+	return 0;
+}
+
+int nmr_code_store(const char *path, const struct nmr_code *code)
+{
+	size_t size = sizeof(code->hdr) + code->hdr.insn_cnt * sizeof(struct bpf_insn);
+	char *buf = malloc(size);
+	int err;
+
+	if (!buf)
+		return nmr_error(-ENOMEM, "store code: out of memory");
+	memcpy(buf, &code->hdr, sizeof(code->hdr));
+	memcpy(buf + sizeof(code->hdr), code->insns, size - sizeof(code->hdr));
+	err = nmr_blob_store(path, buf, size);
+	free(buf);
+	return err;
+}
+
+int nmr_code_load(const char *path, struct nmr_code *out)
+{
+	size_t size;
+	char *buf;
+	int err = nmr_blob_load(path, (void **)&buf, &size);
+
+	memset(out, 0, sizeof(*out));
+	if (err)
+		return err;
+	if (size < sizeof(out->hdr))
+		goto bad;
+	memcpy(&out->hdr, buf, sizeof(out->hdr));
+	if (out->hdr.magic != NMR_CODE_MAGIC ||
+	    size != sizeof(out->hdr) + (size_t)out->hdr.insn_cnt * sizeof(struct bpf_insn))
+		goto bad;
+	out->insns = malloc(size - sizeof(out->hdr));
+	if (!out->insns) {
+		free(buf);
+		return nmr_error(-ENOMEM, "load code: out of memory");
+	}
+	memcpy(out->insns, buf + sizeof(out->hdr), size - sizeof(out->hdr));
+	free(buf);
+	return 0;
+bad:
+	free(buf);
+	return nmr_error(-EINVAL, "load code %s: not a binding's code", path);
+}
+
+/* ---- the client's counters ---- */
+
+int nmr_chain_stats_create(struct nmr_registry *reg)
+{
+	struct bpf_map *tmpl = reg->maps->maps.chain_stats;
+	LIBBPF_OPTS(bpf_map_create_opts, o,
+		    .btf_fd = bpf_object__btf_fd(reg->maps->obj),
+		    .btf_key_type_id = bpf_map__btf_key_type_id(tmpl),
+		    .btf_value_type_id = bpf_map__btf_value_type_id(tmpl));
+	int fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "nmr_chain_stats", sizeof(__u32),
+				sizeof(struct nmr_chain_stats), 1, &o);
+
+	if (fd < 0)
+		return nmr_error(-errno, "create chain counters: %s", strerror(errno));
+	return fd;
+}
+
+int nmr_chain_stats_read(int fd, struct nmr_chain_stats *sum)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct nmr_chain_stats *v;
+	__u32 zero = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	if (ncpus < 0)
+		return nmr_error(ncpus, "count CPUs: %s", strerror(-ncpus));
+	v = calloc(ncpus, sizeof(*v));
+	if (!v)
+		return nmr_error(-ENOMEM, "read counters: out of memory");
+	if (bpf_map_lookup_elem(fd, &zero, v)) {
+		free(v);
+		return nmr_error(-errno, "read counters: %s", strerror(errno));
+	}
+	for (int cpu = 0; cpu < ncpus; cpu++) {
+		for (int b = 0; b < NMR_MAX_CHAIN; b++)
+			for (int i = 0; i < NMR_VERDICT_SLOTS; i++)
+				sum->binding[b].verdicts[i] += v[cpu].binding[b].verdicts[i];
+		sum->no_provider += v[cpu].no_provider;
+		sum->handoff_missed += v[cpu].handoff_missed;
+		sum->default_missed += v[cpu].default_missed;
+	}
+	free(v);
+	return 0;
+}
+
+/* Zeroes one binding's column on every CPU: a new binding starts from nothing. */
+int nmr_chain_stats_reset(int fd, __u32 column)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct nmr_chain_stats *v;
+	__u32 zero = 0;
+	int err = 0;
+
+	if (ncpus < 0)
+		return nmr_error(ncpus, "count CPUs: %s", strerror(-ncpus));
+	v = calloc(ncpus, sizeof(*v));
+	if (!v)
+		return nmr_error(-ENOMEM, "reset counters: out of memory");
+	if (bpf_map_lookup_elem(fd, &zero, v))
+		err = nmr_error(-errno, "read counters: %s", strerror(errno));
+	for (int cpu = 0; !err && cpu < ncpus; cpu++)
+		memset(&v[cpu].binding[column], 0, sizeof(v[cpu].binding[column]));
+	if (!err && bpf_map_update_elem(fd, &zero, v, BPF_ANY))
+		err = nmr_error(-errno, "reset counters: %s", strerror(errno));
+	free(v);
+	return err;
+}
+
+/* ---- linking ---- */
+
+struct emitter {
+	struct bpf_insn *insns;
+	size_t n, cap;
+	int err;
+	/* jumps to labels, patched at the end */
+	struct { size_t at; int label; } *fix;
+	size_t nfix, capfix;
+	size_t labels[8 + 2 * NMR_MAX_CHAIN];
+};
+
+enum { L_MAIN, L_END, L_HANDOFF, L_NEXT0 };	/* L_NEXT0 + i: provider i + 1's start */
+
+static void emit(struct emitter *e, struct bpf_insn insn)
+{
+	if (e->err)
+		return;
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? 2 * e->cap : 1024;
+		struct bpf_insn *p = cap > MAX_INSNS ? NULL : realloc(e->insns, cap * sizeof(*p));
+
+		if (!p) {
+			e->err = nmr_error(-E2BIG, "link chain: more than %d instructions",
+					   MAX_INSNS);
+			return;
+		}
+		e->insns = p;
+		e->cap = cap;
+	}
+	e->insns[e->n++] = insn;
+}
+
+#define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), \
+						  .off = (o), .imm = (i) })
+#define MOV64_REG(d, s)		INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
+#define MOV64_IMM(d, i)		INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
+#define ALU64_IMM(op, d, i)	INSN(BPF_ALU64 | (op) | BPF_K, d, 0, 0, i)
+#define ALU32_IMM(op, d, i)	INSN(BPF_ALU | (op) | BPF_K, d, 0, 0, i)
+#define ALU64_REG(op, d, s)	INSN(BPF_ALU64 | (op) | BPF_X, d, s, 0, 0)
+#define MOV32_REG(d, s)		INSN(BPF_ALU | BPF_MOV | BPF_X, d, s, 0, 0)
+#define LDX(sz, d, s, o)	INSN(BPF_LDX | BPF_MEM | (sz), d, s, o, 0)
+#define STX(sz, d, s, o)	INSN(BPF_STX | BPF_MEM | (sz), d, s, o, 0)
+#define ST(sz, d, o, i)		INSN(BPF_ST | BPF_MEM | (sz), d, 0, o, i)
+#define CALL(f)			INSN(BPF_JMP | BPF_CALL, 0, 0, 0, f)
+#define EXIT()			INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+
+static void emit_ld_map(struct emitter *e, int reg, int fd, bool value)
+{
+	emit(e, INSN(BPF_LD | BPF_IMM | BPF_DW, reg,
+		     value ? BPF_PSEUDO_MAP_VALUE : BPF_PSEUDO_MAP_FD, 0, fd));
+	emit(e, INSN(0, 0, 0, 0, 0));
+}
+
+/* A jump (code: BPF_JMP/JMP32 | op | BPF_K, or BPF_JA) to a label placed later or earlier. */
+static void emit_jump(struct emitter *e, __u8 code, int reg, __s32 imm, int label)
+{
+	if (!e->err && e->nfix == e->capfix) {
+		size_t cap = e->capfix ? 2 * e->capfix : 64;
+		void *p = realloc(e->fix, cap * sizeof(*e->fix));
+
+		if (!p) {
+			e->err = nmr_error(-ENOMEM, "link chain: out of memory");
+			return;
+		}
+		e->fix = p;
+		e->capfix = cap;
+	}
+	if (e->err)
+		return;
+	e->fix[e->nfix].at = e->n;
+	e->fix[e->nfix++].label = label;
+	emit(e, INSN(code, reg, 0, 0, imm));
+}
+
+static void place(struct emitter *e, int label)
+{
+	e->labels[label] = e->n;
+}
+
+struct frame {
+	short ctx, stats, verdict;	/* stack offsets of the chain's own words */
+};
+
+/* r0 = this CPU's nmr_chain_stats; jumps to on_null if it is missing (never). */
+static void emit_stats_lookup(struct emitter *e, int stats_fd, const struct frame *f)
+{
+	emit(e, ST(BPF_W, BPF_REG_10, f->stats, 0));
+	emit(e, MOV64_REG(BPF_REG_2, BPF_REG_10));
+	emit(e, ALU64_IMM(BPF_ADD, BPF_REG_2, f->stats));
+	emit_ld_map(e, BPF_REG_1, stats_fd, false);
+	emit(e, CALL(BPF_FUNC_map_lookup_elem));
+}
+
+/* (*(u64 *)(stats + off))++, with the stats pointer in its stack word. */
+static void emit_count(struct emitter *e, const struct frame *f, int reg, short off)
+{
+	emit(e, LDX(BPF_DW, reg, BPF_REG_10, f->stats));
+	emit(e, LDX(BPF_DW, BPF_REG_3, reg, off));
+	emit(e, ALU64_IMM(BPF_ADD, BPF_REG_3, 1));
+	emit(e, STX(BPF_DW, reg, BPF_REG_3, off));
+}
+
+static void emit_tail_call(struct emitter *e, int table_fd, const struct frame *f)
+{
+	emit(e, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, f->ctx));
+	emit_ld_map(e, BPF_REG_2, table_fd, false);
+	emit(e, MOV64_IMM(BPF_REG_3, 0));
+	emit(e, CALL(BPF_FUNC_tail_call));
+}
+
+/* Map ids in a binding's code back to fds, opened once per link. */
+struct map_fds {
+	__u32 id[512];
+	int fd[512];
+	size_t n;
+};
+
+static int map_fd_of(struct map_fds *m, __u32 id)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->id[i] == id)
+			return m->fd[i];
+	if (m->n == ARRAY_SIZE(m->id))
+		return nmr_error(-E2BIG, "link chain: more than %zu maps", ARRAY_SIZE(m->id));
+	m->fd[m->n] = bpf_map_get_fd_by_id(id);
+	if (m->fd[m->n] < 0)
+		return nmr_error(-errno, "link chain: map id %u is gone: %s", id, strerror(errno));
+	m->id[m->n] = id;
+	return m->fd[m->n++];
+}
+
+/* Provider i's main function, in line: its exits jump to the code after it. */
+static int emit_provider(struct emitter *e, const struct nmr_code *code, size_t i,
+			 const struct frame *f, struct map_fds *maps, size_t *main_at)
+{
+	*main_at = e->n;
+	for (__u32 j = 0; j < code->hdr.main_len && !e->err; j++) {
+		struct bpf_insn in = code->insns[j];
+
+		if (in.code == (BPF_JMP | BPF_EXIT)) {
+			emit_jump(e, BPF_JMP | BPF_JA, 0, 0, L_NEXT0 + NMR_MAX_CHAIN + i);
+			continue;
+		}
+		if (is_map_ref(&in)) {
+			int fd = map_fd_of(maps, in.imm);
+
+			if (fd < 0)
+				return fd;
+			in.imm = fd;
+		}
+		emit(e, in);
+	}
+	(void)f;
+	return e->err;
+}
+
+/* Provider i's subprograms after the main function; its calls into them moved. */
+static void emit_subprogs(struct emitter *e, const struct nmr_code *code, size_t main_at,
+			  struct map_fds *maps)
+{
+	size_t sub_at = e->n;
+
+	for (__u32 j = code->hdr.main_len; j < code->hdr.insn_cnt && !e->err; j++) {
+		struct bpf_insn in = code->insns[j];
+
+		if (is_map_ref(&in)) {
+			int fd = map_fd_of(maps, in.imm);
+
+			if (fd < 0) {
+				e->err = fd;
+				return;
+			}
+			in.imm = fd;
+		}
+		emit(e, in);
+	}
+	/* calls from the main function: old target t is now at sub_at + t - main_len */
+	for (__u32 j = 0; j < code->hdr.main_len && !e->err; j++) {
+		__u32 t;
+
+		if (!rel_target(code->insns, j, &t))
+			continue;
+		e->insns[main_at + j].imm = (__s32)(sub_at + t - code->hdr.main_len) -
+					    (__s32)(main_at + j) - 1;
+	}
+}
+
+static void patch_jumps(struct emitter *e)
+{
+	for (size_t i = 0; i < e->nfix && !e->err; i++) {
+		long off = (long)e->labels[e->fix[i].label] - (long)e->fix[i].at - 1;
+
+		if (off < -32768 || off > 32767)
+			e->err = nmr_error(-E2BIG, "link chain: a provider is too long to jump "
+					   "over (%ld instructions)", off);
+		else
+			e->insns[e->fix[i].at].off = off;
+	}
+}
+
+void nmr_chain_close(struct nmr_chain *ch)
+{
+	if (ch->prog_fd >= 0)
+		close(ch->prog_fd);
+	if (ch->handoff_fd >= 0)
+		close(ch->handoff_fd);
+	if (ch->armed_fd >= 0)
+		close(ch->armed_fd);
+	ch->prog_fd = ch->handoff_fd = ch->armed_fd = -1;
+}
+
+static int chain_prog_load(const struct nmr_client_record *c, const struct emitter *e, bool gpl,
+			   char *log, size_t log_size)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, o);
+	enum bpf_prog_type type = c->hook == NMR_HOOK_XDP ? BPF_PROG_TYPE_XDP
+							  : BPF_PROG_TYPE_SCHED_CLS;
+	int fd;
+
+	if (c->hook == NMR_HOOK_XDP) {
+		o.expected_attach_type = BPF_XDP;
+		o.prog_flags = c->flags & NMR_CLIENT_F_FRAGS ? BPF_F_XDP_HAS_FRAGS : 0;
+	}
+	fd = bpf_prog_load(type, "nmr_chain", gpl ? "GPL" : "Proprietary", e->insns, e->n, &o);
+	if (fd >= 0 || !log)
+		return fd < 0 ? -errno : fd;
+	/* again, for the verifier's reasons */
+	o.log_buf = log;
+	o.log_size = log_size;
+	o.log_level = 1;
+	log[0] = 0;
+	fd = bpf_prog_load(type, "nmr_chain", gpl ? "GPL" : "Proprietary", e->insns, e->n, &o);
+	if (fd >= 0)
+		return fd;
+	return -errno;
+}
+
+/* The last lines of a verifier log, which say why. */
+static const char *log_tail(const char *log, int lines)
+{
+	const char *p = log + strlen(log);
+
+	while (p > log && lines >= 0)
+		if (*--p == '\n' && p[1])
+			lines--;
+	return p == log ? p : p + 1;
+}
+
+int nmr_chain_load(struct nmr_registry *reg, const struct nmr_client_record *c,
+		   const struct nmr_chain_link *links, size_t n, struct nmr_chain *out)
+{
+	int empty_verdict = c->hook == NMR_HOOK_XDP ? XDP_PASS : TC_ACT_UNSPEC;
+	struct emitter e = {};
+	struct map_fds *maps = calloc(1, sizeof(*maps));
+	size_t main_at[NMR_MAX_CHAIN];
+	int stats_fd = -1, default_fd = -1, err;
+	char path[PATH_MAX], *log = NULL;
+	struct frame f;
+	__u32 depth = 0;
+	bool gpl = true;
+
+	*out = (struct nmr_chain)NMR_CHAIN_INIT;
+	if (!maps)
+		return nmr_error(-ENOMEM, "link chain: out of memory");
+	if (n > NMR_MAX_CHAIN) {
+		err = nmr_error(-E2BIG, "link chain: %zu providers, at most %d", n, NMR_MAX_CHAIN);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		depth = MAX(depth, links[i].code->hdr.stack);
+		gpl &= !!links[i].code->hdr.gpl;
+	}
+	if (depth + CHAIN_SLOTS > STACK_MAX) {
+		err = nmr_error(-E2BIG, "link chain of client %s: a provider uses %u bytes of "
+				"stack; a chain needs %d of the %d for itself", c->name, depth,
+				CHAIN_SLOTS, STACK_MAX);
+		goto out;
+	}
+	f.ctx = -(short)(depth + 8);
+	f.stats = -(short)(depth + 16);
+	f.verdict = -(short)(depth + 24);
+
+	err = nmr_client_path(reg, c, "stats", path, sizeof(path));
+	if (!err && (stats_fd = bpf_obj_get(path)) < 0)
+		err = nmr_error(-errno, "link chain: open %s: %s", path, strerror(errno));
+	if (!err && (c->flags & NMR_CLIENT_F_DEFAULT) &&
+	    !(err = nmr_client_path(reg, c, "default", path, sizeof(path))) &&
+	    (default_fd = bpf_obj_get(path)) < 0)
+		err = nmr_error(-errno, "link chain: open %s: %s", path, strerror(errno));
+	if (err)
+		goto out;
+	out->handoff_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "nmr_handoff", 4, 4, 1, NULL);
+	out->armed_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nmr_armed", 4, 4, 1, NULL);
+	if (out->handoff_fd < 0 || out->armed_fd < 0) {
+		err = nmr_error(-errno, "link chain: create handoff maps: %s", strerror(errno));
+		goto out;
+	}
+
+	/* Handed over to a newer chain? One load and a branch, taken only in a swap. */
+	emit(&e, STX(BPF_DW, BPF_REG_10, BPF_REG_1, f.ctx));
+	emit_ld_map(&e, BPF_REG_2, out->armed_fd, true);
+	emit(&e, LDX(BPF_W, BPF_REG_2, BPF_REG_2, 0));
+	emit_jump(&e, BPF_JMP | BPF_JNE | BPF_K, BPF_REG_2, 0, L_HANDOFF);
+
+	place(&e, L_MAIN);
+	emit_stats_lookup(&e, stats_fd, &f);
+	emit(&e, INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_0, 0, 2, 0));
+	emit(&e, MOV64_IMM(BPF_REG_0, empty_verdict));
+	emit(&e, EXIT());
+	emit(&e, STX(BPF_DW, BPF_REG_10, BPF_REG_0, f.stats));
+	if (!n) {
+		emit_count(&e, &f, BPF_REG_1, offsetof(struct nmr_chain_stats, no_provider));
+		emit(&e, MOV64_IMM(BPF_REG_0, empty_verdict));
+		emit_jump(&e, BPF_JMP | BPF_JA, 0, 0, L_END);
+	}
+	/* A provider that hands nothing on ends the chain: what follows never runs. */
+	for (size_t i = 0; i + 1 < n; i++)
+		if (!links[i].continue_on)
+			n = i + 1;
+	for (size_t i = 0; i < n && !e.err; i++) {
+		__u32 cont = links[i].continue_on;
+		short col = links[i].column * sizeof(struct nmr_binding_stats);
+
+		emit(&e, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, f.ctx));
+		err = emit_provider(&e, links[i].code, i, &f, maps, &main_at[i]);
+		if (err)
+			goto out;
+		place(&e, L_NEXT0 + NMR_MAX_CHAIN + i);
+		/* count: binding[col].verdicts[(verdict + 1) & 15]++ */
+		emit(&e, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, f.stats));
+		emit(&e, MOV32_REG(BPF_REG_2, BPF_REG_0));
+		emit(&e, ALU32_IMM(BPF_ADD, BPF_REG_2, 1));
+		emit(&e, ALU32_IMM(BPF_AND, BPF_REG_2, NMR_VERDICT_SLOTS - 1));
+		emit(&e, ALU64_IMM(BPF_LSH, BPF_REG_2, 3));
+		emit(&e, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_2));
+		emit(&e, LDX(BPF_DW, BPF_REG_2, BPF_REG_1, col));
+		emit(&e, ALU64_IMM(BPF_ADD, BPF_REG_2, 1));
+		emit(&e, STX(BPF_DW, BPF_REG_1, BPF_REG_2, col));
+		/* a verdict of the continue-on set goes on to the next provider */
+		for (int b = 0; b < NMR_VERDICT_SLOTS; b++)
+			if (cont & (1U << b))
+				emit_jump(&e, BPF_JMP32 | BPF_JEQ | BPF_K, BPF_REG_0, b - 1,
+					  i + 1 < n ? L_NEXT0 + i + 1 : L_END);
+		emit(&e, EXIT());
+		if (i + 1 < n)
+			place(&e, L_NEXT0 + i + 1);
+	}
+	/* handed on by the last provider (or the chain is empty): the default action */
+	place(&e, L_END);
+	if (n && !links[n - 1].continue_on) {
+		/* nothing reaches here */
+	} else if (default_fd >= 0) {
+		emit(&e, STX(BPF_DW, BPF_REG_10, BPF_REG_0, f.verdict));
+		emit_tail_call(&e, default_fd, &f);
+		emit_count(&e, &f, BPF_REG_1, offsetof(struct nmr_chain_stats, default_missed));
+		emit(&e, LDX(BPF_DW, BPF_REG_0, BPF_REG_10, f.verdict));
+		emit(&e, EXIT());
+	} else {
+		emit(&e, EXIT());
+	}
+	/* the newer chain, or if that tail call fails, this one (counted) */
+	place(&e, L_HANDOFF);
+	emit_tail_call(&e, out->handoff_fd, &f);
+	emit_stats_lookup(&e, stats_fd, &f);
+	emit(&e, INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 3, 0));
+	emit(&e, LDX(BPF_DW, BPF_REG_1, BPF_REG_0, offsetof(struct nmr_chain_stats,
+							   handoff_missed)));
+	emit(&e, ALU64_IMM(BPF_ADD, BPF_REG_1, 1));
+	emit(&e, STX(BPF_DW, BPF_REG_0, BPF_REG_1, offsetof(struct nmr_chain_stats,
+							   handoff_missed)));
+	emit(&e, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, f.ctx));
+	emit_jump(&e, BPF_JMP | BPF_JA, 0, 0, L_MAIN);
+	for (size_t i = 0; i < n; i++)
+		emit_subprogs(&e, links[i].code, main_at[i], maps);
+	patch_jumps(&e);
+	if ((err = e.err))
+		goto out;
+
+	log = malloc(1 << 20);
+	out->prog_fd = chain_prog_load(c, &e, gpl, log, log ? 1 << 20 : 0);
+	if (out->prog_fd < 0) {
+		if (getenv("NMR_DUMP_CHAIN"))
+			for (size_t i = 0; i < e.n; i++)
+				fprintf(stderr, "%4zu: %02x %d %d %d %d\n", i, e.insns[i].code,
+					e.insns[i].dst_reg, e.insns[i].src_reg, e.insns[i].off,
+					e.insns[i].imm);
+		err = out->prog_fd;
+		out->prog_fd = -1;
+		err = nmr_error(err, "link the chain of client %s (%zu providers, %zu "
+				"instructions): %s%s%s", c->name, n, e.n, strerror(-err),
+				log && log[0] ? "; the verifier says:\n" : "",
+				log && log[0] ? log_tail(log, 4) : "");
+	}
+out:
+	if (err)
+		nmr_chain_close(out);
+	for (size_t i = 0; i < maps->n; i++)
+		close(maps->fd[i]);
+	if (stats_fd >= 0)
+		close(stats_fd);
+	if (default_fd >= 0)
+		close(default_fd);
+	free(maps);
+	free(log);
+	free(e.insns);
+	free(e.fix);
+	return err;
+}
