@@ -91,6 +91,39 @@ Test(chain, three_providers_run_in_priority_order)
 	cr_assert_eq(counts_of("c0:s2").verdicts[NMR_VERDICT_INDEX(XDP_PASS)], 40);
 }
 
+/* The chain links a provider's subprograms and keeps its own words clear of its stack. */
+Test(chain, a_provider_with_subprograms_and_stack_is_linked_in_line)
+{
+	const __u8 want[] = { STAMP(1, 1), STAMP(1, 5), STAMP(1, 2) };
+	struct nmr_registry *reg;
+	struct nmr_client_record before, after;
+	struct cli_result r;
+	char binding[32];
+	int rx, fd;
+
+	npi_and_client();
+	stamp("s1", 1, "--priority 10");
+	stamp("s2", 2, "--priority 30");
+	reg = open_registry();
+	cr_assert_eq(nmr_client_find(reg, "c0", &before), 0);
+	cr_assert_eq(cli(&r, "provider register %s --npi demo --name sub --priority 20",
+			 test_obj("subprog")), 0, "%s", r.err);
+	snprintf(binding, sizeof(binding), "c0:sub");
+	cr_assert_eq(set_binding_context(binding, 5, -1), 0, "%s", nmr_last_error());
+	rx = rx_open("veth0");
+	cr_assert_eq(send_frames("veth1", 20), 20);
+	cr_assert_eq(expect_traces(rx, want, 3), 20);
+	cr_assert_eq(counts_of("c0:sub").verdicts[NMR_VERDICT_INDEX(XDP_PASS)], 20);
+	cr_assert_eq(counts_of("c0:s2").packets, 20);
+	/* the new chain is on the hook; the one before it is released */
+	cr_assert_eq(nmr_client_find(reg, "c0", &after), 0);
+	cr_assert_neq(after.dispatcher_prog_id, before.dispatcher_prog_id);
+	cr_assert_eq(after.dispatcher_prog_id, xdp_prog_on("veth0"));
+	fd = bpf_prog_get_fd_by_id(before.dispatcher_prog_id);
+	cr_assert_lt(fd, 0, "the previous chain program is still loaded");
+	nmr_registry_close(reg);
+}
+
 Test(chain, equal_priorities_run_in_registration_order)
 {
 	const __u8 want[] = { STAMP(1, 7), STAMP(1, 8), STAMP(1, 9) };

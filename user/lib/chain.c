@@ -301,6 +301,14 @@ int nmr_chain_stats_reset(int fd, __u32 column)
 
 /* ---- linking ---- */
 
+/* Places in the main function; per provider i: L_NEXT + i is provider i + 1's start,
+ * L_AFTER + i where its exits go, L_FINAL + i and L_MULTI + i its out-of-line counts. */
+enum {
+	L_MAIN, L_END, L_HANDOFF,
+	L_NEXT, L_AFTER = L_NEXT + NMR_MAX_CHAIN, L_FINAL = L_AFTER + NMR_MAX_CHAIN,
+	L_MULTI = L_FINAL + NMR_MAX_CHAIN, L_NLABELS = L_MULTI + NMR_MAX_CHAIN,
+};
+
 struct emitter {
 	struct bpf_insn *insns;
 	size_t n, cap;
@@ -308,10 +316,9 @@ struct emitter {
 	/* jumps to labels, patched at the end */
 	struct { size_t at; int label; } *fix;
 	size_t nfix, capfix;
-	size_t labels[8 + 2 * NMR_MAX_CHAIN];
+	size_t labels[L_NLABELS];
 };
 
-enum { L_MAIN, L_END, L_HANDOFF, L_NEXT0 };	/* L_NEXT0 + i: provider i + 1's start */
 
 static void emit(struct emitter *e, struct bpf_insn insn)
 {
@@ -410,6 +417,42 @@ static void emit_tail_call(struct emitter *e, int table_fd, const struct frame *
 	emit(e, CALL(BPF_FUNC_tail_call));
 }
 
+/* r1 = &counters of the verdict in r0, in the binding's column at col. */
+static void emit_verdict_counter(struct emitter *e, const struct frame *f)
+{
+	emit(e, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, f->stats));
+	emit(e, MOV32_REG(BPF_REG_2, BPF_REG_0));
+	emit(e, ALU32_IMM(BPF_ADD, BPF_REG_2, 1));
+	emit(e, ALU32_IMM(BPF_AND, BPF_REG_2, NMR_VERDICT_SLOTS - 1));
+	emit(e, ALU64_IMM(BPF_LSH, BPF_REG_2, 3));
+	emit(e, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_2));
+}
+
+/*
+ * Out of line, per provider: a final verdict counted, then returned; with a
+ * continue-on set of more than one verdict, the verdict counted, then on.
+ */
+static void emit_final_counts(struct emitter *e, const struct frame *f,
+			      const struct nmr_chain_link *link, size_t i, int next)
+{
+	short col = link->column * sizeof(struct nmr_binding_stats);
+
+	place(e, L_FINAL + i);
+	emit_verdict_counter(e, f);
+	emit(e, LDX(BPF_DW, BPF_REG_2, BPF_REG_1, col));
+	emit(e, ALU64_IMM(BPF_ADD, BPF_REG_2, 1));
+	emit(e, STX(BPF_DW, BPF_REG_1, BPF_REG_2, col));
+	emit(e, EXIT());
+	if (__builtin_popcount(link->continue_on) <= 1)
+		return;
+	place(e, L_MULTI + i);
+	emit_verdict_counter(e, f);
+	emit(e, LDX(BPF_DW, BPF_REG_2, BPF_REG_1, col));
+	emit(e, ALU64_IMM(BPF_ADD, BPF_REG_2, 1));
+	emit(e, STX(BPF_DW, BPF_REG_1, BPF_REG_2, col));
+	emit_jump(e, BPF_JMP | BPF_JA, 0, 0, next);
+}
+
 /* Map ids in a binding's code back to fds, opened once per link. */
 struct map_fds {
 	__u32 id[512];
@@ -440,7 +483,7 @@ static int emit_provider(struct emitter *e, const struct nmr_code *code, size_t 
 		struct bpf_insn in = code->insns[j];
 
 		if (in.code == (BPF_JMP | BPF_EXIT)) {
-			emit_jump(e, BPF_JMP | BPF_JA, 0, 0, L_NEXT0 + NMR_MAX_CHAIN + i);
+			emit_jump(e, BPF_JMP | BPF_JA, 0, 0, L_AFTER + i);
 			continue;
 		}
 		if (is_map_ref(&in)) {
@@ -619,33 +662,36 @@ int nmr_chain_load(struct nmr_registry *reg, const struct nmr_client_record *c,
 	for (size_t i = 0; i + 1 < n; i++)
 		if (!links[i].continue_on)
 			n = i + 1;
+	/*
+	 * Per provider, the path a packet takes on to the next one is kept
+	 * short: its verdict tested, the counter of that verdict bumped at a
+	 * fixed offset, the context reloaded. A final verdict is counted out of
+	 * line (emit_final_counts) before it is returned.
+	 */
 	for (size_t i = 0; i < n && !e.err; i++) {
 		__u32 cont = links[i].continue_on;
 		short col = links[i].column * sizeof(struct nmr_binding_stats);
+		int next = i + 1 < n ? L_NEXT + i + 1 : L_END, nb = __builtin_popcount(cont);
 
 		emit(&e, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, f.ctx));
 		err = emit_provider(&e, links[i].code, i, &f, maps, &main_at[i]);
 		if (err)
 			goto out;
-		place(&e, L_NEXT0 + NMR_MAX_CHAIN + i);
-		/* count: binding[col].verdicts[(verdict + 1) & 15]++ */
-		emit(&e, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, f.stats));
-		emit(&e, MOV32_REG(BPF_REG_2, BPF_REG_0));
-		emit(&e, ALU32_IMM(BPF_ADD, BPF_REG_2, 1));
-		emit(&e, ALU32_IMM(BPF_AND, BPF_REG_2, NMR_VERDICT_SLOTS - 1));
-		emit(&e, ALU64_IMM(BPF_LSH, BPF_REG_2, 3));
-		emit(&e, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_2));
-		emit(&e, LDX(BPF_DW, BPF_REG_2, BPF_REG_1, col));
-		emit(&e, ALU64_IMM(BPF_ADD, BPF_REG_2, 1));
-		emit(&e, STX(BPF_DW, BPF_REG_1, BPF_REG_2, col));
-		/* a verdict of the continue-on set goes on to the next provider */
-		for (int b = 0; b < NMR_VERDICT_SLOTS; b++)
-			if (cont & (1U << b))
-				emit_jump(&e, BPF_JMP32 | BPF_JEQ | BPF_K, BPF_REG_0, b - 1,
-					  i + 1 < n ? L_NEXT0 + i + 1 : L_END);
-		emit(&e, EXIT());
+		place(&e, L_AFTER + i);
+		if (nb == 1) {
+			int v = __builtin_ctz(cont) - 1;
+
+			emit_jump(&e, BPF_JMP32 | BPF_JNE | BPF_K, BPF_REG_0, v, L_FINAL + i);
+			emit_count(&e, &f, BPF_REG_1, col + 8 * NMR_VERDICT_INDEX(v));
+		} else {
+			for (int b = 0; b < NMR_VERDICT_SLOTS; b++)
+				if (cont & (1U << b))
+					emit_jump(&e, BPF_JMP32 | BPF_JEQ | BPF_K, BPF_REG_0, b - 1,
+						  L_MULTI + i);
+			emit_jump(&e, BPF_JMP | BPF_JA, 0, 0, L_FINAL + i);
+		}
 		if (i + 1 < n)
-			place(&e, L_NEXT0 + i + 1);
+			place(&e, next);
 	}
 	/* handed on by the last provider (or the chain is empty): the default action */
 	place(&e, L_END);
@@ -672,6 +718,8 @@ int nmr_chain_load(struct nmr_registry *reg, const struct nmr_client_record *c,
 							   handoff_missed)));
 	emit(&e, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, f.ctx));
 	emit_jump(&e, BPF_JMP | BPF_JA, 0, 0, L_MAIN);
+	for (size_t i = 0; i < n; i++)
+		emit_final_counts(&e, &f, &links[i], i, i + 1 < n ? L_NEXT + i + 1 : L_END);
 	for (size_t i = 0; i < n; i++)
 		emit_subprogs(&e, links[i].code, main_at[i], maps);
 	patch_jumps(&e);
