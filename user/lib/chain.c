@@ -390,7 +390,7 @@ struct frame {
 	short ctx, stats, verdict;	/* stack offsets of the chain's own words */
 };
 
-/* r0 = this CPU's nmr_chain_stats; jumps to on_null if it is missing (never). */
+/* r0 = this CPU's nmr_chain_stats, or NULL (never: the map has its one entry). */
 static void emit_stats_lookup(struct emitter *e, int stats_fd, const struct frame *f)
 {
 	emit(e, ST(BPF_W, BPF_REG_10, f->stats, 0));
@@ -417,8 +417,8 @@ static void emit_tail_call(struct emitter *e, int table_fd, const struct frame *
 	emit(e, CALL(BPF_FUNC_tail_call));
 }
 
-/* r1 = &counters of the verdict in r0, in the binding's column at col. */
-static void emit_verdict_counter(struct emitter *e, const struct frame *f)
+/* binding[col].verdicts[NMR_VERDICT_INDEX(r0)]++, col being the column's byte offset. */
+static void emit_verdict_count(struct emitter *e, const struct frame *f, short col)
 {
 	emit(e, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, f->stats));
 	emit(e, MOV32_REG(BPF_REG_2, BPF_REG_0));
@@ -426,6 +426,9 @@ static void emit_verdict_counter(struct emitter *e, const struct frame *f)
 	emit(e, ALU32_IMM(BPF_AND, BPF_REG_2, NMR_VERDICT_SLOTS - 1));
 	emit(e, ALU64_IMM(BPF_LSH, BPF_REG_2, 3));
 	emit(e, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_2));
+	emit(e, LDX(BPF_DW, BPF_REG_2, BPF_REG_1, col));
+	emit(e, ALU64_IMM(BPF_ADD, BPF_REG_2, 1));
+	emit(e, STX(BPF_DW, BPF_REG_1, BPF_REG_2, col));
 }
 
 /*
@@ -438,18 +441,12 @@ static void emit_final_counts(struct emitter *e, const struct frame *f,
 	short col = link->column * sizeof(struct nmr_binding_stats);
 
 	place(e, L_FINAL + i);
-	emit_verdict_counter(e, f);
-	emit(e, LDX(BPF_DW, BPF_REG_2, BPF_REG_1, col));
-	emit(e, ALU64_IMM(BPF_ADD, BPF_REG_2, 1));
-	emit(e, STX(BPF_DW, BPF_REG_1, BPF_REG_2, col));
+	emit_verdict_count(e, f, col);
 	emit(e, EXIT());
 	if (__builtin_popcount(link->continue_on) <= 1)
 		return;
 	place(e, L_MULTI + i);
-	emit_verdict_counter(e, f);
-	emit(e, LDX(BPF_DW, BPF_REG_2, BPF_REG_1, col));
-	emit(e, ALU64_IMM(BPF_ADD, BPF_REG_2, 1));
-	emit(e, STX(BPF_DW, BPF_REG_1, BPF_REG_2, col));
+	emit_verdict_count(e, f, col);
 	emit_jump(e, BPF_JMP | BPF_JA, 0, 0, next);
 }
 
@@ -476,7 +473,7 @@ static int map_fd_of(struct map_fds *m, __u32 id)
 
 /* Provider i's main function, in line: its exits jump to the code after it. */
 static int emit_provider(struct emitter *e, const struct nmr_code *code, size_t i,
-			 const struct frame *f, struct map_fds *maps, size_t *main_at)
+			 struct map_fds *maps, size_t *main_at)
 {
 	*main_at = e->n;
 	for (__u32 j = 0; j < code->hdr.main_len && !e->err; j++) {
@@ -495,7 +492,6 @@ static int emit_provider(struct emitter *e, const struct nmr_code *code, size_t 
 		}
 		emit(e, in);
 	}
-	(void)f;
 	return e->err;
 }
 
@@ -674,7 +670,7 @@ int nmr_chain_load(struct nmr_registry *reg, const struct nmr_client_record *c,
 		int next = i + 1 < n ? L_NEXT + i + 1 : L_END, nb = __builtin_popcount(cont);
 
 		emit(&e, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, f.ctx));
-		err = emit_provider(&e, links[i].code, i, &f, maps, &main_at[i]);
+		err = emit_provider(&e, links[i].code, i, maps, &main_at[i]);
 		if (err)
 			goto out;
 		place(&e, L_AFTER + i);
