@@ -725,11 +725,6 @@ int nmr_chain_load(struct nmr_registry *reg, const struct nmr_client_record *c,
 	log = malloc(1 << 20);
 	out->prog_fd = chain_prog_load(c, &e, gpl, log, log ? 1 << 20 : 0);
 	if (out->prog_fd < 0) {
-		if (getenv("NMR_DUMP_CHAIN"))
-			for (size_t i = 0; i < e.n; i++)
-				fprintf(stderr, "%4zu: %02x %d %d %d %d\n", i, e.insns[i].code,
-					e.insns[i].dst_reg, e.insns[i].src_reg, e.insns[i].off,
-					e.insns[i].imm);
 		err = out->prog_fd;
 		out->prog_fd = -1;
 		err = nmr_error(err, "link the chain of client %s (%zu providers, %zu "
