@@ -74,8 +74,9 @@ int nmr_registry_open(const char *root, unsigned int flags, struct nmr_registry 
 void nmr_registry_close(struct nmr_registry *reg);
 const char *nmr_registry_root(const struct nmr_registry *reg);
 /*
- * How long the one slot write that made the last chain change live took
- * (the atomic step itself, without the program loads before it).
+ * How long the one write that made the last chain change live took (the
+ * running chain's armed word: the atomic step itself, without the program
+ * loads before it or the hook update after it).
  */
 __u64 nmr_registry_last_swap_ns(const struct nmr_registry *reg);
 /* Deregisters every client, provider and NPI, then removes the root itself. */

@@ -179,7 +179,38 @@ static bool chain_has(const struct nmr_binding_record *chain, size_t n, const st
 	return false;
 }
 
-static const char *const instance_leaves[][2] = {
+/*
+ * A set of pins in one directory, each with a "_new" twin staged beside it
+ * while the live one still serves: leaves[i] = { live, staged }.
+ */
+typedef const char *const leaf_pair[2];
+
+static void unpin_leaves(const char *dir, leaf_pair *leaves, size_t n, bool staged)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < n; i++)
+		if (snprintf(path, sizeof(path), "%s/%s", dir, leaves[i][staged]) < (int)sizeof(path))
+			unlink(path);
+}
+
+/* The staged pins take the live ones' names (the live ones unpinned first). */
+static int promote_leaves(const char *dir, leaf_pair *leaves, size_t n)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+
+	unpin_leaves(dir, leaves, n, false);
+	for (size_t i = 0; i < n; i++) {
+		if (snprintf(from, sizeof(from), "%s/%s", dir, leaves[i][1]) >= (int)sizeof(from) ||
+		    snprintf(to, sizeof(to), "%s/%s", dir, leaves[i][0]) >= (int)sizeof(to))
+			return -ENAMETOOLONG;
+		if (rename(from, to))
+			return nmr_error(-errno, "rename %s: %s", from, strerror(errno));
+	}
+	return 0;
+}
+
+static leaf_pair instance_leaves[] = {
 	{ "prog", "prog_new" }, { "dispatch", "dispatch_new" }, { "code", "code_new" },
 };
 
@@ -204,30 +235,6 @@ static int pin_instance(struct nmr_registry *reg, const struct nmr_guid *id,
 					 sizeof(path))))
 		err = nmr_code_store(path, &inst->code);
 	return err;
-}
-
-static void unpin_instance(struct nmr_registry *reg, const struct nmr_guid *id, bool staged)
-{
-	char path[PATH_MAX];
-
-	for (size_t i = 0; i < ARRAY_SIZE(instance_leaves); i++)
-		if (!binding_path(reg, id, instance_leaves[i][staged], path, sizeof(path)))
-			unlink(path);
-}
-
-static int promote_staged(struct nmr_registry *reg, const struct nmr_guid *id)
-{
-	char from[PATH_MAX], to[PATH_MAX];
-
-	for (size_t i = 0; i < ARRAY_SIZE(instance_leaves); i++) {
-		if (binding_path(reg, id, instance_leaves[i][1], from, sizeof(from)) ||
-		    binding_path(reg, id, instance_leaves[i][0], to, sizeof(to)))
-			return -ENAMETOOLONG;
-		unlink(to);
-		if (rename(from, to))
-			return nmr_error(-errno, "rename %s: %s", from, strerror(errno));
-	}
-	return 0;
 }
 
 static const struct nmr_replacement *replacement_of(const struct nmr_binding_record *b,
@@ -262,7 +269,7 @@ static int build_instance(struct nmr_registry *reg, const struct nmr_binding_rec
 }
 
 /* The running chain's pins, and the new chain's under "_new" names until it runs. */
-static const char *const chain_leaves[][2] = {
+static leaf_pair chain_leaves[] = {
 	{ "dispatcher", "dispatcher_new" }, { "handoff", "handoff_new" }, { "armed", "armed_new" },
 };
 
@@ -297,26 +304,6 @@ static int pin_chain(struct nmr_registry *reg, const struct nmr_client_record *c
 			err = nmr_error(-errno, "pin %s: %s", path, strerror(errno));
 	}
 	return err;
-}
-
-static void unpin_chain(struct nmr_registry *reg, const struct nmr_client_record *client,
-			bool staged)
-{
-	char path[PATH_MAX];
-
-	for (size_t i = 0; i < ARRAY_SIZE(chain_leaves); i++)
-		if (!nmr_client_path(reg, client, chain_leaves[i][staged], path, sizeof(path)))
-			unlink(path);
-}
-
-static void promote_chain(struct nmr_registry *reg, const struct nmr_client_record *client)
-{
-	char from[PATH_MAX], to[PATH_MAX];
-
-	for (size_t i = 0; i < ARRAY_SIZE(chain_leaves); i++)
-		if (!nmr_client_path(reg, client, chain_leaves[i][1], from, sizeof(from)) &&
-		    !nmr_client_path(reg, client, chain_leaves[i][0], to, sizeof(to)))
-			rename(from, to);
 }
 
 static int set_armed(int armed_fd, __u32 value)
@@ -450,8 +437,8 @@ static int chain_commit(struct nmr_registry *reg, const struct nmr_client_record
 		nmr_wait_for_readers();
 		goto unbuild;
 	}
-	unpin_chain(reg, client, false);
-	promote_chain(reg, client);
+	if (!nmr_client_path(reg, client, NULL, path, sizeof(path)))
+		promote_leaves(path, chain_leaves, ARRAY_SIZE(chain_leaves));
 	staged_chain = false;
 	note_dispatcher(reg, client, next.prog_fd);
 
@@ -461,8 +448,9 @@ static int chain_commit(struct nmr_registry *reg, const struct nmr_client_record
 	for (size_t j = 0; j < nold; j++) {
 		if (chain_has(want, nwant, &old[j].id)) {
 			if (replacement_of(&old[j], repl, nrepl)) {
-				unpin_instance(reg, &old[j].id, false);
-				promote_staged(reg, &old[j].id);
+				if (!binding_path(reg, &old[j].id, NULL, path, sizeof(path)))
+					promote_leaves(path, instance_leaves,
+						       ARRAY_SIZE(instance_leaves));
 			}
 		} else if (!binding_path(reg, &old[j].id, NULL, path, sizeof(path))) {
 			nmr_unpin_tree(path);
@@ -481,11 +469,14 @@ records:
 
 unbuild:
 	if (staged_chain)
-		unpin_chain(reg, client, true);
+		if (!nmr_client_path(reg, client, NULL, path, sizeof(path)))
+			unpin_leaves(path, chain_leaves, ARRAY_SIZE(chain_leaves), true);
 	for (size_t i = 0; i < nwant; i++) {
 		if (built[i].prog_fd < 0)
 			continue;
-		unpin_instance(reg, &want[i].id, want[i].prog_id != 0);
+		if (!binding_path(reg, &want[i].id, NULL, path, sizeof(path)))
+			unpin_leaves(path, instance_leaves, ARRAY_SIZE(instance_leaves),
+				     want[i].prog_id != 0);
 		if (!want[i].prog_id && !binding_path(reg, &want[i].id, NULL, path, sizeof(path)))
 			nmr_unpin_tree(path);
 	}
