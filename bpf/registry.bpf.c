@@ -53,8 +53,9 @@ struct {
 NMR_DEFINE_BINDING_CONTEXTS_MAP(binding_contexts, NMR_PINNED);
 
 /*
- * Not pinned: the template of each client's counters (client/<id>/stats),
- * which the registrar creates with this map's BTF so bpftool names the fields.
+ * Not pinned: the BTF source of each client's counters (client/<id>/stats),
+ * an array of this value per CPU that the registrar describes with this BTF
+ * so bpftool names the fields (chain.c, nmr_chain_stats_create()).
  */
 NMR_DEFINE_CHAIN_STATS_MAP(chain_stats);
 

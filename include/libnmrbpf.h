@@ -194,7 +194,7 @@ int nmr_client_list(struct nmr_registry *reg, struct nmr_client_record **out, si
 /* A client's chain counters, summed over CPUs. */
 struct nmr_client_counts {
 	__u64 no_provider;	/* packets that found the chain empty */
-	__u64 missed;		/* failed tail calls: to a new chain version, to the default action */
+	__u64 missed;		/* failed tail calls: the switch's into a chain, the default action's */
 };
 int nmr_client_counts(struct nmr_registry *reg, const struct nmr_client_record *client,
 		      struct nmr_client_counts *out);

@@ -19,7 +19,7 @@
 #endif
 
 /* Bumped when a record layout changes; a registry of another version is refused. */
-#define NMR_ABI_VERSION		2
+#define NMR_ABI_VERSION		3
 
 #define NMR_NAME_LEN		32
 #define NMR_PROG_NAME_LEN	64
@@ -38,8 +38,8 @@
 /*
  * The kernel runs at most 33 programs per packet (MAX_TAIL_CALL_CNT). A
  * client's chain is one program, but a provider may itself tail-call (NPI
- * slots) and the chain hands over to its next version by a tail call: the
- * chain keeps to the tail-call budget, 32 providers.
+ * slots) and the client's switch enters the chain by a tail call while a
+ * change goes live: the chain keeps to the tail-call budget, 32 providers.
  */
 #define NMR_MAX_CHAIN		32
 
@@ -211,15 +211,34 @@ struct nmr_binding_context {
 };
 
 /*
- * Per-CPU counters of a client's chain (client/<id>/stats): one column per
- * binding, kept while the binding lives whatever its position, and the
- * chain's own. The chain program looks them up once per packet.
+ * A client's counters (client/<id>/stats) are one array value, with its BTF
+ * made at run time (chain.c):
+ *
+ *   struct nmr_client_stats {
+ *           struct nmr_chain_stats cpu[possible CPUs];	   a column per binding
+ *           struct nmr_chain_events chain[possible CPUs];  the chain's own
+ *   };
+ *
+ * The chain finds its CPU's part from the CPU number, shifted: no map
+ * lookup, no multiply. A binding's column is kept while the binding lives,
+ * whatever its position. Parts are whole cache lines: CPUs never share one.
  */
 struct nmr_chain_stats {
 	struct nmr_binding_stats binding[NMR_MAX_CHAIN];
+};
+#define NMR_CHAIN_STATS_SHIFT	12	/* sizeof(struct nmr_chain_stats) == 1 << 12 */
+
+struct nmr_chain_events {
 	__u64 no_provider;	/* packets that found the chain empty */
-	__u64 handoff_missed;	/* the tail call to the chain's next version failed */
+	__u64 handoff_missed;	/* the client's switch could not enter a chain */
 	__u64 default_missed;	/* the tail call to the client's default action failed */
+} __attribute__((aligned(64)));
+#define NMR_CHAIN_EVENTS_SHIFT	6	/* sizeof(struct nmr_chain_events) == 1 << 6 */
+
+/* Both part types, for the registry's BTF (its unpinned chain_stats map). */
+struct nmr_chain_parts {
+	struct nmr_chain_stats stats;
+	struct nmr_chain_events events;
 };
 
 /* Per-program-instance constants, frozen into .rodata.nmr at load. */

@@ -19,13 +19,13 @@
 		__VA_ARGS__						\
 	} name SEC(".maps")
 
-/* A client's counters: one entry, looked up once per packet by its chain. */
+/* The type source of a client's counters: one CPU's parts (nmr_abi.h). */
 #define NMR_DEFINE_CHAIN_STATS_MAP(name, ...)				\
 	struct {							\
-		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);		\
+		__uint(type, BPF_MAP_TYPE_ARRAY);			\
 		__uint(max_entries, 1);					\
 		__type(key, __u32);					\
-		__type(value, struct nmr_chain_stats);			\
+		__type(value, struct nmr_chain_parts);			\
 		__VA_ARGS__						\
 	} name SEC(".maps")
 

@@ -178,23 +178,30 @@ Test(chain, continue_on_verdicts_decide_whether_the_next_provider_runs)
 	cr_assert_eq(c2.verdicts[NMR_VERDICT_INDEX(XDP_DROP)], 10);
 }
 
-/* The dispatcher of client c0, run on one frame with BPF_PROG_TEST_RUN. */
-static int test_run(unsigned char *frame, __u32 *retval)
+/* Client c0's pinned LEAF (its chain: "dispatcher"), opened. */
+static int c0_pin(const char *leaf)
 {
-	unsigned char out[256];
 	char path[256];
-	int fd, err;
+	FILE *f;
+	int fd;
 
-	snprintf(path, sizeof(path), "ls -d %s/client/*/dispatcher > %s/disp", env.root, env.tmp);
-	cr_assert_eq(sh("%s", path), 0);
-	snprintf(path, sizeof(path), "%s/disp", env.tmp);
-	FILE *f = fopen(path, "r");
-
+	cr_assert_eq(sh("ls -d %s/client/*/%s > %s/pin", env.root, leaf, env.tmp), 0);
+	snprintf(path, sizeof(path), "%s/pin", env.tmp);
+	f = fopen(path, "r");
 	cr_assert(f && fgets(path, sizeof(path), f));
 	fclose(f);
 	path[strcspn(path, "\n")] = 0;
 	fd = bpf_obj_get(path);
 	cr_assert_geq(fd, 0, "%s", path);
+	return fd;
+}
+
+/* c0's program LEAF, run on one frame with BPF_PROG_TEST_RUN. */
+static int test_run_leaf(const char *leaf, unsigned char *frame, __u32 *retval)
+{
+	unsigned char out[256];
+	int fd = c0_pin(leaf), err;
+
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = 64,
 		    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
 	err = bpf_prog_test_run_opts(fd, &opts);
@@ -202,6 +209,11 @@ static int test_run(unsigned char *frame, __u32 *retval)
 	memcpy(frame, out, 64);
 	*retval = opts.retval;
 	return err;
+}
+
+static int test_run(unsigned char *frame, __u32 *retval)
+{
+	return test_run_leaf("dispatcher", frame, retval);
 }
 
 Test(chain, the_same_chain_under_bpf_prog_test_run)
@@ -308,30 +320,85 @@ Test(chain, replace_with_a_bad_object_changes_nothing)
 	free(after);
 }
 
-Test(chain, a_failed_handoff_tail_call_is_counted_and_the_chain_still_runs)
+static __u64 c0_missed(void)
 {
-	struct nmr_registry *reg;
+	struct nmr_registry *reg = open_registry();
 	struct nmr_client_record c;
 	struct nmr_client_counts cc;
-	char guid[NMR_GUID_STR_LEN];
+
+	cr_assert_eq(nmr_client_find(reg, "c0", &c), 0);
+	cr_assert_eq(nmr_client_counts(reg, &c, &cc), 0);
+	nmr_registry_close(reg);
+	return cc.missed;
+}
+
+/*
+ * The switch a change goes live through, driven by hand off the hook: it
+ * runs the chain its word picks, and counts a tail call that fails.
+ */
+Test(chain, the_switch_runs_the_chain_its_word_picks_and_counts_failed_tail_calls)
+{
+	int slots, armed, chain, drop;
+	unsigned char frame[64];
+	__u32 retval, zero = 0, one = 1;
+	struct bpf_object *obj;
 
 	npi_and_client();
 	stamp("s1", 1, "--priority 1");
 	stamp("s2", 2, "--priority 2");
-	reg = open_registry();
-	cr_assert_eq(nmr_client_find(reg, "c0", &c), 0);
-	nmr_guid_format(&c.id, guid);
-	/* arm the running chain's handoff behind the registrar's back, its table empty */
-	cr_assert_eq(sh("bpftool map update pinned %s/client/%s/armed key 0 0 0 0 value 1 0 0 0",
-			env.root, guid), 0);
-	cr_assert_eq(send_frames("veth1", 6), 6);
-	cr_assert_eq(nmr_client_counts(reg, &c, &cc), 0);
-	cr_assert_eq(cc.missed, 6);
-	cr_assert_eq(cc.no_provider, 0);
-	/* the packets fell back on the chain they were in: both providers ran */
-	cr_assert_eq(counts_of("c0:s1").packets, 6);
-	cr_assert_eq(counts_of("c0:s2").packets, 6);
-	nmr_registry_close(reg);
+	slots = c0_pin("switch_slots");
+	armed = c0_pin("switch_armed");
+	chain = c0_pin("dispatcher");
+	obj = bpf_object__open_file(test_obj("two_progs"), NULL);
+	cr_assert(obj && !bpf_object__load(obj));
+	drop = bpf_program__fd(bpf_object__find_program_by_name(obj, "plain_drop"));
+
+	/* off the hook, it keeps the running chain in both slots */
+	memset(frame, 0, sizeof(frame));
+	cr_assert_eq(test_run_leaf("switch", frame, &retval), 0);
+	cr_assert_eq(frame[TRACE_OFF], STAMP(1, 1));
+	cr_assert_eq(frame[TRACE_OFF + 1], STAMP(1, 2));
+	cr_assert_eq(c0_missed(), 0);
+
+	/* its slots emptied: nothing to enter, counted, passed on */
+	cr_assert_eq(bpf_map_delete_elem(slots, &zero), 0);
+	cr_assert_eq(bpf_map_delete_elem(slots, &one), 0);
+	memset(frame, 0, sizeof(frame));
+	cr_assert_eq(test_run_leaf("switch", frame, &retval), 0);
+	cr_assert_eq(retval, XDP_PASS);
+	cr_assert_eq(frame[TRACE_OFF], 0);
+	cr_assert_eq(c0_missed(), 1);
+
+	/* the running chain in slot 0, the word clear: that chain runs */
+	cr_assert_eq(bpf_map_update_elem(slots, &zero, &chain, BPF_ANY), 0);
+	memset(frame, 0, sizeof(frame));
+	cr_assert_eq(test_run_leaf("switch", frame, &retval), 0);
+	cr_assert_eq(retval, XDP_PASS);
+	cr_assert_eq(frame[TRACE_OFF], STAMP(1, 1));
+	cr_assert_eq(frame[TRACE_OFF + 1], STAMP(1, 2));
+	cr_assert_eq(c0_missed(), 1);
+
+	/* armed with slot 1 empty: that tail call fails, counted; the running chain runs */
+	cr_assert_eq(bpf_map_update_elem(armed, &zero, &one, BPF_ANY), 0);
+	memset(frame, 0, sizeof(frame));
+	cr_assert_eq(test_run_leaf("switch", frame, &retval), 0);
+	cr_assert_eq(frame[TRACE_OFF], STAMP(1, 1));
+	cr_assert_eq(c0_missed(), 2);
+
+	/* armed with a program in slot 1: that program, and no stamp */
+	cr_assert_eq(bpf_map_update_elem(slots, &one, &drop, BPF_ANY), 0);
+	memset(frame, 0, sizeof(frame));
+	cr_assert_eq(test_run_leaf("switch", frame, &retval), 0);
+	cr_assert_eq(retval, XDP_DROP);
+	cr_assert_eq(frame[TRACE_OFF], 0);
+	cr_assert_eq(c0_missed(), 2);
+
+	/* the chain counted the three packets it ran behind the switch */
+	cr_assert_eq(counts_of("c0:s1").packets, 3);
+	bpf_object__close(obj);
+	close(slots);
+	close(armed);
+	close(chain);
 }
 
 Test(chain, xdp_frags_mismatch_is_refused)

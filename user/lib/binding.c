@@ -8,16 +8,19 @@
  * (bind, unbind, reorder, replace) goes live in one step, chain_commit():
  *
  *   1. load what is new: instances of new or replaced bindings, then the new
- *      chain program (verified as a whole) with its own handoff maps;
- *   2. put it in the running chain's handoff table and set that chain's armed
- *      word: the swap. Every packet then runs the whole new chain (one tail
- *      call in) or, if it had already read the word, the whole old one;
- *   3. put the new chain on the hook in place of the old (link update or
- *      netlink replace), so that packets stop paying for the handoff;
- *   4. after an RCU grace period, when no packet can still be running the
- *      old chain or an instance that left it, release them.
+ *      chain program (verified as a whole);
+ *   2. put the client's switch on the hook in place of the running chain
+ *      (link update or netlink replace), its slots holding the running chain
+ *      and the new one: packets go on running the running chain, through it;
+ *   3. set the switch's armed word: the swap. Every packet then runs the
+ *      whole new chain or, if it had already read the word, the whole old one;
+ *   4. put the new chain on the hook in place of the switch, so that packets
+ *      stop paying for it (the chain itself tests nothing per packet);
+ *   5. after an RCU grace period, when no packet can still be running the
+ *      switch, the old chain or an instance that left it, release them.
  *
- * Binding a provider loads two programs: its instance and the chain.
+ * Binding a provider loads two programs: its instance and the chain. The
+ * switch is loaded once, with the client.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -268,49 +271,60 @@ static int build_instance(struct nmr_registry *reg, const struct nmr_binding_rec
 	return err;
 }
 
-/* The running chain's pins, and the new chain's under "_new" names until it runs. */
-static leaf_pair chain_leaves[] = {
-	{ "dispatcher", "dispatcher_new" }, { "handoff", "handoff_new" }, { "armed", "armed_new" },
-};
-
-static int open_running_chain(struct nmr_registry *reg, const struct nmr_client_record *client,
-			      struct nmr_chain *ch)
-{
-	int *fds[] = { &ch->prog_fd, &ch->handoff_fd, &ch->armed_fd };
-	char path[PATH_MAX];
-	int err = 0;
-
-	*ch = (struct nmr_chain)NMR_CHAIN_INIT;
-	for (size_t i = 0; i < ARRAY_SIZE(fds) && !err; i++) {
-		err = nmr_client_path(reg, client, chain_leaves[i][0], path, sizeof(path));
-		if (!err && (*fds[i] = open_pin(path)) < 0)
-			err = *fds[i];
-	}
-	if (err)
-		nmr_chain_close(ch);
-	return err;
-}
-
-static int pin_chain(struct nmr_registry *reg, const struct nmr_client_record *client,
-		     const struct nmr_chain *ch, bool staged)
-{
-	int fds[] = { ch->prog_fd, ch->handoff_fd, ch->armed_fd };
-	char path[PATH_MAX];
-	int err = 0;
-
-	for (size_t i = 0; i < ARRAY_SIZE(fds) && !err; i++) {
-		err = nmr_client_path(reg, client, chain_leaves[i][staged], path, sizeof(path));
-		if (!err && bpf_obj_pin(fds[i], path))
-			err = nmr_error(-errno, "pin %s: %s", path, strerror(errno));
-	}
-	return err;
-}
+/* The running chain's pin, and the new chain's under a "_new" name until it runs. */
+static leaf_pair chain_leaves[] = { { "dispatcher", "dispatcher_new" } };
 
 static int set_armed(int armed_fd, __u32 value)
 {
 	__u32 zero = 0;
 
 	return bpf_map_update_elem(armed_fd, &zero, &value, BPF_ANY) ? -errno : 0;
+}
+
+/* The switch, off the hook, emptied after a failure: its slots empty, its word clear. */
+static void switch_empty(const struct nmr_switch *sw)
+{
+	__u32 keys[] = { NMR_SWITCH_RUNNING, NMR_SWITCH_NEW };
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		bpf_map_delete_elem(sw->slots_fd, &keys[i]);
+	set_armed(sw->armed_fd, 0);
+}
+
+/*
+ * The switch's slots: the running chain and the new one. After a change both
+ * hold the chain now running, so that the switch keeps no older chain alive
+ * (deleting a slot costs milliseconds here, writing one microseconds).
+ */
+static int switch_fill(const struct nmr_switch *sw, int running_fd, int next_fd)
+{
+	__u32 run = NMR_SWITCH_RUNNING, new = NMR_SWITCH_NEW;
+
+	if (set_armed(sw->armed_fd, 0) ||
+	    bpf_map_update_elem(sw->slots_fd, &run, &running_fd, BPF_ANY) ||
+	    bpf_map_update_elem(sw->slots_fd, &new, &next_fd, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/*
+ * Back to the running chain from the switch (armed or not): the word
+ * cleared, then the running chain on the hook again. If the hook refuses,
+ * the switch stays there running the running chain, the new one out of it.
+ */
+static void switch_back(struct nmr_registry *reg, const struct nmr_client_record *client,
+			const struct nmr_switch *sw, int running_fd)
+{
+	__u32 new = NMR_SWITCH_NEW;
+
+	set_armed(sw->armed_fd, 0);
+	if (nmr_hook_replace(reg, client, sw->prog_fd, running_fd)) {
+		nmr_wait_for_readers();
+		bpf_map_delete_elem(sw->slots_fd, &new);
+		return;
+	}
+	nmr_wait_for_readers();
+	switch_empty(sw);
 }
 
 /* The record of the client with the program now on its hook. */
@@ -334,20 +348,20 @@ static int chain_commit(struct nmr_registry *reg, const struct nmr_client_record
 			struct nmr_binding_record *want, size_t nwant,
 			const struct nmr_replacement *repl, size_t nrepl)
 {
-	struct nmr_chain next = NMR_CHAIN_INIT, running = NMR_CHAIN_INIT;
+	struct nmr_switch sw = NMR_SWITCH_INIT;
 	struct nmr_binding_record *old = NULL;
 	struct nmr_instance *built = NULL;
 	struct nmr_code *codes = NULL;
 	struct nmr_chain_link *links = NULL;
 	bool changed, staged_chain = false;
-	int stats_fd = -1, err;
+	int stats_fd = -1, next_fd = -1, running_fd = -1, err;
 	char path[PATH_MAX];
 	size_t nold;
 	__u64 t0;
 
 	if (nwant > NMR_MAX_CHAIN)
 		return nmr_error(-E2BIG, "client %s: %zu providers, but the kernel runs at most "
-				 "%d programs per packet: %d providers and the handoff",
+				 "%d programs per packet: %d providers and the switch",
 				 client->name, nwant, NMR_MAX_CHAIN + 1, NMR_MAX_CHAIN);
 	err = live_chain(reg, &client->id, &old, &nold);
 	if (err)
@@ -403,48 +417,57 @@ static int chain_commit(struct nmr_registry *reg, const struct nmr_client_record
 		links[i].continue_on = prov.continue_on;
 		links[i].column = want[i].column;
 	}
-	err = nmr_chain_load(reg, client, links, nwant, &next);
+	next_fd = nmr_chain_load(reg, client, links, nwant);
+	err = next_fd < 0 ? next_fd : 0;
+	if (!err && !(err = nmr_client_path(reg, client, "dispatcher", path, sizeof(path))) &&
+	    (running_fd = open_pin(path)) < 0)
+		err = running_fd;
 	if (!err)
-		err = open_running_chain(reg, client, &running);
-	if (!err)
-		err = pin_chain(reg, client, &next, true);
+		err = nmr_switch_open(reg, client, &sw);
+	if (!err && !(err = nmr_client_path(reg, client, "dispatcher_new", path, sizeof(path))) &&
+	    bpf_obj_pin(next_fd, path))
+		err = nmr_error(-errno, "pin %s: %s", path, strerror(errno));
 	if (err)
 		goto unbuild;
 	staged_chain = true;
 
-	/* 2. The swap: the new chain into the running one's handoff, then armed. */
-	{
-		__u32 zero = 0;
-
-		if (bpf_map_update_elem(running.handoff_fd, &zero, &next.prog_fd, BPF_ANY)) {
-			err = nmr_error(-errno, "swap the chain of %s: %s", client->name,
-					strerror(errno));
-			goto unbuild;
-		}
-	}
-	t0 = nmr_now_ns();
-	err = set_armed(running.armed_fd, 1);
-	reg->last_swap_ns = nmr_now_ns() - t0;
+	/* 2. The switch on the hook, still running the running chain. */
+	err = switch_fill(&sw, running_fd, next_fd);
 	if (err) {
-		err = nmr_error(err, "swap the chain of %s: %s", client->name, strerror(-err));
+		err = nmr_error(err, "client %s: fill its switch: %s", client->name, strerror(-err));
+		switch_empty(&sw);
+		goto unbuild;
+	}
+	err = nmr_hook_replace(reg, client, running_fd, sw.prog_fd);
+	if (err) {
+		switch_empty(&sw);
 		goto unbuild;
 	}
 
-	/* 3. The new chain on the hook itself. */
-	err = nmr_hook_replace(reg, client, running.prog_fd, next.prog_fd);
+	/* 3. The swap. */
+	t0 = nmr_now_ns();
+	err = set_armed(sw.armed_fd, 1);
+	reg->last_swap_ns = nmr_now_ns() - t0;
 	if (err) {
-		set_armed(running.armed_fd, 0);	/* back to the old chain, in one step too */
-		nmr_wait_for_readers();
+		err = nmr_error(err, "swap the chain of %s: %s", client->name, strerror(-err));
+		switch_back(reg, client, &sw, running_fd);
+		goto unbuild;
+	}
+
+	/* 4. The new chain on the hook itself. */
+	err = nmr_hook_replace(reg, client, sw.prog_fd, next_fd);
+	if (err) {
+		switch_back(reg, client, &sw, running_fd);	/* one step back, atomic too */
 		goto unbuild;
 	}
 	if (!nmr_client_path(reg, client, NULL, path, sizeof(path)))
 		promote_leaves(path, chain_leaves, ARRAY_SIZE(chain_leaves));
 	staged_chain = false;
-	note_dispatcher(reg, client, next.prog_fd);
+	note_dispatcher(reg, client, next_fd);
 
-	/* 4. Release what left, once no packet can run it. */
+	/* 5. Release what left, once no packet can run it. */
 	nmr_wait_for_readers();
-	nmr_chain_close(&running);
+	switch_fill(&sw, next_fd, next_fd);
 	for (size_t j = 0; j < nold; j++) {
 		if (chain_has(want, nwant, &old[j].id)) {
 			if (replacement_of(&old[j], repl, nrepl)) {
@@ -481,8 +504,11 @@ unbuild:
 			nmr_unpin_tree(path);
 	}
 out:
-	nmr_chain_close(&next);
-	nmr_chain_close(&running);
+	if (next_fd >= 0)
+		close(next_fd);
+	if (running_fd >= 0)
+		close(running_fd);
+	nmr_switch_close(&sw);
 	if (stats_fd >= 0)
 		close(stats_fd);
 	for (size_t i = 0; built && i < nwant; i++)
@@ -838,6 +864,7 @@ int nmr_binding_counts(struct nmr_registry *reg, const struct nmr_binding_record
 {
 	struct nmr_client_record client;
 	struct nmr_chain_stats sum;
+	struct nmr_chain_events ev;
 	char path[PATH_MAX];
 	int fd, err;
 
@@ -852,7 +879,7 @@ int nmr_binding_counts(struct nmr_registry *reg, const struct nmr_binding_record
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return nmr_error(-errno, "read counters: open %s: %s", path, strerror(errno));
-	err = nmr_chain_stats_read(fd, &sum);
+	err = nmr_chain_stats_read(fd, &sum, &ev);
 	close(fd);
 	if (err)
 		return err;

@@ -3,7 +3,7 @@
  * A client's chain: the code of every provider bound to it, linked into one
  * BPF program, in chain order. This is the data path.
  *
- *   hook --> [handed over?] --> stats --> P1's code --> count, continue? -->
+ *   hook --> this CPU's counters --> P1's code --> count, continue? -->
  *            P2's code --> count, continue? --> ... --> [default action] --> verdict
  *
  * A provider's code is its binding's instance program as libbpf relocated it
@@ -16,13 +16,16 @@
  * on kernel 6.18 with its tail-call counter in memory, a constant-key tail
  * call costs about 5 ns and a BPF-to-BPF call more (docs/BENCHMARKS.md).
  *
- * A chain changes in one atomic step without touching the hook: the new chain
- * program is loaded and put in the old one's one-slot "handoff" table, then
- * the old one's "armed" word is set. Every packet reads that word once, at
- * the start: it runs the whole old chain, or tail-calls into the whole new
- * one. The new program then replaces the old on the hook (bpf_link_update or
- * a netlink replace: milliseconds, off the swap), and the old is released
- * after an RCU grace period. See binding.c, chain_commit().
+ * The chain on the hook has nothing else: no test of a swap, no tail call
+ * (but to a default action), no map lookup. On this kernel a program that
+ * holds a tail call pays about 3 ns per packet for it even when it never
+ * makes it, and a per-CPU array lookup about 2 ns more than the CPU number
+ * (docs/BENCHMARKS.md). Its counters are found from the CPU number.
+ *
+ * A change goes live through the client's switch (nmr_switch_load): a small
+ * program that tail-calls the running chain, or the new one once its armed
+ * word is set. It sits on the hook only while a change goes live; see
+ * binding.c, chain_commit().
  */
 #include <errno.h>
 #include <stddef.h>
@@ -31,6 +34,7 @@
 #include <unistd.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
+#include <sys/mman.h>
 #include <sys/param.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -233,70 +237,126 @@ bad:
 
 /* ---- the client's counters ---- */
 
+_Static_assert(sizeof(struct nmr_chain_stats) == 1 << NMR_CHAIN_STATS_SHIFT, "stride");
+_Static_assert(sizeof(struct nmr_chain_events) == 1 << NMR_CHAIN_EVENTS_SHIFT, "stride");
+
+/*
+ * client/<id>/stats: one array value, nmr_client_stats (nmr_abi.h), made
+ * mmapable so that user space reads and clears a column in place (reading
+ * and writing back the whole value would lose the counts that other columns
+ * took in between). Its BTF: the registry's part types, with the
+ * struct nmr_client_stats of this machine's CPU count made around them.
+ */
 int nmr_chain_stats_create(struct nmr_registry *reg)
 {
-	struct bpf_map *tmpl = reg->maps->maps.chain_stats;
-	LIBBPF_OPTS(bpf_map_create_opts, o,
-		    .btf_fd = bpf_object__btf_fd(reg->maps->obj),
-		    .btf_key_type_id = bpf_map__btf_key_type_id(tmpl),
-		    .btf_value_type_id = bpf_map__btf_value_type_id(tmpl));
-	int fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "nmr_chain_stats", sizeof(__u32),
-				sizeof(struct nmr_chain_stats), 1, &o);
+	const struct btf *src = bpf_object__btf(reg->maps->obj);
+	int ncpus = libbpf_num_possible_cpus(), fd, first, key, stats, events, a1, a2, st = -1;
+	struct btf *btf = btf__new_empty();
 
+	if (ncpus < 0 || !btf || !src) {
+		btf__free(btf);
+		return nmr_error(ncpus < 0 ? ncpus : -ENOMEM, "create chain counters: no BTF");
+	}
+	first = btf__add_btf(btf, src);
+	key = btf__find_by_name_kind(btf, "__u32", BTF_KIND_TYPEDEF);
+	stats = btf__find_by_name_kind(btf, "nmr_chain_stats", BTF_KIND_STRUCT);
+	events = btf__find_by_name_kind(btf, "nmr_chain_events", BTF_KIND_STRUCT);
+	if (first > 0 && key > 0 && stats > 0 && events > 0) {
+		a1 = btf__add_array(btf, key, stats, ncpus);
+		a2 = btf__add_array(btf, key, events, ncpus);
+		st = btf__add_struct(btf, "nmr_client_stats", ncpus * sizeof(struct nmr_chain_parts));
+		if (a1 < 0 || a2 < 0 || st < 0 || btf__add_field(btf, "cpu", a1, 0, 0) ||
+		    btf__add_field(btf, "chain", a2,
+				   ncpus * sizeof(struct nmr_chain_stats) * 8, 0))
+			st = -1;
+	}
+	if (st < 0 || btf__load_into_kernel(btf)) {
+		btf__free(btf);
+		return nmr_error(-EINVAL, "create chain counters: make their BTF");
+	}
+	{
+		LIBBPF_OPTS(bpf_map_create_opts, o, .btf_fd = btf__fd(btf), .btf_key_type_id = key,
+			    .btf_value_type_id = st, .map_flags = BPF_F_MMAPABLE);
+
+		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nmr_chain_stats", sizeof(__u32),
+				    ncpus * sizeof(struct nmr_chain_parts), 1, &o);
+	}
+	btf__free(btf);
 	if (fd < 0)
 		return nmr_error(-errno, "create chain counters: %s", strerror(errno));
 	return fd;
 }
 
-int nmr_chain_stats_read(int fd, struct nmr_chain_stats *sum)
+/* How many CPUs a client's counters hold. */
+static int stats_cpus(int fd)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	struct nmr_chain_stats *v;
-	__u32 zero = 0;
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return nmr_error(-errno, "read counters: %s", strerror(errno));
+	return info.value_size / sizeof(struct nmr_chain_parts);
+}
+
+/* The counters in this process's memory. munmap(*v, *size) when done. */
+static int stats_map(int fd, bool write, void **v, int *ncpus, size_t *size)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	*ncpus = stats_cpus(fd);
+	if (*ncpus < 0)
+		return *ncpus;
+	*size = (*ncpus * sizeof(struct nmr_chain_parts) + page - 1) / page * page;
+	p = mmap(NULL, *size, PROT_READ | (write ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return nmr_error(-errno, "map counters: %s", strerror(errno));
+	*v = p;
+	return 0;
+}
+
+int nmr_chain_stats_read(int fd, struct nmr_chain_stats *sum, struct nmr_chain_events *ev)
+{
+	struct nmr_chain_stats *cpu;
+	struct nmr_chain_events *chain;
+	size_t size;
+	void *v;
+	int ncpus, err;
 
 	memset(sum, 0, sizeof(*sum));
-	if (ncpus < 0)
-		return nmr_error(ncpus, "count CPUs: %s", strerror(-ncpus));
-	v = calloc(ncpus, sizeof(*v));
-	if (!v)
-		return nmr_error(-ENOMEM, "read counters: out of memory");
-	if (bpf_map_lookup_elem(fd, &zero, v)) {
-		free(v);
-		return nmr_error(-errno, "read counters: %s", strerror(errno));
-	}
-	for (int cpu = 0; cpu < ncpus; cpu++) {
+	memset(ev, 0, sizeof(*ev));
+	err = stats_map(fd, false, &v, &ncpus, &size);
+	if (err)
+		return err;
+	cpu = v;
+	chain = (struct nmr_chain_events *)(cpu + ncpus);
+	for (int c = 0; c < ncpus; c++) {
 		for (int b = 0; b < NMR_MAX_CHAIN; b++)
 			for (int i = 0; i < NMR_VERDICT_SLOTS; i++)
-				sum->binding[b].verdicts[i] += v[cpu].binding[b].verdicts[i];
-		sum->no_provider += v[cpu].no_provider;
-		sum->handoff_missed += v[cpu].handoff_missed;
-		sum->default_missed += v[cpu].default_missed;
+				sum->binding[b].verdicts[i] += cpu[c].binding[b].verdicts[i];
+		ev->no_provider += chain[c].no_provider;
+		ev->handoff_missed += chain[c].handoff_missed;
+		ev->default_missed += chain[c].default_missed;
 	}
-	free(v);
+	munmap(v, size);
 	return 0;
 }
 
 /* Zeroes one binding's column on every CPU: a new binding starts from nothing. */
 int nmr_chain_stats_reset(int fd, __u32 column)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	struct nmr_chain_stats *v;
-	__u32 zero = 0;
-	int err = 0;
+	struct nmr_chain_stats *cpu;
+	size_t size;
+	void *v;
+	int ncpus, err = stats_map(fd, true, &v, &ncpus, &size);
 
-	if (ncpus < 0)
-		return nmr_error(ncpus, "count CPUs: %s", strerror(-ncpus));
-	v = calloc(ncpus, sizeof(*v));
-	if (!v)
-		return nmr_error(-ENOMEM, "reset counters: out of memory");
-	if (bpf_map_lookup_elem(fd, &zero, v))
-		err = nmr_error(-errno, "read counters: %s", strerror(errno));
-	for (int cpu = 0; !err && cpu < ncpus; cpu++)
-		memset(&v[cpu].binding[column], 0, sizeof(v[cpu].binding[column]));
-	if (!err && bpf_map_update_elem(fd, &zero, v, BPF_ANY))
-		err = nmr_error(-errno, "reset counters: %s", strerror(errno));
-	free(v);
-	return err;
+	if (err)
+		return err;
+	cpu = v;
+	for (int c = 0; c < ncpus; c++)
+		memset(&cpu[c].binding[column], 0, sizeof(cpu[c].binding[column]));
+	munmap(v, size);
+	return 0;
 }
 
 /* ---- linking ---- */
@@ -304,7 +364,7 @@ int nmr_chain_stats_reset(int fd, __u32 column)
 /* Places in the main function; per provider i: L_NEXT + i is provider i + 1's start,
  * L_AFTER + i where its exits go, L_FINAL + i and L_MULTI + i its out-of-line counts. */
 enum {
-	L_MAIN, L_END, L_HANDOFF,
+	L_END, L_OLD,
 	L_NEXT, L_AFTER = L_NEXT + NMR_MAX_CHAIN, L_FINAL = L_AFTER + NMR_MAX_CHAIN,
 	L_MULTI = L_FINAL + NMR_MAX_CHAIN, L_NLABELS = L_MULTI + NMR_MAX_CHAIN,
 };
@@ -360,6 +420,13 @@ static void emit_ld_map(struct emitter *e, int reg, int fd, bool value)
 	emit(e, INSN(0, 0, 0, 0, 0));
 }
 
+/* reg = the address of the first value of map fd, plus off. */
+static void emit_ld_map_value(struct emitter *e, int reg, int fd, __u32 off)
+{
+	emit(e, INSN(BPF_LD | BPF_IMM | BPF_DW, reg, BPF_PSEUDO_MAP_VALUE, 0, fd));
+	emit(e, INSN(0, 0, 0, 0, off));
+}
+
 /* A jump (code: BPF_JMP/JMP32 | op | BPF_K, or BPF_JA) to a label placed later or earlier. */
 static void emit_jump(struct emitter *e, __u8 code, int reg, __s32 imm, int label)
 {
@@ -390,14 +457,36 @@ struct frame {
 	short ctx, stats, verdict;	/* stack offsets of the chain's own words */
 };
 
-/* r0 = this CPU's nmr_chain_stats, or NULL (never: the map has its one entry). */
-static void emit_stats_lookup(struct emitter *e, int stats_fd, const struct frame *f)
+/* The counters this function writes to; ncpus: the parts they hold. */
+struct counters {
+	int fd, ncpus;
+};
+
+/* r1 = the base address of this CPU's part of size 1 << shift, from first. Clobbers r0-r5. */
+static void emit_cpu_part(struct emitter *e, const struct counters *k, __u32 first, int shift)
 {
-	emit(e, ST(BPF_W, BPF_REG_10, f->stats, 0));
-	emit(e, MOV64_REG(BPF_REG_2, BPF_REG_10));
-	emit(e, ALU64_IMM(BPF_ADD, BPF_REG_2, f->stats));
-	emit_ld_map(e, BPF_REG_1, stats_fd, false);
-	emit(e, CALL(BPF_FUNC_map_lookup_elem));
+	emit(e, CALL(BPF_FUNC_get_smp_processor_id));	/* inlined by the verifier */
+	emit(e, INSN(BPF_JMP | BPF_JLT | BPF_K, BPF_REG_0, 0, 1, k->ncpus));
+	emit(e, MOV64_IMM(BPF_REG_0, 0));	/* never: each CPU has its part */
+	emit(e, ALU64_IMM(BPF_LSH, BPF_REG_0, shift));
+	emit_ld_map_value(e, BPF_REG_1, k->fd, first);
+	emit(e, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0));
+}
+
+/* The stack word f->stats = this CPU's binding columns: no map lookup. Clobbers r0-r5. */
+static void emit_stats_pointer(struct emitter *e, const struct counters *k, const struct frame *f)
+{
+	emit_cpu_part(e, k, 0, NMR_CHAIN_STATS_SHIFT);
+	emit(e, STX(BPF_DW, BPF_REG_10, BPF_REG_1, f->stats));
+}
+
+/* This CPU's chain event at off (of struct nmr_chain_events) counted. Clobbers r0-r5. */
+static void emit_event_count(struct emitter *e, const struct counters *k, short off)
+{
+	emit_cpu_part(e, k, k->ncpus * sizeof(struct nmr_chain_stats), NMR_CHAIN_EVENTS_SHIFT);
+	emit(e, LDX(BPF_DW, BPF_REG_2, BPF_REG_1, off));
+	emit(e, ALU64_IMM(BPF_ADD, BPF_REG_2, 1));
+	emit(e, STX(BPF_DW, BPF_REG_1, BPF_REG_2, off));
 }
 
 /* (*(u64 *)(stats + off))++, with the stats pointer in its stack word. */
@@ -409,11 +498,11 @@ static void emit_count(struct emitter *e, const struct frame *f, int reg, short 
 	emit(e, STX(BPF_DW, reg, BPF_REG_3, off));
 }
 
-static void emit_tail_call(struct emitter *e, int table_fd, const struct frame *f)
+static void emit_tail_call(struct emitter *e, int table_fd, __u32 key, const struct frame *f)
 {
 	emit(e, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, f->ctx));
 	emit_ld_map(e, BPF_REG_2, table_fd, false);
-	emit(e, MOV64_IMM(BPF_REG_3, 0));
+	emit(e, MOV64_IMM(BPF_REG_3, key));
 	emit(e, CALL(BPF_FUNC_tail_call));
 }
 
@@ -539,19 +628,19 @@ static void patch_jumps(struct emitter *e)
 	}
 }
 
-void nmr_chain_close(struct nmr_chain *ch)
+void nmr_switch_close(struct nmr_switch *sw)
 {
-	if (ch->prog_fd >= 0)
-		close(ch->prog_fd);
-	if (ch->handoff_fd >= 0)
-		close(ch->handoff_fd);
-	if (ch->armed_fd >= 0)
-		close(ch->armed_fd);
-	ch->prog_fd = ch->handoff_fd = ch->armed_fd = -1;
+	if (sw->prog_fd >= 0)
+		close(sw->prog_fd);
+	if (sw->slots_fd >= 0)
+		close(sw->slots_fd);
+	if (sw->armed_fd >= 0)
+		close(sw->armed_fd);
+	sw->prog_fd = sw->slots_fd = sw->armed_fd = -1;
 }
 
-static int chain_prog_load(const struct nmr_client_record *c, const struct emitter *e, bool gpl,
-			   char *log, size_t log_size)
+static int chain_prog_load(const struct nmr_client_record *c, const char *name,
+			   const struct emitter *e, bool gpl, char *log, size_t log_size)
 {
 	LIBBPF_OPTS(bpf_prog_load_opts, o);
 	enum bpf_prog_type type = c->hook == NMR_HOOK_XDP ? BPF_PROG_TYPE_XDP
@@ -562,7 +651,7 @@ static int chain_prog_load(const struct nmr_client_record *c, const struct emitt
 		o.expected_attach_type = BPF_XDP;
 		o.prog_flags = c->flags & NMR_CLIENT_F_FRAGS ? BPF_F_XDP_HAS_FRAGS : 0;
 	}
-	fd = bpf_prog_load(type, "nmr_chain", gpl ? "GPL" : "Proprietary", e->insns, e->n, &o);
+	fd = bpf_prog_load(type, name, gpl ? "GPL" : "Proprietary", e->insns, e->n, &o);
 	if (fd >= 0 || !log)
 		return fd < 0 ? -errno : fd;
 	/* again, for the verifier's reasons */
@@ -570,7 +659,7 @@ static int chain_prog_load(const struct nmr_client_record *c, const struct emitt
 	o.log_size = log_size;
 	o.log_level = 1;
 	log[0] = 0;
-	fd = bpf_prog_load(type, "nmr_chain", gpl ? "GPL" : "Proprietary", e->insns, e->n, &o);
+	fd = bpf_prog_load(type, name, gpl ? "GPL" : "Proprietary", e->insns, e->n, &o);
 	if (fd >= 0)
 		return fd;
 	return -errno;
@@ -587,20 +676,57 @@ static const char *log_tail(const char *log, int lines)
 	return p == log ? p : p + 1;
 }
 
+/* The client's counters, and its default action (default_fd: or NULL). */
+static int open_client_maps(struct nmr_registry *reg, const struct nmr_client_record *c,
+			    struct counters *k, int *default_fd)
+{
+	char path[PATH_MAX];
+	int err;
+
+	k->fd = -1;
+	if (default_fd)
+		*default_fd = -1;
+	err = nmr_client_path(reg, c, "stats", path, sizeof(path));
+	if (!err && (k->fd = bpf_obj_get(path)) < 0)
+		err = nmr_error(-errno, "link chain: open %s: %s", path, strerror(errno));
+	if (!err && (k->ncpus = stats_cpus(k->fd)) < 0)
+		err = k->ncpus;
+	if (!err && default_fd && (c->flags & NMR_CLIENT_F_DEFAULT) &&
+	    !(err = nmr_client_path(reg, c, "default", path, sizeof(path))) &&
+	    (*default_fd = bpf_obj_get(path)) < 0)
+		err = nmr_error(-errno, "link chain: open %s: %s", path, strerror(errno));
+	return err;
+}
+
+/* Loads what the emitter holds; on failure the error says what the verifier said. */
+static int load_emitted(const struct nmr_client_record *c, const char *name,
+			const struct emitter *e, bool gpl, size_t n)
+{
+	char *log = malloc(1 << 20);
+	int fd = chain_prog_load(c, name, e, gpl, log, log ? 1 << 20 : 0);
+
+	if (fd < 0)
+		fd = nmr_error(fd, "link the %s of client %s (%zu providers, %zu instructions): "
+			       "%s%s%s", name, c->name, n, e->n, strerror(-fd),
+			       log && log[0] ? "; the verifier says:\n" : "",
+			       log && log[0] ? log_tail(log, 4) : "");
+	free(log);
+	return fd;
+}
+
 int nmr_chain_load(struct nmr_registry *reg, const struct nmr_client_record *c,
-		   const struct nmr_chain_link *links, size_t n, struct nmr_chain *out)
+		   const struct nmr_chain_link *links, size_t n)
 {
 	int empty_verdict = c->hook == NMR_HOOK_XDP ? XDP_PASS : TC_ACT_UNSPEC;
 	struct emitter e = {};
 	struct map_fds *maps = calloc(1, sizeof(*maps));
 	size_t main_at[NMR_MAX_CHAIN];
-	int stats_fd = -1, default_fd = -1, err;
-	char path[PATH_MAX], *log = NULL;
+	struct counters k = { .fd = -1 };
+	int default_fd = -1, err;
 	struct frame f;
 	__u32 depth = 0;
 	bool gpl = true;
 
-	*out = (struct nmr_chain)NMR_CHAIN_INIT;
 	if (!maps)
 		return nmr_error(-ENOMEM, "link chain: out of memory");
 	if (n > NMR_MAX_CHAIN) {
@@ -620,37 +746,16 @@ int nmr_chain_load(struct nmr_registry *reg, const struct nmr_client_record *c,
 	f.ctx = -(short)(depth + 8);
 	f.stats = -(short)(depth + 16);
 	f.verdict = -(short)(depth + 24);
-
-	err = nmr_client_path(reg, c, "stats", path, sizeof(path));
-	if (!err && (stats_fd = bpf_obj_get(path)) < 0)
-		err = nmr_error(-errno, "link chain: open %s: %s", path, strerror(errno));
-	if (!err && (c->flags & NMR_CLIENT_F_DEFAULT) &&
-	    !(err = nmr_client_path(reg, c, "default", path, sizeof(path))) &&
-	    (default_fd = bpf_obj_get(path)) < 0)
-		err = nmr_error(-errno, "link chain: open %s: %s", path, strerror(errno));
+	err = open_client_maps(reg, c, &k, &default_fd);
 	if (err)
 		goto out;
-	out->handoff_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "nmr_handoff", 4, 4, 1, NULL);
-	out->armed_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nmr_armed", 4, 4, 1, NULL);
-	if (out->handoff_fd < 0 || out->armed_fd < 0) {
-		err = nmr_error(-errno, "link chain: create handoff maps: %s", strerror(errno));
-		goto out;
-	}
 
-	/* Handed over to a newer chain? One load and a branch, taken only in a swap. */
+	/* This CPU's counters, then the providers. */
 	emit(&e, STX(BPF_DW, BPF_REG_10, BPF_REG_1, f.ctx));
-	emit_ld_map(&e, BPF_REG_2, out->armed_fd, true);
-	emit(&e, LDX(BPF_W, BPF_REG_2, BPF_REG_2, 0));
-	emit_jump(&e, BPF_JMP | BPF_JNE | BPF_K, BPF_REG_2, 0, L_HANDOFF);
-
-	place(&e, L_MAIN);
-	emit_stats_lookup(&e, stats_fd, &f);
-	emit(&e, INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_0, 0, 2, 0));
-	emit(&e, MOV64_IMM(BPF_REG_0, empty_verdict));
-	emit(&e, EXIT());
-	emit(&e, STX(BPF_DW, BPF_REG_10, BPF_REG_0, f.stats));
-	if (!n) {
-		emit_count(&e, &f, BPF_REG_1, offsetof(struct nmr_chain_stats, no_provider));
+	if (n) {
+		emit_stats_pointer(&e, &k, &f);
+	} else {
+		emit_event_count(&e, &k, offsetof(struct nmr_chain_events, no_provider));
 		emit(&e, MOV64_IMM(BPF_REG_0, empty_verdict));
 		emit_jump(&e, BPF_JMP | BPF_JA, 0, 0, L_END);
 	}
@@ -695,55 +800,83 @@ int nmr_chain_load(struct nmr_registry *reg, const struct nmr_client_record *c,
 		/* nothing reaches here */
 	} else if (default_fd >= 0) {
 		emit(&e, STX(BPF_DW, BPF_REG_10, BPF_REG_0, f.verdict));
-		emit_tail_call(&e, default_fd, &f);
-		emit_count(&e, &f, BPF_REG_1, offsetof(struct nmr_chain_stats, default_missed));
+		emit_tail_call(&e, default_fd, 0, &f);
+		emit_event_count(&e, &k, offsetof(struct nmr_chain_events, default_missed));
 		emit(&e, LDX(BPF_DW, BPF_REG_0, BPF_REG_10, f.verdict));
 		emit(&e, EXIT());
 	} else {
 		emit(&e, EXIT());
 	}
-	/* the newer chain, or if that tail call fails, this one (counted) */
-	place(&e, L_HANDOFF);
-	emit_tail_call(&e, out->handoff_fd, &f);
-	emit_stats_lookup(&e, stats_fd, &f);
-	emit(&e, INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 3, 0));
-	emit(&e, LDX(BPF_DW, BPF_REG_1, BPF_REG_0, offsetof(struct nmr_chain_stats,
-							   handoff_missed)));
-	emit(&e, ALU64_IMM(BPF_ADD, BPF_REG_1, 1));
-	emit(&e, STX(BPF_DW, BPF_REG_0, BPF_REG_1, offsetof(struct nmr_chain_stats,
-							   handoff_missed)));
-	emit(&e, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, f.ctx));
-	emit_jump(&e, BPF_JMP | BPF_JA, 0, 0, L_MAIN);
 	for (size_t i = 0; i < n; i++)
 		emit_final_counts(&e, &f, &links[i], i, i + 1 < n ? L_NEXT + i + 1 : L_END);
 	for (size_t i = 0; i < n; i++)
 		emit_subprogs(&e, links[i].code, main_at[i], maps);
 	patch_jumps(&e);
-	if ((err = e.err))
-		goto out;
-
-	log = malloc(1 << 20);
-	out->prog_fd = chain_prog_load(c, &e, gpl, log, log ? 1 << 20 : 0);
-	if (out->prog_fd < 0) {
-		err = out->prog_fd;
-		out->prog_fd = -1;
-		err = nmr_error(err, "link the chain of client %s (%zu providers, %zu "
-				"instructions): %s%s%s", c->name, n, e.n, strerror(-err),
-				log && log[0] ? "; the verifier says:\n" : "",
-				log && log[0] ? log_tail(log, 4) : "");
-	}
+	if (!(err = e.err))
+		err = load_emitted(c, "nmr_chain", &e, gpl, n);
 out:
-	if (err)
-		nmr_chain_close(out);
 	for (size_t i = 0; i < maps->n; i++)
 		close(maps->fd[i]);
-	if (stats_fd >= 0)
-		close(stats_fd);
+	if (k.fd >= 0)
+		close(k.fd);
 	if (default_fd >= 0)
 		close(default_fd);
 	free(maps);
-	free(log);
 	free(e.insns);
 	free(e.fix);
 	return err;
+}
+
+/*
+ * The client's switch, on its hook only while a change goes live:
+ *
+ *   armed? --yes--> tail call slot 1 (the new chain) --failed: counted--.
+ *     | no                                                              v
+ *     `---------------------------------------------> tail call slot 0 (the running chain)
+ *                                                       --failed: counted--> passed on
+ *
+ * Constant keys: the JIT makes both tail calls direct jumps.
+ */
+int nmr_switch_load(struct nmr_registry *reg, const struct nmr_client_record *c,
+		    struct nmr_switch *out)
+{
+	int empty_verdict = c->hook == NMR_HOOK_XDP ? XDP_PASS : TC_ACT_UNSPEC;
+	struct frame f = { .ctx = -8, .stats = -16, .verdict = -24 };
+	struct counters k = { .fd = -1 };
+	struct emitter e = {};
+	int err;
+
+	*out = (struct nmr_switch)NMR_SWITCH_INIT;
+	err = open_client_maps(reg, c, &k, NULL);
+	if (err)
+		goto out;
+	out->slots_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "nmr_switch_slots", 4, 4, 2, NULL);
+	out->armed_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nmr_armed", 4, 4, 1, NULL);
+	if (out->slots_fd < 0 || out->armed_fd < 0) {
+		err = nmr_error(-errno, "client %s: create its switch's maps: %s", c->name,
+				strerror(errno));
+		goto out;
+	}
+	emit(&e, STX(BPF_DW, BPF_REG_10, BPF_REG_1, f.ctx));
+	emit_ld_map(&e, BPF_REG_2, out->armed_fd, true);
+	emit(&e, LDX(BPF_W, BPF_REG_2, BPF_REG_2, 0));
+	emit_jump(&e, BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_2, 0, L_OLD);
+	emit_tail_call(&e, out->slots_fd, NMR_SWITCH_NEW, &f);
+	emit_event_count(&e, &k, offsetof(struct nmr_chain_events, handoff_missed));
+	place(&e, L_OLD);
+	emit_tail_call(&e, out->slots_fd, NMR_SWITCH_RUNNING, &f);
+	emit_event_count(&e, &k, offsetof(struct nmr_chain_events, handoff_missed));
+	emit(&e, MOV64_IMM(BPF_REG_0, empty_verdict));
+	emit(&e, EXIT());
+	patch_jumps(&e);
+	if (!(err = e.err))
+		err = out->prog_fd = load_emitted(c, "nmr_switch", &e, true, 0);
+out:
+	if (err < 0)
+		nmr_switch_close(out);
+	if (k.fd >= 0)
+		close(k.fd);
+	free(e.insns);
+	free(e.fix);
+	return err < 0 ? err : 0;
 }

@@ -63,6 +63,7 @@ int nmr_client_counts(struct nmr_registry *reg, const struct nmr_client_record *
 		      struct nmr_client_counts *out)
 {
 	struct nmr_chain_stats sum;
+	struct nmr_chain_events ev;
 	char path[PATH_MAX];
 	int fd, err;
 
@@ -73,12 +74,12 @@ int nmr_client_counts(struct nmr_registry *reg, const struct nmr_client_record *
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return nmr_error(-errno, "client %s: open %s: %s", c->name, path, strerror(errno));
-	err = nmr_chain_stats_read(fd, &sum);
+	err = nmr_chain_stats_read(fd, &sum, &ev);
 	close(fd);
 	if (err)
 		return err;
-	out->no_provider = sum.no_provider;
-	out->missed = sum.handoff_missed + sum.default_missed;
+	out->no_provider = ev.no_provider;
+	out->missed = ev.handoff_missed + ev.default_missed;
 	return 0;
 }
 

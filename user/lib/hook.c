@@ -3,8 +3,9 @@
  * The client side of the data path: the client's chain program (chain.c) on
  * its device's hook, through a pinned BPF link (XDP, TCX) so that it outlives
  * the registrar process, or a cls_bpf filter (TC through netlink). Pins:
- * client/<id>/{dispatcher,handoff,armed,stats,default,link}: the chain now on
- * the hook and its handoff maps, the client's counters, its default action.
+ * client/<id>/{dispatcher,switch,switch_slots,switch_armed,stats,default,link}:
+ * the chain now on the hook, the switch a change goes live through and its
+ * maps, the client's counters, its default action, the link.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -177,16 +178,38 @@ static int pin_default(struct nmr_registry *reg, const struct nmr_client_record 
 	return err;
 }
 
+/* The client's switch: a program and its two maps, pinned under these names. */
+static const char *switch_leaves[] = { "switch", "switch_slots", "switch_armed" };
+
+int nmr_switch_open(struct nmr_registry *reg, const struct nmr_client_record *c,
+		    struct nmr_switch *sw)
+{
+	int *fds[] = { &sw->prog_fd, &sw->slots_fd, &sw->armed_fd };
+	char path[PATH_MAX];
+	int err = 0;
+
+	*sw = (struct nmr_switch)NMR_SWITCH_INIT;
+	for (size_t i = 0; i < ARRAY_SIZE(fds) && !err; i++) {
+		err = nmr_client_path(reg, c, switch_leaves[i], path, sizeof(path));
+		if (!err && (*fds[i] = bpf_obj_get(path)) < 0)
+			err = nmr_error(-errno, "client %s: open %s: %s", c->name, path,
+					strerror(errno));
+	}
+	if (err)
+		nmr_switch_close(sw);
+	return err;
+}
+
 /*
- * Makes the client's directory, its counters and default action, and puts
- * its first chain (no provider yet) on the device. Undone on failure.
+ * Makes the client's directory, its counters, default action and switch,
+ * and puts its first chain (no provider yet) on the device. Undone on failure.
  */
 int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *c, bool force,
 		    int default_fd)
 {
-	struct nmr_chain chain = NMR_CHAIN_INIT;
+	struct nmr_switch sw = NMR_SWITCH_INIT;
 	struct nmr_netns_guard ns;
-	int stats_fd, link_fd = -1, err;
+	int stats_fd, chain_fd = -1, link_fd = -1, err;
 	char dir[PATH_MAX];
 
 	err = nmr_client_path(reg, c, NULL, dir, sizeof(dir));
@@ -198,8 +221,8 @@ int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *c, bool 
 		close(stats_fd);
 	if (!err && default_fd >= 0)
 		err = pin_default(reg, c, default_fd);
-	if (!err)
-		err = nmr_chain_load(reg, c, NULL, 0, &chain);
+	if (!err && (err = chain_fd = nmr_chain_load(reg, c, NULL, 0)) >= 0)
+		err = nmr_switch_load(reg, c, &sw);
 	if (err)
 		goto fail;
 
@@ -211,22 +234,23 @@ int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *c, bool 
 		err = nmr_error(-ENODEV, "register client %s: unknown device %s%s%s", c->name,
 				c->dev, c->netns[0] ? " in network namespace " : "", c->netns);
 	else
-		err = link_fd = attach(c, chain.prog_fd, force);
+		err = link_fd = attach(c, chain_fd, force);
 	nmr_netns_leave(&ns);
 	if (err < 0)
 		goto fail;
 	if (link_fd == 0)
 		link_fd = -1;	/* TC through netlink: no link */
-	err = pin_fd(reg, c, chain.prog_fd, "dispatcher") ?:
-	      pin_fd(reg, c, chain.handoff_fd, "handoff") ?:
-	      pin_fd(reg, c, chain.armed_fd, "armed");
+	err = pin_fd(reg, c, chain_fd, "dispatcher") ?:
+	      pin_fd(reg, c, sw.prog_fd, switch_leaves[0]) ?:
+	      pin_fd(reg, c, sw.slots_fd, switch_leaves[1]) ?:
+	      pin_fd(reg, c, sw.armed_fd, switch_leaves[2]);
 	if (!err && link_fd >= 0)
 		err = pin_fd(reg, c, link_fd, "link");
 	if (err) {
 		nmr_hook_detach(reg, c);
 		goto out;
 	}
-	c->dispatcher_prog_id = nmr_prog_id(chain.prog_fd);
+	c->dispatcher_prog_id = nmr_prog_id(chain_fd);
 	if (link_fd >= 0) {
 		struct bpf_link_info info = {};
 		__u32 len = sizeof(info);
@@ -240,7 +264,9 @@ fail:
 out:
 	if (link_fd >= 0)
 		close(link_fd);
-	nmr_chain_close(&chain);
+	if (chain_fd >= 0)
+		close(chain_fd);
+	nmr_switch_close(&sw);
 	return err < 0 ? err : 0;
 }
 

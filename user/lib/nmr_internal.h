@@ -104,18 +104,22 @@ struct nmr_chain_link {
 	__u32 continue_on;	/* NMR_VERDICT_BIT() set */
 	__u32 column;		/* the binding's counters */
 };
-/* One version of a client's chain: the program and its handoff to the next. */
-struct nmr_chain {
-	int prog_fd;
-	int handoff_fd;		/* one-slot prog array: the next version */
-	int armed_fd;		/* one-word array: set, packets go to the next version */
-};
-#define NMR_CHAIN_INIT { .prog_fd = -1, .handoff_fd = -1, .armed_fd = -1 }
+/* Links the chain and loads it: returns its program fd or an error. */
 int nmr_chain_load(struct nmr_registry *reg, const struct nmr_client_record *client,
-		   const struct nmr_chain_link *links, size_t n, struct nmr_chain *out);
-void nmr_chain_close(struct nmr_chain *chain);
+		   const struct nmr_chain_link *links, size_t n);
+/* The client's switch: on its hook while a change goes live (binding.c). */
+struct nmr_switch {
+	int prog_fd;
+	int slots_fd;		/* prog array: the running chain, the new chain */
+	int armed_fd;		/* one word: 0 runs the running chain, 1 the new one */
+};
+#define NMR_SWITCH_INIT { .prog_fd = -1, .slots_fd = -1, .armed_fd = -1 }
+enum { NMR_SWITCH_RUNNING = 0, NMR_SWITCH_NEW = 1 };
+int nmr_switch_load(struct nmr_registry *reg, const struct nmr_client_record *client,
+		    struct nmr_switch *out);
+void nmr_switch_close(struct nmr_switch *sw);
 int nmr_chain_stats_create(struct nmr_registry *reg);
-int nmr_chain_stats_read(int fd, struct nmr_chain_stats *sum);
+int nmr_chain_stats_read(int fd, struct nmr_chain_stats *sum, struct nmr_chain_events *ev);
 int nmr_chain_stats_reset(int fd, __u32 column);
 
 /* ---- instance.c: program instances of a provider ---- */
@@ -171,6 +175,9 @@ int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *client, 
 int nmr_hook_replace(struct nmr_registry *reg, const struct nmr_client_record *client,
 		     int old_fd, int new_fd);
 int nmr_hook_detach(struct nmr_registry *reg, const struct nmr_client_record *client);
+/* The client's switch, from its pins. */
+int nmr_switch_open(struct nmr_registry *reg, const struct nmr_client_record *client,
+		    struct nmr_switch *sw);
 
 /* ---- client.c ---- */
 /* client/<id>/<leaf>, or the client's directory when leaf is NULL. */
