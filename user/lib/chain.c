@@ -475,12 +475,6 @@ static void emit_cpu_part(struct emitter *e, const struct counters *k, __u32 fir
 	emit(e, ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_0));
 }
 
-/* r1 = this CPU's binding columns: no map lookup. Clobbers r0-r5. */
-static void emit_stats_pointer(struct emitter *e, const struct counters *k)
-{
-	emit_cpu_part(e, k, 0, NMR_CHAIN_STATS_SHIFT);
-}
-
 /* This CPU's chain event at off (of struct nmr_chain_events) counted. Clobbers r0-r5. */
 static void emit_event_count(struct emitter *e, const struct counters *k, short off)
 {
@@ -533,7 +527,7 @@ static void emit_first_counters(struct emitter *e, const struct counters *k, con
 {
 	if (keep_verdict)
 		emit(e, STX(BPF_DW, BPF_REG_10, BPF_REG_0, f->verdict));
-	emit_stats_pointer(e, k);
+	emit_cpu_part(e, k, 0, NMR_CHAIN_STATS_SHIFT);	/* no map lookup */
 	if (spill)
 		emit(e, STX(BPF_DW, BPF_REG_10, BPF_REG_1, f->stats));
 	if (keep_verdict)
