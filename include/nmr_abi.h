@@ -19,12 +19,12 @@
 #endif
 
 /* Bumped when a record layout changes; a registry of another version is refused. */
-#define NMR_ABI_VERSION		3
+#define NMR_ABI_VERSION		4
 
 #define NMR_NAME_LEN		32
 #define NMR_PROG_NAME_LEN	64
 #define NMR_DEV_LEN		16
-#define NMR_REASON_LEN		64
+#define NMR_REASON_LEN		192
 #define NMR_MAX_TAGS		4
 #define NMR_MAX_SLOTS		4	/* programs in a provider's dispatch table */
 #define NMR_SLOT_LEN		16
@@ -36,10 +36,9 @@
 #define NMR_MAX_BINDINGS	8192	/* binding slots: index of stats and contexts */
 
 /*
- * The kernel runs at most 33 programs per packet (MAX_TAIL_CALL_CNT). A
- * client's chain is one program, but a provider may itself tail-call (NPI
- * slots) and the client's switch enters the chain by a tail call while a
- * change goes live: the chain keeps to the tail-call budget, 32 providers.
+ * Providers in one client's chain. The chain is one program, entered from
+ * the client's dispatcher by a tail call; the limit keeps a client's counters
+ * (a column per provider, nmr_chain_stats) one 4 KiB block per CPU.
  */
 #define NMR_MAX_CHAIN		32
 
@@ -75,11 +74,38 @@ struct nmr_guid {
 	__u8 data4[8];
 };
 
-/* Registry-wide state: the ABI version and the registration-number counter. */
+/*
+ * A registry-wide change in flight (nmr_registry_meta.intent): what the
+ * command that holds the lock is doing, so that the next command can finish
+ * or undo it if that one was killed (recover.c).
+ */
+enum nmr_intent_op {
+	NMR_INTENT_NONE = 0,
+	NMR_INTENT_CHANGE = 1,		/* per-client changes only: each carries its own */
+	NMR_INTENT_PROVIDER_REGISTER = 2,	/* undone */
+	NMR_INTENT_PROVIDER_DEREGISTER = 3,	/* finished */
+	NMR_INTENT_PROVIDER_REPLACE = 4,	/* undone: its bindings rebuilt from the old object */
+	NMR_INTENT_CLIENT_REGISTER = 5,		/* undone */
+	NMR_INTENT_CLIENT_DEREGISTER = 6,	/* finished */
+	NMR_INTENT_DESTROY = 7,			/* finished */
+};
+
+struct nmr_intent {
+	__u32 op;		/* enum nmr_intent_op */
+	__u32 pid;		/* the command's process */
+	struct nmr_guid id;	/* the provider or client it is about */
+};
+
+/*
+ * Registry-wide state: the ABI version, the registration-number counter, the
+ * change in flight and which binding-context slots are in use (a bit each).
+ */
 struct nmr_registry_meta {
 	__u32 abi_version;
 	__u32 pad;
 	__u64 next_number;
+	struct nmr_intent intent;
+	__u64 context_slots[NMR_MAX_BINDINGS / 64];
 };
 
 struct nmr_npi_record {
@@ -171,31 +197,58 @@ struct nmr_client_record {
 	__u32 hook;			/* enum nmr_hook, copied from the NPI */
 	__u32 mode;			/* enum nmr_xdp_mode */
 	__u32 flags;			/* NMR_CLIENT_F_* */
-	__u32 slot;			/* unique among clients */
-	__u32 dispatcher_prog_id;	/* the chain program on the hook now */
+	__u32 dispatcher_prog_id;	/* the fixed program on the hook */
+	__u32 chain_table_id;		/* map id of client/<id>/chain_table */
+	__u32 chain_prog_id;		/* the chain in the table; 0: the table is empty */
 	__u32 link_id;			/* XDP or TCX link; 0 for TC through netlink */
 	__u32 tc_handle;		/* cls_bpf filter, for TC through netlink */
 	__u32 tc_priority;
+	/*
+	 * The bindings whose code the running chain holds, in chain order. A
+	 * change in flight writes the chain it makes in next[] and its program
+	 * id in next_chain_id (NMR_CHAIN_LOADING before it is loaded) before
+	 * the swap; the next command finishes it if the table holds that
+	 * program, and undoes it otherwise (recover.c).
+	 */
+	__u32 nchain;
+	__u32 nnext;
+	__u32 next_chain_id;
 	__u32 pad;
+	struct nmr_guid chain[NMR_MAX_CHAIN];
+	struct nmr_guid next[NMR_MAX_CHAIN];
 	struct nmr_client_characteristics chars;
 	struct nmr_owner owner;
 };
 
+/*
+ * next_chain_id of a change whose chain is not loaded yet (it cannot have been
+ * swapped in), and of a change that empties the table. 0: no change in flight.
+ */
+#define NMR_CHAIN_LOADING	0xffffffffU
+#define NMR_CHAIN_EMPTY		0xfffffffeU
+
 enum nmr_binding_state {
 	NMR_BINDING_BOUND = 1,
 	NMR_BINDING_DECLINED = 2,	/* NMR's STATUS_NOINTERFACE: kept so users can see why */
+	NMR_BINDING_ATTACHING = 3,	/* a change in flight is binding it (commit.c) */
 };
 
+/*
+ * A binding's id is derived from its pair (nmr_binding_id()): one record per
+ * client and provider, found without a search. A bound binding's instance is
+ * pinned under binding/<id>/<prog_id>/, so that a change building a new
+ * instance never meets the pins of the one running.
+ */
 struct nmr_binding_record {
 	struct nmr_guid id;
 	struct nmr_guid client;
 	struct nmr_guid provider;
 	__u32 state;		/* enum nmr_binding_state */
-	__u32 slot;		/* index in binding_contexts */
+	__u32 slot;		/* its binding context: index in binding_contexts */
 	__u32 position;		/* 0-based place in the client's chain */
 	__u32 prog_id;		/* the binding's instance: its code is linked into the chain */
 	__u32 column;		/* its counters in the client's nmr_chain_stats */
-	__u32 pad;
+	__u32 next_prog_id;	/* a change in flight: the instance it built (replace) */
 	__u64 number;
 	char reason[NMR_REASON_LEN];	/* why it was declined */
 };
@@ -229,8 +282,7 @@ struct nmr_chain_stats {
 #define NMR_CHAIN_STATS_SHIFT	12	/* sizeof(struct nmr_chain_stats) == 1 << 12 */
 
 struct nmr_chain_events {
-	__u64 no_provider;	/* packets that found the chain empty */
-	__u64 handoff_missed;	/* the client's switch could not enter a chain */
+	__u64 no_provider;	/* packets that found the chain table empty */
 	__u64 default_missed;	/* the tail call to the client's default action failed */
 } __attribute__((aligned(64)));
 #define NMR_CHAIN_EVENTS_SHIFT	6	/* sizeof(struct nmr_chain_events) == 1 << 6 */

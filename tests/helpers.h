@@ -67,6 +67,8 @@ char *registry_snapshot(void);
 /* The registry opened by the test process through the library. */
 struct nmr_registry *open_registry(void);
 
+/* The program id in slot 0 of a client's chain table (0: empty or no such client). */
+__u32 chain_table_prog(const char *client);
 /* Reads a __u64 at offset in the value of key 0 of a pinned array map. */
 __u64 pinned_u64(const char *path, size_t offset);
 /* The pinned map of a provider: ROOT/provider/<id>/maps/<name>. */

@@ -115,11 +115,13 @@ Test(chain, a_provider_with_subprograms_and_stack_is_linked_in_line)
 	cr_assert_eq(expect_traces(rx, want, 3), 20);
 	cr_assert_eq(counts_of("c0:sub").verdicts[NMR_VERDICT_INDEX(XDP_PASS)], 20);
 	cr_assert_eq(counts_of("c0:s2").packets, 20);
-	/* the new chain is on the hook; the one before it is released */
+	/* the new chain is in the table, the dispatcher unchanged; the chain before is released */
 	cr_assert_eq(nmr_client_find(reg, "c0", &after), 0);
-	cr_assert_neq(after.dispatcher_prog_id, before.dispatcher_prog_id);
+	cr_assert_eq(after.dispatcher_prog_id, before.dispatcher_prog_id);
 	cr_assert_eq(after.dispatcher_prog_id, xdp_prog_on("veth0"));
-	fd = bpf_prog_get_fd_by_id(before.dispatcher_prog_id);
+	cr_assert_neq(after.chain_prog_id, before.chain_prog_id);
+	cr_assert_eq(chain_table_prog("c0"), after.chain_prog_id);
+	fd = bpf_prog_get_fd_by_id(before.chain_prog_id);
 	cr_assert_lt(fd, 0, "the previous chain program is still loaded");
 	nmr_registry_close(reg);
 }
@@ -178,7 +180,7 @@ Test(chain, continue_on_verdicts_decide_whether_the_next_provider_runs)
 	cr_assert_eq(c2.verdicts[NMR_VERDICT_INDEX(XDP_DROP)], 10);
 }
 
-/* Client c0's pinned LEAF (its chain: "dispatcher"), opened. */
+/* Client c0's pinned LEAF, opened. */
 static int c0_pin(const char *leaf)
 {
 	char path[256];
@@ -243,24 +245,23 @@ Test(chain, the_same_chain_under_bpf_prog_test_run)
 	cr_assert_eq(frame[TRACE_OFF + 2], 0, "s3 ran after a final verdict");
 }
 
-Test(chain, a_bind_beyond_the_tail_call_limit_is_refused)
+Test(chain, a_bind_beyond_the_chain_limit_is_that_pairs_decline)
 {
 	struct cli_result r;
-	char *before, *after;
+	__u32 chain;
 
 	npi_and_client();
 	for (int i = 1; i <= NMR_MAX_CHAIN; i++)
 		cr_assert_eq(cli(&r, "provider register %s --npi demo --name p%d",
 				 bpf_obj("frame_counter"), i), 0, "p%d: %s", i, r.err);
-	before = registry_snapshot();
-	cr_assert_neq(cli(&r, "provider register %s --npi demo --name p33",
-			  bpf_obj("frame_counter")), 0);
-	cr_assert(strstr(r.err, "chain full: the kernel runs at most 33 programs per packet"),
-		  "%s", r.err);
-	after = registry_snapshot();
-	cr_assert_str_eq(after, before, "the refused bind changed the registry");
-	free(before);
-	free(after);
+	chain = chain_table_prog("c0");
+	/* the provider registers; the pair is declined, saying why; the chain is untouched */
+	cr_assert_eq(cli(&r, "provider register %s --npi demo --name p33",
+			 bpf_obj("frame_counter")), 0, "%s", r.err);
+	cr_assert_eq(cli(&r, "binding show c0:p33"), 0, "%s", r.err);
+	cr_assert(strstr(r.out, "declined"), "%s", r.out);
+	cr_assert(strstr(r.out, "chain full"), "%s", r.out);
+	cr_assert_eq(chain_table_prog("c0"), chain, "the declined pair changed the chain");
 	/* all 32 run: every provider counts every frame */
 	cr_assert_eq(send_frames("veth1", 3), 3);
 	cr_assert_eq(pinned_u64(provider_map("p1", "frame_counts"), 0), 3);
@@ -320,97 +321,113 @@ Test(chain, replace_with_a_bad_object_changes_nothing)
 	free(after);
 }
 
-static __u64 c0_missed(void)
+/*
+ * The hook runs the client's dispatcher, which never changes; every change
+ * of the chain is what slot 0 of the client's chain table holds, read back.
+ */
+Test(chain, the_chain_table_holds_the_running_chain_after_every_change)
 {
-	struct nmr_registry *reg = open_registry();
+	struct nmr_registry *reg;
 	struct nmr_client_record c;
-	struct nmr_client_counts cc;
+	unsigned char frame[64];
+	struct cli_result r;
+	__u32 retval, dispatcher, seen[8];
+	int n = 0;
 
+	npi_and_client();
+	reg = open_registry();
 	cr_assert_eq(nmr_client_find(reg, "c0", &c), 0);
-	cr_assert_eq(nmr_client_counts(reg, &c, &cc), 0);
+	dispatcher = c.dispatcher_prog_id;
+	cr_assert_eq(xdp_prog_on("veth0"), dispatcher);
+
+	/* empty: the dispatcher passes and counts the packet as finding no provider */
+	cr_assert_eq(chain_table_prog("c0"), 0);
+	memset(frame, 0, sizeof(frame));
+	cr_assert_eq(test_run(frame, &retval), 0);
+	cr_assert_eq(retval, XDP_PASS);
+	{
+		struct nmr_client_counts cc;
+
+		cr_assert_eq(nmr_client_counts(reg, &c, &cc), 0);
+		cr_assert_eq(cc.no_provider, 1);
+	}
+	stamp("s1", 1, "--priority 1");					/* bind */
+	seen[n++] = chain_table_prog("c0");
+	stamp("s2", 2, "--priority 2");					/* bind */
+	seen[n++] = chain_table_prog("c0");
+	cr_assert_eq(cli(&r, "provider replace s1 %s", test_obj("stamp_v2")), 0, "%s", r.err);
+	seen[n++] = chain_table_prog("c0");
+	cr_assert_eq(cli(&r, "provider deregister s2"), 0, "%s", r.err);	/* unbind */
+	seen[n++] = chain_table_prog("c0");
+	for (int i = 0; i < n; i++) {
+		cr_assert_neq(seen[i], 0, "change %d left the table empty", i);
+		for (int j = 0; j < i; j++)
+			cr_assert_neq(seen[i], seen[j], "changes %d and %d: the same chain", j, i);
+	}
+	/* the record, bpftool and the kernel agree on what runs */
+	cr_assert_eq(nmr_client_find(reg, "c0", &c), 0);
+	cr_assert_eq(c.chain_prog_id, seen[n - 1]);
+	/* a prog array has no BTF: bpftool shows the program id as its bytes */
+	cr_assert_eq(sh("bpftool map dump pinned %s/client/*/chain_table | "
+			"grep -q 'value: %02x %02x %02x %02x'", env.root, seen[n - 1] & 0xff,
+			(seen[n - 1] >> 8) & 0xff, (seen[n - 1] >> 16) & 0xff, seen[n - 1] >> 24), 0);
+	memset(frame, 0, sizeof(frame));
+	cr_assert_eq(test_run(frame, &retval), 0);
+	cr_assert_eq(frame[TRACE_OFF], STAMP(2, 1), "the replaced s1 does not run");
+	cr_assert_eq(frame[TRACE_OFF + 1], 0, "the deregistered s2 still runs");
+
+	cr_assert_eq(cli(&r, "provider deregister s1"), 0, "%s", r.err);	/* empty again */
+	cr_assert_eq(chain_table_prog("c0"), 0);
+	cr_assert_eq(nmr_client_find(reg, "c0", &c), 0);
+	cr_assert_eq(c.chain_prog_id, 0);
+	cr_assert_eq(c.dispatcher_prog_id, dispatcher, "the dispatcher changed");
+	cr_assert_eq(xdp_prog_on("veth0"), dispatcher);
 	nmr_registry_close(reg);
-	return cc.missed;
 }
 
-/*
- * The switch a change goes live through, driven by hand off the hook: it
- * runs the chain its word picks, and counts a tail call that fails.
- */
-Test(chain, the_switch_runs_the_chain_its_word_picks_and_counts_failed_tail_calls)
+/* 100 changes of one client's chain: the hook's program is the same throughout. */
+Test(chain, the_dispatcher_never_changes_across_100_changes)
 {
-	int slots, armed, chain, drop;
-	unsigned char frame[64];
-	__u32 retval, zero = 0, one = 1;
-	struct bpf_object *obj;
+	struct nmr_provider_opts po = { .npi = "demo", .name = "churn" };
+	struct nmr_registry *reg;
+	struct nmr_client_record c;
+	__u32 dispatcher, last = 0;
 
 	npi_and_client();
 	stamp("s1", 1, "--priority 1");
-	stamp("s2", 2, "--priority 2");
-	slots = c0_pin("switch_slots");
-	armed = c0_pin("switch_armed");
-	chain = c0_pin("dispatcher");
-	obj = bpf_object__open_file(test_obj("two_progs"), NULL);
-	cr_assert(obj && !bpf_object__load(obj));
-	drop = bpf_program__fd(bpf_object__find_program_by_name(obj, "plain_drop"));
+	reg = open_registry();
+	cr_assert_eq(nmr_client_find(reg, "c0", &c), 0);
+	dispatcher = c.dispatcher_prog_id;
+	po.object_path = bpf_obj("frame_counter");
+	for (int i = 0; i < 50; i++) {
+		__u32 now;
 
-	/* off the hook, it keeps the running chain in both slots */
-	memset(frame, 0, sizeof(frame));
-	cr_assert_eq(test_run_leaf("switch", frame, &retval), 0);
-	cr_assert_eq(frame[TRACE_OFF], STAMP(1, 1));
-	cr_assert_eq(frame[TRACE_OFF + 1], STAMP(1, 2));
-	cr_assert_eq(c0_missed(), 0);
-
-	/* its slots emptied: nothing to enter, counted, passed on */
-	cr_assert_eq(bpf_map_delete_elem(slots, &zero), 0);
-	cr_assert_eq(bpf_map_delete_elem(slots, &one), 0);
-	memset(frame, 0, sizeof(frame));
-	cr_assert_eq(test_run_leaf("switch", frame, &retval), 0);
-	cr_assert_eq(retval, XDP_PASS);
-	cr_assert_eq(frame[TRACE_OFF], 0);
-	cr_assert_eq(c0_missed(), 1);
-
-	/* the running chain in slot 0, the word clear: that chain runs */
-	cr_assert_eq(bpf_map_update_elem(slots, &zero, &chain, BPF_ANY), 0);
-	memset(frame, 0, sizeof(frame));
-	cr_assert_eq(test_run_leaf("switch", frame, &retval), 0);
-	cr_assert_eq(retval, XDP_PASS);
-	cr_assert_eq(frame[TRACE_OFF], STAMP(1, 1));
-	cr_assert_eq(frame[TRACE_OFF + 1], STAMP(1, 2));
-	cr_assert_eq(c0_missed(), 1);
-
-	/* armed with slot 1 empty: that tail call fails, counted; the running chain runs */
-	cr_assert_eq(bpf_map_update_elem(armed, &zero, &one, BPF_ANY), 0);
-	memset(frame, 0, sizeof(frame));
-	cr_assert_eq(test_run_leaf("switch", frame, &retval), 0);
-	cr_assert_eq(frame[TRACE_OFF], STAMP(1, 1));
-	cr_assert_eq(c0_missed(), 2);
-
-	/* armed with a program in slot 1: that program, and no stamp */
-	cr_assert_eq(bpf_map_update_elem(slots, &one, &drop, BPF_ANY), 0);
-	memset(frame, 0, sizeof(frame));
-	cr_assert_eq(test_run_leaf("switch", frame, &retval), 0);
-	cr_assert_eq(retval, XDP_DROP);
-	cr_assert_eq(frame[TRACE_OFF], 0);
-	cr_assert_eq(c0_missed(), 2);
-
-	/* the chain counted the three packets it ran behind the switch */
-	cr_assert_eq(counts_of("c0:s1").packets, 3);
-	bpf_object__close(obj);
-	close(slots);
-	close(armed);
-	close(chain);
+		cr_assert_eq(nmr_provider_register(reg, &po, NULL), 0, "%s", nmr_last_error());
+		now = chain_table_prog("c0");
+		cr_assert_neq(now, last);
+		cr_assert_eq(nmr_provider_deregister(reg, "churn"), 0, "%s", nmr_last_error());
+		last = chain_table_prog("c0");
+		cr_assert_neq(now, last);
+		cr_assert_eq(xdp_prog_on("veth0"), dispatcher, "change %d", 2 * i);
+	}
+	cr_assert_eq(nmr_client_find(reg, "c0", &c), 0);
+	cr_assert_eq(c.dispatcher_prog_id, dispatcher);
+	cr_assert_eq(c.chain_prog_id, last);
+	nmr_registry_close(reg);
 }
 
-Test(chain, xdp_frags_mismatch_is_refused)
+Test(chain, xdp_frags_mismatch_is_that_pairs_decline)
 {
 	struct cli_result r;
 
 	npi_and_client();	/* c0: plain xdp dispatcher */
-	cli(&r, "provider register %s --npi demo", test_obj("frags_pass"));
-	cr_assert_neq(r.status, 0);
-	cr_assert(strstr(r.err, "provider frags_pass is xdp.frags but client c0 has a plain xdp "
-			 "dispatcher"), "%s", r.err);
-	cr_assert(strstr(r.err, "--xdp-frags"), "%s", r.err);
+	cr_assert_eq(cli(&r, "provider register %s --npi demo", test_obj("frags_pass")), 0,
+		     "%s", r.err);
+	cr_assert_eq(cli(&r, "binding show c0:frags_pass"), 0, "%s", r.err);
+	cr_assert(strstr(r.out, "declined"), "%s", r.out);
+	cr_assert(strstr(r.out, "is xdp.frags but client c0 has a plain xdp"), "%s", r.out);
+	cr_assert_eq(chain_table_prog("c0"), 0, "the declined pair is in the chain");
+	cr_assert_eq(cli(&r, "provider deregister frags_pass"), 0, "%s", r.err);
 	cr_assert_eq(cli(&r, "client deregister c0"), 0);
 	cr_assert_eq(cli(&r, "client register --npi demo --dev veth0 --netns %s --name c1 "
 			 "--xdp-frags", env.netns), 0, "%s", r.err);
@@ -418,9 +435,11 @@ Test(chain, xdp_frags_mismatch_is_refused)
 		     "%s", r.err);
 	cr_assert_eq(send_frames("veth1", 5), 5);
 	cr_assert_eq(counts_of("c1:frags_pass").packets, 5);
-	/* and a plain provider is refused by the frags client */
-	cli(&r, "provider register %s --npi demo", bpf_obj("frame_counter"));
-	cr_assert(strstr(r.err, "build the provider with SEC(\"xdp.frags\")"), "%s", r.err);
+	/* and a plain provider is declined by the frags client, saying what to do */
+	cr_assert_eq(cli(&r, "provider register %s --npi demo", bpf_obj("frame_counter")), 0,
+		     "%s", r.err);
+	cr_assert_eq(cli(&r, "binding show c1:frame_counter"), 0, "%s", r.err);
+	cr_assert(strstr(r.out, "build the provider with SEC(\"xdp.frags\")"), "%s", r.out);
 }
 
 Test(chain, force_replaces_a_foreign_program)

@@ -153,10 +153,13 @@ Test(flow, bpftool_dumps_the_registry_with_field_names)
 			env.root), 0);
 	cr_assert_eq(sh("bpftool map dump pinned %s/client/*/stats | grep -q verdicts",
 			env.root), 0);
-	/* The chain on the hook is the pinned one, linked with the binding's code. */
-	cr_assert_eq(sh("bpftool prog show pinned %s/client/*/dispatcher | grep -q nmr_chain",
+	/* The hook runs the dispatcher; its chain table holds the chain, linked from the code. */
+	cr_assert_eq(sh("bpftool prog show pinned %s/client/*/dispatcher | grep -q nmr_dispatcher",
 			env.root), 0);
-	cr_assert_eq(sh("test -e %s/binding/*/code", env.root), 0);
+	cr_assert_eq(sh("set -- $(bpftool map dump pinned %s/client/*/chain_table | "
+			"sed -n 's/.*value: //p') && "
+			"bpftool prog show id $((0x$4$3$2$1)) | grep -q nmr_chain", env.root), 0);
+	cr_assert_eq(sh("test -e %s/binding/*/*/code", env.root), 0);
 }
 
 Test(flow, concurrent_registrars_lose_no_update)

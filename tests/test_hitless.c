@@ -107,7 +107,12 @@ static void *traffic(void *arg)
 	return NULL;
 }
 
-Test(hitless, one_thousand_chain_swaps_under_live_frames)
+/*
+ * 1,000 swaps of a 3-provider chain on hook (of client dev) between the two
+ * versions of prog, frames flowing from veth1 to veth0 all the while.
+ */
+static void swaps_under_live_frames(const char *hook, const char *dev, const char *prog,
+				    const char *opts)
 {
 	struct nmr_provider_replacement to_v2[3], to_v1[3];
 	const char *names[] = { "s1", "s2", "s3" };
@@ -115,24 +120,24 @@ Test(hitless, one_thousand_chain_swaps_under_live_frames)
 	struct nmr_registry *reg;
 	struct cli_result r;
 	pthread_t thread;
-	char v1[256], v2[256];
+	char v1[256], v2[256], name[64];
 
-	snprintf(v1, sizeof(v1), "%s", test_obj("stamp"));
-	snprintf(v2, sizeof(v2), "%s", test_obj("stamp_v2"));
-	cr_assert_eq(cli(&r, "npi register demo --hook xdp"), 0, "%s", r.err);
-	cr_assert_eq(cli(&r, "client register --npi demo --dev veth0 --netns %s --name c0",
+	snprintf(v1, sizeof(v1), "%s", test_obj(prog));
+	snprintf(name, sizeof(name), "%s_v2", prog);
+	snprintf(v2, sizeof(v2), "%s", test_obj(name));
+	cr_assert_eq(cli(&r, "npi register demo --hook %s", hook), 0, "%s", r.err);
+	cr_assert_eq(cli(&r, "client register --npi demo --dev %s --netns %s --name c0", dev,
 			 env.netns), 0, "%s", r.err);
 	for (int i = 0; i < 3; i++) {
 		char binding[16];
 
-		cr_assert_eq(cli(&r, "provider register %s --npi demo --name %s --priority %d", v1,
-				 names[i], i + 1), 0, "%s", r.err);
+		cr_assert_eq(cli(&r, "provider register %s --npi demo --name %s --priority %d %s",
+				 v1, names[i], i + 1, opts), 0, "%s", r.err);
 		snprintf(binding, sizeof(binding), "c0:%s", names[i]);
 		cr_assert_eq(set_binding_context(binding, i + 1, -1), 0);
 		to_v2[i] = (struct nmr_provider_replacement){ .provider = names[i], .object_path = v2 };
 		to_v1[i] = (struct nmr_provider_replacement){ .provider = names[i], .object_path = v1 };
 	}
-
 	t.rx = rx_open("veth0");
 	reg = open_registry();
 	cr_assert_eq(pthread_create(&thread, NULL, traffic, &t), 0);
@@ -142,13 +147,23 @@ Test(hitless, one_thousand_chain_swaps_under_live_frames)
 	atomic_store(&t.stop, true);
 	pthread_join(thread, NULL);
 	nmr_registry_close(reg);
-
-	cr_log_info("hitless: %d swaps, %ld sent, %ld received, %ld v1, %ld v2, %ld mixed",
-		    SWAPS, t.sent, t.received, t.by_version[1], t.by_version[2], t.mixed);
+	cr_log_info("hitless %s: %d swaps, %ld sent, %ld received, %ld v1, %ld v2, %ld mixed",
+		    hook, SWAPS, t.sent, t.received, t.by_version[1], t.by_version[2], t.mixed);
 	cr_assert_not(t.stopped_early, "traffic stopped before the last swap");
 	cr_assert_gt(t.sent, 0);
 	cr_assert_eq(t.mixed, 0, "%ld frames ran a mixed or partial chain", t.mixed);
 	cr_assert_eq(t.received, t.sent, "%ld frames lost", t.sent - t.received);
 	cr_assert_gt(t.by_version[1], 0, "no frame ran version 1");
 	cr_assert_gt(t.by_version[2], 0, "no frame ran version 2");
+}
+
+Test(hitless, one_thousand_chain_swaps_under_live_frames)
+{
+	swaps_under_live_frames("xdp", "veth0", "stamp", "");
+}
+
+/* The same on TC: the chain runs on veth1's egress, before the frames cross. */
+Test(hitless, one_thousand_tc_chain_swaps_under_live_frames)
+{
+	swaps_under_live_frames("tc-egress", "veth1", "tc_stamp", "--continue-on ok");
 }

@@ -71,7 +71,7 @@ Test(tc, ingress_through_netlink_fallback)
 	cr_assert_eq(cli(&r, "-j client show c0"), 0);
 	cr_assert(strstr(r.out, "\"mode\":\"netlink\""), "%s", r.out);
 	cr_assert_eq(sh("ip netns exec %s tc filter show dev veth0 ingress | "
-			"grep -q 'nmr_chain.*direct-action'", env.netns), 0);
+			"grep -q 'nmr_dispatcher.*direct-action'", env.netns), 0);
 	cr_assert_eq(send_frames("veth1", 9), 9);
 	expect_both_counted(9);
 	expect_detached("veth0", "ingress");

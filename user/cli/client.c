@@ -81,6 +81,8 @@ static void print_client(struct nmr_registry *reg, const struct nmr_client_recor
 		jw_string("hook", nmr_hook_name(c->hook));
 		jw_string("mode", mode_name(c));
 		jw_uint("dispatcher_prog_id", c->dispatcher_prog_id);
+		jw_uint("chain_table_id", c->chain_table_id);
+		jw_uint("chain_prog_id", c->chain_prog_id);
 		jw_uint("link_id", c->link_id);
 		jw_uint("require_version", c->chars.require_version);
 		jw_uint("registration", c->number);
@@ -115,13 +117,16 @@ static void print_client(struct nmr_registry *reg, const struct nmr_client_recor
 	       "npi:          %s\n"
 	       "device:       %s (ifindex %u%s%s)\n"
 	       "hook:         %s, %s mode\n"
-	       "chain:        prog_id %u (on the hook), link_id %u\n"
+	       "dispatcher:   prog_id %u (on the hook), link_id %u\n"
+	       "chain table:  map_id %u (client/%s/chain_table)\n"
+	       "chain:        %s%.0u\n"
 	       "requires:     version %s\n"
 	       "registration: %llu\n"
 	       "registry:     %s/client/%s\n",
 	       guid, c->name, npi, c->dev, c->ifindex, c->netns[0] ? ", netns " : "", c->netns,
 	       nmr_hook_name(c->hook), mode_name(c), c->dispatcher_prog_id, c->link_id,
-	       req,
+	       c->chain_table_id, guid, c->chain_prog_id ? "prog_id " : "none (the table is empty)",
+	       c->chain_prog_id, req,
 	       (unsigned long long)c->number, nmr_registry_root(reg), guid);
 	{
 		struct nmr_client_counts cc;

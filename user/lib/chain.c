@@ -3,31 +3,22 @@
  * A client's chain: the code of every provider bound to it, linked into one
  * BPF program, in chain order. This is the data path.
  *
- *   hook --> this CPU's counters --> P1's code --> count, continue? -->
+ *   dispatcher --tail call--> this CPU's counters --> P1's code --> count, continue? -->
  *            P2's code --> count, continue? --> ... --> [default action] --> verdict
  *
  * A provider's code is its binding's instance program as libbpf relocated it
- * (maps and CO-RE resolved), kept in the registry (binding/<id>/code) with
- * map references as map ids. Linking copies each provider's main function in
- * line, its "exit"s turned into jumps to the code that counts the verdict and
- * either returns it or falls through to the next provider; the providers'
- * subprograms go after the main function, their call offsets moved. A hop
- * between providers is thus a few instructions, no call and no tail call:
- * on kernel 6.18 with its tail-call counter in memory, a constant-key tail
- * call costs about 5 ns and a BPF-to-BPF call more (docs/BENCHMARKS.md).
+ * (maps and CO-RE resolved), kept in the registry (binding/<id>/<prog>/code)
+ * with map references as map ids. Linking copies each provider's main
+ * function in line, its "exit"s turned into jumps to the code that counts the
+ * verdict and either returns it or falls through to the next provider; the
+ * providers' subprograms go after the main function, their call offsets
+ * moved. A hop between providers is thus a few instructions, no call and no
+ * tail call (docs/BENCHMARKS.md has what each costs).
  *
- * The chain on the hook has nothing else: no test of a swap, no tail call
- * (but to a default action), no map lookup. On this kernel a program that
- * holds a tail call pays about 3 ns per packet for it even when it never
- * makes it, and a per-CPU array lookup about 2 ns more than the CPU number
- * (measured with raw programs, six loads of each averaged: where a JIT image
- * lands moves its time by up to 2 ns). Its counters are found from the CPU
- * number.
- *
- * A change goes live through the client's switch (nmr_switch_load): a small
- * program that tail-calls the running chain, or the new one once its armed
- * word is set. It sits on the hook only while a change goes live; see
- * binding.c, chain_commit().
+ * The chain has nothing else: no tail call (but to a default action), no map
+ * lookup; its counters are found from the CPU number. The client's dispatcher
+ * enters it by a tail call from the client's chain table (hook.c); a change
+ * of the chain is a new chain written into that table (commit.c).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -289,8 +280,7 @@ int nmr_chain_stats_create(struct nmr_registry *reg)
 	return fd;
 }
 
-/* How many CPUs a client's counters hold. */
-static int stats_cpus(int fd)
+int nmr_chain_stats_cpus(int fd)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
@@ -306,7 +296,7 @@ static int stats_map(int fd, bool write, void **v, int *ncpus, size_t *size)
 	long page = sysconf(_SC_PAGESIZE);
 	void *p;
 
-	*ncpus = stats_cpus(fd);
+	*ncpus = nmr_chain_stats_cpus(fd);
 	if (*ncpus < 0)
 		return *ncpus;
 	*size = (*ncpus * sizeof(struct nmr_chain_parts) + page - 1) / page * page;
@@ -337,7 +327,6 @@ int nmr_chain_stats_read(int fd, struct nmr_chain_stats *sum, struct nmr_chain_e
 			for (int i = 0; i < NMR_VERDICT_SLOTS; i++)
 				sum->binding[b].verdicts[i] += cpu[c].binding[b].verdicts[i];
 		ev->no_provider += chain[c].no_provider;
-		ev->handoff_missed += chain[c].handoff_missed;
 		ev->default_missed += chain[c].default_missed;
 	}
 	munmap(v, size);
@@ -366,7 +355,7 @@ int nmr_chain_stats_reset(int fd, __u32 column)
 /* Places in the main function; per provider i: L_NEXT + i is provider i + 1's start,
  * L_AFTER + i where its exits go, L_FINAL + i and L_MULTI + i its out-of-line counts. */
 enum {
-	L_END, L_OLD,
+	L_END,
 	L_NEXT, L_AFTER = L_NEXT + NMR_MAX_CHAIN, L_FINAL = L_AFTER + NMR_MAX_CHAIN,
 	L_MULTI = L_FINAL + NMR_MAX_CHAIN, L_NLABELS = L_MULTI + NMR_MAX_CHAIN,
 };
@@ -646,17 +635,6 @@ static void patch_jumps(struct emitter *e)
 	}
 }
 
-void nmr_switch_close(struct nmr_switch *sw)
-{
-	if (sw->prog_fd >= 0)
-		close(sw->prog_fd);
-	if (sw->slots_fd >= 0)
-		close(sw->slots_fd);
-	if (sw->armed_fd >= 0)
-		close(sw->armed_fd);
-	sw->prog_fd = sw->slots_fd = sw->armed_fd = -1;
-}
-
 static int chain_prog_load(const struct nmr_client_record *c, const char *name,
 			   const struct emitter *e, bool gpl, char *log, size_t log_size)
 {
@@ -704,13 +682,13 @@ static int open_client_maps(struct nmr_registry *reg, const struct nmr_client_re
 	k->fd = -1;
 	if (default_fd)
 		*default_fd = -1;
-	err = nmr_client_path(reg, c, "stats", path, sizeof(path));
+	err = nmr_client_path(reg, c, NMR_PIN_STATS, path, sizeof(path));
 	if (!err && (k->fd = bpf_obj_get(path)) < 0)
 		err = nmr_error(-errno, "link chain: open %s: %s", path, strerror(errno));
-	if (!err && (k->ncpus = stats_cpus(k->fd)) < 0)
+	if (!err && (k->ncpus = nmr_chain_stats_cpus(k->fd)) < 0)
 		err = k->ncpus;
 	if (!err && default_fd && (c->flags & NMR_CLIENT_F_DEFAULT) &&
-	    !(err = nmr_client_path(reg, c, "default", path, sizeof(path))) &&
+	    !(err = nmr_client_path(reg, c, NMR_PIN_CLIENT_DISPATCH, path, sizeof(path))) &&
 	    (*default_fd = bpf_obj_get(path)) < 0)
 		err = nmr_error(-errno, "link chain: open %s: %s", path, strerror(errno));
 	return err;
@@ -849,58 +827,4 @@ out:
 	free(e.insns);
 	free(e.fix);
 	return err;
-}
-
-/*
- * The client's switch, on its hook only while a change goes live:
- *
- *   armed? --yes--> tail call slot 1 (the new chain) --failed: counted--.
- *     | no                                                              v
- *     `---------------------------------------------> tail call slot 0 (the running chain)
- *                                                       --failed: counted--> passed on
- *
- * Constant keys: the JIT makes both tail calls direct jumps.
- */
-int nmr_switch_load(struct nmr_registry *reg, const struct nmr_client_record *c,
-		    struct nmr_switch *out)
-{
-	int empty_verdict = c->hook == NMR_HOOK_XDP ? XDP_PASS : TC_ACT_UNSPEC;
-	struct frame f = { .ctx = -8, .stats = -16, .verdict = -24 };
-	struct counters k = { .fd = -1 };
-	struct emitter e = {};
-	int err;
-
-	*out = (struct nmr_switch)NMR_SWITCH_INIT;
-	err = open_client_maps(reg, c, &k, NULL);
-	if (err)
-		goto out;
-	out->slots_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "nmr_switch_slots", 4, 4, 2, NULL);
-	out->armed_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nmr_armed", 4, 4, 1, NULL);
-	if (out->slots_fd < 0 || out->armed_fd < 0) {
-		err = nmr_error(-errno, "client %s: create its switch's maps: %s", c->name,
-				strerror(errno));
-		goto out;
-	}
-	emit(&e, STX(BPF_DW, BPF_REG_10, BPF_REG_1, f.ctx));
-	emit_ld_map(&e, BPF_REG_2, out->armed_fd, true);
-	emit(&e, LDX(BPF_W, BPF_REG_2, BPF_REG_2, 0));
-	emit_jump(&e, BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_2, 0, L_OLD);
-	emit_tail_call(&e, out->slots_fd, NMR_SWITCH_NEW, &f);
-	emit_event_count(&e, &k, offsetof(struct nmr_chain_events, handoff_missed));
-	place(&e, L_OLD);
-	emit_tail_call(&e, out->slots_fd, NMR_SWITCH_RUNNING, &f);
-	emit_event_count(&e, &k, offsetof(struct nmr_chain_events, handoff_missed));
-	emit(&e, MOV64_IMM(BPF_REG_0, empty_verdict));
-	emit(&e, EXIT());
-	patch_jumps(&e);
-	if (!(err = e.err))
-		err = out->prog_fd = load_emitted(c, "nmr_switch", &e, true, 0);
-out:
-	if (err < 0)
-		nmr_switch_close(out);
-	if (k.fd >= 0)
-		close(k.fd);
-	free(e.insns);
-	free(e.fix);
-	return err < 0 ? err : 0;
 }

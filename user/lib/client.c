@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Clients: an XDP or TC hook of one interface registered for an NPI. Its chain
- * program goes on the hook at registration (hook.c); providers are linked into
- * it as they are bound (binding.c).
+ * Clients: an XDP or TC hook of one interface registered for an NPI. Its
+ * dispatcher goes on the hook at registration (hook.c); providers are linked
+ * into its chain as they are bound (binding.c, commit.c).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -25,30 +25,6 @@ int nmr_client_list(struct nmr_registry *reg, struct nmr_client_record **out, si
 				offsetof(struct nmr_client_record, number), (void **)out, count);
 }
 
-static int alloc_client_slot(struct nmr_registry *reg, __u32 *slot)
-{
-	struct nmr_client_record *all;
-	size_t n;
-	int err = nmr_client_list(reg, &all, &n);
-
-	if (err)
-		return err;
-	for (__u32 s = 0; s < NMR_MAX_CLIENTS; s++) {
-		size_t i;
-
-		for (i = 0; i < n && all[i].slot != s; i++)
-			;
-		if (i == n) {
-			*slot = s;
-			free(all);
-			return 0;
-		}
-	}
-	free(all);
-	return nmr_error(-ENOSPC, "register client: all %d client slots are in use",
-			 NMR_MAX_CLIENTS);
-}
-
 int nmr_client_path(struct nmr_registry *reg, const struct nmr_client_record *c,
 		    const char *leaf, char *buf, size_t len)
 {
@@ -68,7 +44,7 @@ int nmr_client_counts(struct nmr_registry *reg, const struct nmr_client_record *
 	int fd, err;
 
 	memset(out, 0, sizeof(*out));
-	err = nmr_client_path(reg, c, "stats", path, sizeof(path));
+	err = nmr_client_path(reg, c, NMR_PIN_STATS, path, sizeof(path));
 	if (err)
 		return err;
 	fd = bpf_obj_get(path);
@@ -79,7 +55,7 @@ int nmr_client_counts(struct nmr_registry *reg, const struct nmr_client_record *
 	if (err)
 		return err;
 	out->no_provider = ev.no_provider;
-	out->missed = ev.handoff_missed + ev.default_missed;
+	out->missed = ev.default_missed;
 	return 0;
 }
 
@@ -167,8 +143,6 @@ int nmr_client_register_owned(struct nmr_registry *reg, const struct nmr_client_
 					&rec.id, rec.name);
 	if (!err)
 		err = nmr_netns_ino(rec.netns, &rec.netns_ino);
-	if (!err)
-		err = alloc_client_slot(reg, &rec.slot);
 	if (!err && live)	/* a live module's (module.c) */
 		err = nmr_owner_self(&rec.owner, persistent);
 	if (!err && default_fd >= 0)
@@ -178,8 +152,10 @@ int nmr_client_register_owned(struct nmr_registry *reg, const struct nmr_client_
 	if (err)
 		goto out;
 
-	/* Everything below is undone on failure. */
-	err = nmr_next_number(reg, &rec.number);
+	/* Everything below is undone on failure, or by the next command after a kill. */
+	err = nmr_intent_begin(reg, NMR_INTENT_CLIENT_REGISTER, &rec.id);
+	if (!err)
+		err = nmr_next_number(reg, &rec.number);
 	if (!err)
 		err = nmr_hook_attach(reg, &rec, opts->force, default_fd);
 	if (err)
@@ -194,6 +170,7 @@ int nmr_client_register_owned(struct nmr_registry *reg, const struct nmr_client_
 	/* a live module is bound through its callbacks (nmr_reconcile) */
 	err = live ? 0 : nmr_bind_client(reg, &rec);
 	if (err) {
+		nmr_unbind_client(reg, &rec);
 		bpf_map_delete_elem(reg->clients_fd, &rec.id);
 		goto undo;
 	}
@@ -222,8 +199,13 @@ int nmr_client_deregister(struct nmr_registry *reg, const char *client)
 	err = nmr_client_find(reg, client, &rec);
 	if (err)
 		goto out;
-	/* Unbinding empties the table and waits: no provider runs for it after. */
-	err = nmr_unbind_client(reg, &rec);
+	/*
+	 * Unbinding empties the chain table; the command waits when it lets go
+	 * of the lock until no packet runs a provider of it (registry.c).
+	 */
+	err = nmr_intent_begin(reg, NMR_INTENT_CLIENT_DEREGISTER, &rec.id);
+	if (!err)
+		err = nmr_unbind_client(reg, &rec);
 	if (!err)
 		err = nmr_hook_detach(reg, &rec);
 	if (!err)

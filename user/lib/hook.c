@@ -1,18 +1,24 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The client side of the data path: the client's chain program (chain.c) on
- * its device's hook, through a pinned BPF link (XDP, TCX) so that it outlives
- * the registrar process, or a cls_bpf filter (TC through netlink). Pins:
- * client/<id>/{dispatcher,switch,switch_slots,switch_armed,stats,default,link}:
- * the chain now on the hook, the switch a change goes live through and its
- * maps, the client's counters, its default action, the link.
+ * The client side of the data path:
+ *
+ *   hook --> dispatcher --tail call, slot 0--> chain table --> chain (chain.c)
+ *
+ * The dispatcher goes on the device's hook once, at registration, through a
+ * pinned BPF link (XDP, TCX) so that it outlives the registrar process, or a
+ * cls_bpf filter (TC through netlink), and never changes while the client
+ * exists. Every change of the client's chain is one write of its chain
+ * table's slot (commit.c). Pins under client/<id>/: NMR_PIN_* in
+ * nmr_internal.h.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/if_link.h>
+#include <linux/pkt_cls.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "nmr_internal.h"
@@ -120,14 +126,6 @@ static int attach_tc_netlink(struct nmr_client_record *c, int prog_fd)
 	return 0;
 }
 
-static void detach_tc_netlink(const struct nmr_client_record *c)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = c->ifindex, .attach_point = tc_point(c));
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = c->tc_handle, .priority = c->tc_priority);
-
-	bpf_tc_detach(&hook, &opts);
-}
-
 /* Returns a link fd, 0 for TC through netlink, or a negative error. */
 static int attach(struct nmr_client_record *c, int prog_fd, bool force)
 {
@@ -159,70 +157,195 @@ static int pin_fd(struct nmr_registry *reg, const struct nmr_client_record *c, i
 	return err;
 }
 
-/* The client's default action: the one program of its own dispatch table. */
-static int pin_default(struct nmr_registry *reg, const struct nmr_client_record *c, int prog_fd)
+/*
+ * The client's own dispatch table in NMR's sense (its callbacks): one
+ * program, its default action, run when its chain hands a packet on.
+ */
+static int client_dispatch(const struct nmr_client_record *c, int prog_fd)
 {
-	int fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "nmr_default", 4, 4, 1, NULL), err;
+	int fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "nmr_client_disp", 4, 4, 1, NULL);
 	__u32 zero = 0;
 
 	if (fd < 0)
-		return nmr_error(-errno, "register client %s: create its dispatch table: %s",
+		return nmr_error(-errno, "register client %s: create its client dispatch table: %s",
 				 c->name, strerror(errno));
-	if (bpf_map_update_elem(fd, &zero, &prog_fd, BPF_ANY))
-		err = nmr_error(-errno, "register client %s: default action into its dispatch "
-				"table: %s (a program of the client's kind?)", c->name,
-				strerror(errno));
-	else
-		err = pin_fd(reg, c, fd, "default");
-	close(fd);
-	return err;
-}
-
-/* The client's switch: a program and its two maps, pinned under these names. */
-static const char *switch_leaves[] = { "switch", "switch_slots", "switch_armed" };
-
-int nmr_switch_open(struct nmr_registry *reg, const struct nmr_client_record *c,
-		    struct nmr_switch *sw)
-{
-	int *fds[] = { &sw->prog_fd, &sw->slots_fd, &sw->armed_fd };
-	char path[PATH_MAX];
-	int err = 0;
-
-	*sw = (struct nmr_switch)NMR_SWITCH_INIT;
-	for (size_t i = 0; i < ARRAY_SIZE(fds) && !err; i++) {
-		err = nmr_client_path(reg, c, switch_leaves[i], path, sizeof(path));
-		if (!err && (*fds[i] = bpf_obj_get(path)) < 0)
-			err = nmr_error(-errno, "client %s: open %s: %s", c->name, path,
-					strerror(errno));
+	if (bpf_map_update_elem(fd, &zero, &prog_fd, BPF_ANY)) {
+		close(fd);
+		return nmr_error(-errno, "register client %s: default action into its client "
+				 "dispatch table: %s (a program of the client's kind?)", c->name,
+				 strerror(errno));
 	}
-	if (err)
-		nmr_switch_close(sw);
-	return err;
+	return fd;
 }
 
 /*
- * Makes the client's directory, its counters, default action and switch,
- * and puts its first chain (no provider yet) on the device. Undone on failure.
+ * The client's dispatcher: the one program on its hook for as long as the
+ * client exists. It tail-calls slot 0 of the client's chain table with a
+ * constant key, which the JIT turns into a direct jump that a write of the
+ * slot re-patches. When the table is empty (no provider bound) the tail call
+ * falls through: the packet is counted as finding no provider, handed to the
+ * client's default action if it has one, and passed.
+ */
+#define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), \
+						  .off = (o), .imm = (i) })
+
+static size_t emit_tail_call(struct bpf_insn *p, int table_fd)
+{
+	p[0] = INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_6, 0, 0);
+	p[1] = INSN(BPF_LD | BPF_IMM | BPF_DW, BPF_REG_2, BPF_PSEUDO_MAP_FD, 0, table_fd);
+	p[2] = INSN(0, 0, 0, 0, 0);
+	p[3] = INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, 0);
+	p[4] = INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_tail_call);
+	return 5;
+}
+
+/* This CPU's chain event at off (of struct nmr_chain_events) counted, from the CPU number. */
+static size_t emit_event_count(struct bpf_insn *p, int stats_fd, int ncpus, short off)
+{
+	__u32 events = ncpus * sizeof(struct nmr_chain_stats);
+
+	p[0] = INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_smp_processor_id);
+	p[1] = INSN(BPF_JMP | BPF_JLT | BPF_K, BPF_REG_0, 0, 1, ncpus);
+	p[2] = INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0);
+	p[3] = INSN(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_0, 0, 0, NMR_CHAIN_EVENTS_SHIFT);
+	p[4] = INSN(BPF_LD | BPF_IMM | BPF_DW, BPF_REG_1, BPF_PSEUDO_MAP_VALUE, 0, stats_fd);
+	p[5] = INSN(0, 0, 0, 0, events);
+	p[6] = INSN(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_1, BPF_REG_0, 0, 0);
+	p[7] = INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_2, BPF_REG_1, off, 0);
+	p[8] = INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, 1);
+	p[9] = INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_2, off, 0);
+	return 10;
+}
+
+static int dispatcher_load(const struct nmr_client_record *c, int table_fd, int stats_fd,
+			   int default_fd)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, o);
+	struct bpf_insn insns[64];
+	char log[4096];
+	size_t n = 0;
+	int ncpus, fd;
+
+	ncpus = nmr_chain_stats_cpus(stats_fd);
+	if (ncpus < 0)
+		return ncpus;
+	insns[n++] = INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0);
+	n += emit_tail_call(&insns[n], table_fd);
+	n += emit_event_count(&insns[n], stats_fd, ncpus,
+			      offsetof(struct nmr_chain_events, no_provider));
+	if (default_fd >= 0) {
+		n += emit_tail_call(&insns[n], default_fd);
+		n += emit_event_count(&insns[n], stats_fd, ncpus,
+				      offsetof(struct nmr_chain_events, default_missed));
+	}
+	insns[n++] = INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0,
+			  c->hook == NMR_HOOK_XDP ? XDP_PASS : TC_ACT_UNSPEC);
+	insns[n++] = INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+
+	if (c->hook == NMR_HOOK_XDP) {
+		o.expected_attach_type = BPF_XDP;
+		o.prog_flags = c->flags & NMR_CLIENT_F_FRAGS ? BPF_F_XDP_HAS_FRAGS : 0;
+	}
+	o.log_buf = log;
+	o.log_size = sizeof(log);
+	log[0] = 0;
+	fd = bpf_prog_load(c->hook == NMR_HOOK_XDP ? BPF_PROG_TYPE_XDP : BPF_PROG_TYPE_SCHED_CLS,
+			   "nmr_dispatcher", "GPL", insns, n, &o);
+	if (fd < 0)
+		return nmr_error(-errno, "register client %s: load its dispatcher: %s%s%s", c->name,
+				 strerror(errno), log[0] ? ": " : "", log);
+	return fd;
+}
+
+/* The client's chain table: one slot, the chain that runs; empty when none is bound. */
+static int chain_table_create(const struct nmr_client_record *c)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "nmr_chain_table", 4, 4, 1, NULL);
+
+	if (fd < 0)
+		return nmr_error(-errno, "register client %s: create its chain table: %s",
+				 c->name, strerror(errno));
+	return fd;
+}
+
+int nmr_chain_table_open(struct nmr_registry *reg, const struct nmr_client_record *c)
+{
+	char path[PATH_MAX];
+	int fd, err = nmr_client_path(reg, c, NMR_PIN_CHAIN_TABLE, path, sizeof(path));
+
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return nmr_error(-errno, "client %s: open its chain table %s: %s", c->name, path,
+				 strerror(errno));
+	return fd;
+}
+
+/* The program id the table's slot holds now: 0 when empty. */
+int nmr_chain_table_running(int table_fd, __u32 *prog_id)
+{
+	__u32 zero = 0;
+
+	*prog_id = 0;
+	if (bpf_map_lookup_elem(table_fd, &zero, prog_id) && errno != ENOENT)
+		return nmr_error(-errno, "read chain table: %s", strerror(errno));
+	return 0;
+}
+
+/*
+ * The swap: one write of the table's slot. A packet that entered the
+ * dispatcher before it runs the whole old chain, one after it the whole new
+ * one. chain_fd < 0 empties the table.
+ */
+int nmr_chain_table_swap(int table_fd, int chain_fd)
+{
+	__u32 zero = 0;
+	int err;
+
+	if (chain_fd >= 0)
+		err = bpf_map_update_elem(table_fd, &zero, &chain_fd, BPF_ANY);
+	else
+		err = bpf_map_delete_elem(table_fd, &zero);
+	if (err && !(chain_fd < 0 && errno == ENOENT))
+		return nmr_error(-errno, "write the chain table: %s", strerror(errno));
+	return 0;
+}
+
+static __u32 map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+/*
+ * Makes the client's directory, its counters, its client dispatch table (the
+ * default action), its chain table and its dispatcher, and puts the
+ * dispatcher on the device. Undone on failure.
  */
 int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *c, bool force,
 		    int default_fd)
 {
-	struct nmr_switch sw = NMR_SWITCH_INIT;
 	struct nmr_netns_guard ns;
-	int stats_fd, chain_fd = -1, link_fd = -1, err;
+	int stats_fd = -1, table_fd = -1, client_dispatch_fd = -1, disp_fd = -1, link_fd = -1;
 	char dir[PATH_MAX];
+	int err;
 
 	err = nmr_client_path(reg, c, NULL, dir, sizeof(dir));
 	if (err || (err = nmr_mkdir(dir)))
 		return err;
-	stats_fd = nmr_chain_stats_create(reg);
-	err = stats_fd < 0 ? stats_fd : pin_fd(reg, c, stats_fd, "stats");
-	if (stats_fd >= 0)
-		close(stats_fd);
-	if (!err && default_fd >= 0)
-		err = pin_default(reg, c, default_fd);
-	if (!err && (err = chain_fd = nmr_chain_load(reg, c, NULL, 0)) >= 0)
-		err = nmr_switch_load(reg, c, &sw);
+	err = stats_fd = nmr_chain_stats_create(reg);
+	if (err >= 0)
+		err = pin_fd(reg, c, stats_fd, NMR_PIN_STATS);
+	if (!err && default_fd >= 0 && (err = client_dispatch_fd = client_dispatch(c, default_fd)) >= 0)
+		err = pin_fd(reg, c, client_dispatch_fd, NMR_PIN_CLIENT_DISPATCH);
+	if (!err && (err = table_fd = chain_table_create(c)) >= 0)
+		err = pin_fd(reg, c, table_fd, NMR_PIN_CHAIN_TABLE);
+	if (!err && (err = disp_fd = dispatcher_load(c, table_fd, stats_fd,
+						       client_dispatch_fd)) >= 0)
+		err = pin_fd(reg, c, disp_fd, NMR_PIN_DISPATCHER);
 	if (err)
 		goto fail;
 
@@ -234,23 +357,18 @@ int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *c, bool 
 		err = nmr_error(-ENODEV, "register client %s: unknown device %s%s%s", c->name,
 				c->dev, c->netns[0] ? " in network namespace " : "", c->netns);
 	else
-		err = link_fd = attach(c, chain_fd, force);
+		err = link_fd = attach(c, disp_fd, force);
 	nmr_netns_leave(&ns);
 	if (err < 0)
 		goto fail;
 	if (link_fd == 0)
 		link_fd = -1;	/* TC through netlink: no link */
-	err = pin_fd(reg, c, chain_fd, "dispatcher") ?:
-	      pin_fd(reg, c, sw.prog_fd, switch_leaves[0]) ?:
-	      pin_fd(reg, c, sw.slots_fd, switch_leaves[1]) ?:
-	      pin_fd(reg, c, sw.armed_fd, switch_leaves[2]);
-	if (!err && link_fd >= 0)
-		err = pin_fd(reg, c, link_fd, "link");
-	if (err) {
+	if (link_fd >= 0 && (err = pin_fd(reg, c, link_fd, NMR_PIN_LINK))) {
 		nmr_hook_detach(reg, c);
 		goto out;
 	}
-	c->dispatcher_prog_id = nmr_prog_id(chain_fd);
+	c->dispatcher_prog_id = nmr_prog_id(disp_fd);
+	c->chain_table_id = map_id(table_fd);
 	if (link_fd >= 0) {
 		struct bpf_link_info info = {};
 		__u32 len = sizeof(info);
@@ -262,63 +380,49 @@ int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *c, bool 
 fail:
 	nmr_unpin_tree(dir);
 out:
-	if (link_fd >= 0)
-		close(link_fd);
-	if (chain_fd >= 0)
-		close(chain_fd);
-	nmr_switch_close(&sw);
+	for (int *fd = (int[]){ link_fd, disp_fd, table_fd, client_dispatch_fd, stats_fd, -2 };
+	     *fd != -2; fd++)
+		if (*fd >= 0)
+			close(*fd);
 	return err < 0 ? err : 0;
 }
 
-int nmr_hook_replace(struct nmr_registry *reg, const struct nmr_client_record *c, int old_fd,
-		     int new_fd)
+/*
+ * A cls_bpf filter is found by handle and priority, which another tool may
+ * have reused since (or the namespace may be a new one of the same name):
+ * it is ours only if it runs our dispatcher in the namespace we registered in.
+ */
+static void detach_tc_netlink_if_ours(const struct nmr_client_record *c)
 {
-	LIBBPF_OPTS(bpf_link_update_opts, uo, .flags = BPF_F_REPLACE, .old_prog_fd = old_fd);
-	char path[PATH_MAX];
-	int fd, err;
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = c->ifindex, .attach_point = tc_point(c));
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = c->tc_handle, .priority = c->tc_priority);
+	struct nmr_netns_guard ns;
+	__u64 ino = 0;
 
-	if (c->hook != NMR_HOOK_XDP && (c->flags & NMR_CLIENT_F_TC_NETLINK)) {
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = c->ifindex, .attach_point = tc_point(c));
-		LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = new_fd, .handle = c->tc_handle,
-			    .priority = c->tc_priority, .flags = BPF_TC_F_REPLACE);
-		struct nmr_netns_guard ns;
-
-		err = nmr_netns_enter(c->netns, &ns);
-		if (err)
-			return err;
-		err = bpf_tc_attach(&hook, &opts);
-		nmr_netns_leave(&ns);
-		if (err)
-			return nmr_error(err, "client %s: replace cls_bpf on %s: %s", c->name,
-					 c->dev, strerror(-err));
-		return 0;
+	if (!c->tc_handle || nmr_netns_ino(c->netns, &ino) || ino != c->netns_ino ||
+	    nmr_netns_enter(c->netns, &ns))
+		return;
+	if (!bpf_tc_query(&hook, &opts) && opts.prog_id == c->dispatcher_prog_id) {
+		opts.prog_id = 0;
+		opts.prog_fd = 0;
+		opts.flags = 0;
+		bpf_tc_detach(&hook, &opts);
 	}
-	err = nmr_client_path(reg, c, "link", path, sizeof(path));
-	if (err)
-		return err;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return nmr_error(-errno, "client %s: open %s: %s", c->name, path, strerror(errno));
-	err = bpf_link_update(fd, new_fd, &uo);
-	close(fd);
-	if (err)
-		return nmr_error(-errno, "client %s: update the link on %s: %s", c->name, c->dev,
-				 strerror(errno));
-	return 0;
+	nmr_netns_leave(&ns);
 }
 
 int nmr_hook_detach(struct nmr_registry *reg, const struct nmr_client_record *c)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
-	struct nmr_netns_guard ns;
 	int fd, err;
 
-	err = nmr_client_path(reg, c, "link", path, sizeof(path));
+	err = nmr_client_path(reg, c, NMR_PIN_LINK, path, sizeof(path));
 	if (err)
 		return err;
 	/*
 	 * Detach explicitly: dropping the last reference of a link releases it
 	 * from a workqueue, later; the client must be off the device on return.
+	 * A link whose device is gone is detached already (ENOLINK).
 	 */
 	fd = bpf_obj_get(path);
 	if (fd >= 0) {
@@ -326,12 +430,10 @@ int nmr_hook_detach(struct nmr_registry *reg, const struct nmr_client_record *c)
 			err = nmr_error(-errno, "detach client %s from %s: %s", c->name, c->dev,
 					strerror(errno));
 		close(fd);
-	} else if (c->flags & NMR_CLIENT_F_TC_NETLINK && c->tc_handle &&
-		   !nmr_netns_enter(c->netns, &ns)) {
-		detach_tc_netlink(c);
-		nmr_netns_leave(&ns);
+	} else if (c->flags & NMR_CLIENT_F_TC_NETLINK) {
+		detach_tc_netlink_if_ours(c);
 	}
-	if (!nmr_client_path(reg, c, NULL, dir, sizeof(dir)))
+	if (!err && !nmr_client_path(reg, c, NULL, dir, sizeof(dir)))
 		nmr_unpin_tree(dir);
 	return err;
 }

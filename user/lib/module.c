@@ -196,7 +196,7 @@ const struct nmr_guid *nmr_module_id(const struct nmr_module *m)
 static int complete(struct nmr_binding *b)
 {
 	struct nmr_registry *reg = b->reg;
-	char guid[NMR_GUID_STR_LEN], path[PATH_MAX];
+	char path[PATH_MAX];
 	int err, fd;
 
 	err = nmr_bind_one(reg, &b->client, &b->provider, &b->rec);
@@ -211,8 +211,8 @@ static int complete(struct nmr_binding *b)
 	b->phase = BOUND;
 	if (!b->pdisp.count) {
 		/* the binding's dispatch table: the provider's program for each NPI slot */
-		nmr_guid_format(&b->rec.id, guid);
-		if (!nmr_path(reg, path, sizeof(path), NMR_BINDINGS_DIR "/%s/dispatch", guid) &&
+		if (!nmr_binding_path(reg, &b->rec.id, b->rec.prog_id, "dispatch", path,
+				      sizeof(path)) &&
 		    (fd = bpf_obj_get(path)) >= 0) {
 			__u32 id;
 
@@ -295,10 +295,8 @@ int nmr_provider_attach_client(struct nmr_binding *b, void *provider_binding_con
 static void attach_pair(struct nmr_registry *reg, const struct nmr_client_record *client,
 			const struct nmr_provider_record *prov)
 {
-	struct nmr_binding_record *chain = NULL;
 	struct nmr_registration_instance ri;
 	struct nmr_binding *b;
-	size_t n = 0;
 	int status;
 
 	b = calloc(1, sizeof(*b));
@@ -319,11 +317,8 @@ static void attach_pair(struct nmr_registry *reg, const struct nmr_client_record
 		if (status == NMR_STATUS_NOINTERFACE && !b->reason[0])
 			snprintf(b->reason, sizeof(b->reason), "client %s declined", client->name);
 	} else {
-		nmr_bindings_of(reg, &client->id, NULL, &chain, &n);
-		for (size_t i = 0, m = n; i < m; i++)
-			n -= chain[i].state != NMR_BINDING_BOUND;
-		free(chain);
-		status = nmr_attach_decision(client, n, prov, b->reason, sizeof(b->reason)) ?
+		status = nmr_attach_decision(client, client->nchain, prov, b->reason,
+					     sizeof(b->reason)) ?
 			 ask_provider(b) : NMR_STATUS_NOINTERFACE;
 		if (!status)
 			status = complete(b);
@@ -409,21 +404,10 @@ void nmr_provider_detach_complete(struct nmr_binding *b)
 
 /* ---- reconciling with what other processes did ---- */
 
-static bool has_record(struct nmr_registry *reg, const struct nmr_guid *client,
-		       const struct nmr_guid *provider)
-{
-	struct nmr_binding_record *all = NULL;
-	size_t n = 0;
-
-	nmr_bindings_of(reg, client, provider, &all, &n);
-	free(all);
-	return n > 0;
-}
-
 static void meet(struct nmr_registry *reg, const struct nmr_client_record *c,
 		 const struct nmr_provider_record *p)
 {
-	if (!nmr_guid_equal(&c->npi, &p->npi) || has_record(reg, &c->id, &p->id) ||
+	if (!nmr_guid_equal(&c->npi, &p->npi) || nmr_pair_known(reg, &c->id, &p->id) ||
 	    live_binding(reg, &c->id, &p->id))
 		return;
 	if (nmr_owner_live(&c->owner) && nmr_owner_live(&p->owner) &&

@@ -18,6 +18,13 @@
 /* Binding slot 0 is never given to a binding: provider templates count there. */
 #define NMR_TEMPLATE_SLOT	0
 
+/* Pins under client/<id>/ (hook.c). */
+#define NMR_PIN_DISPATCHER	"dispatcher"	/* the fixed program on the hook */
+#define NMR_PIN_CHAIN_TABLE	"chain_table"	/* prog array: slot 0 holds the chain */
+#define NMR_PIN_STATS		"stats"		/* the client's counters */
+#define NMR_PIN_CLIENT_DISPATCH	"client_dispatch" /* NMR client dispatch table: default action */
+#define NMR_PIN_LINK		"link"		/* XDP or TCX link */
+
 struct registry_bpf;
 
 struct nmr_registry {
@@ -26,11 +33,14 @@ struct nmr_registry {
 	unsigned int flags;
 	bool empty;			/* read-only open of a root with no registry */
 	int lock_depth;
+	bool lock_exclusive;
 	pthread_mutex_t mutex;		/* serializes the threads of this process */
 	struct registry_bpf *maps;	/* the pinned registry maps */
 	int meta_fd, npis_fd, providers_fd, clients_fd, bindings_fd;
 	int binding_contexts_fd;
 	__u64 last_swap_ns;		/* the one write that made the last chain live */
+	bool wait_owed;			/* code left a chain: wait before the lock is let go */
+	bool recovering;
 	/* live modules of this process (module.c) */
 	struct nmr_module *modules;
 	struct nmr_binding *live;	/* their bindings, attaching, bound or detaching */
@@ -107,20 +117,11 @@ struct nmr_chain_link {
 /* Links the chain and loads it: returns its program fd or an error. */
 int nmr_chain_load(struct nmr_registry *reg, const struct nmr_client_record *client,
 		   const struct nmr_chain_link *links, size_t n);
-/* The client's switch: on its hook while a change goes live (binding.c). */
-struct nmr_switch {
-	int prog_fd;
-	int slots_fd;		/* prog array: the running chain, the new chain */
-	int armed_fd;		/* one word: 0 runs the running chain, 1 the new one */
-};
-#define NMR_SWITCH_INIT { .prog_fd = -1, .slots_fd = -1, .armed_fd = -1 }
-enum { NMR_SWITCH_RUNNING = 0, NMR_SWITCH_NEW = 1 };
-int nmr_switch_load(struct nmr_registry *reg, const struct nmr_client_record *client,
-		    struct nmr_switch *out);
-void nmr_switch_close(struct nmr_switch *sw);
 int nmr_chain_stats_create(struct nmr_registry *reg);
 int nmr_chain_stats_read(int fd, struct nmr_chain_stats *sum, struct nmr_chain_events *ev);
 int nmr_chain_stats_reset(int fd, __u32 column);
+/* How many CPUs a client's counters hold. */
+int nmr_chain_stats_cpus(int fd);
 
 /* ---- instance.c: program instances of a provider ---- */
 struct nmr_instance {
@@ -144,17 +145,41 @@ int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record
 void nmr_instance_close(struct nmr_instance *inst);
 __u32 nmr_prog_id(int prog_fd);
 
-/* ---- binding.c ---- */
+/* ---- commit.c: one change of one client's chain, a transaction ---- */
 /* A provider whose bindings are rebuilt from another object (provider replace). */
 struct nmr_replacement {
 	struct nmr_provider_record rec;	/* the record as it is to be */
 	const void *obj;
 	size_t size;
 };
-/* Rebuilds, client by client in one step each, every binding of the replaced providers. */
-int nmr_rebuild_bindings(struct nmr_registry *reg, const struct nmr_replacement *repl,
-			 size_t nrepl);
-int nmr_bind_client(struct nmr_registry *reg, const struct nmr_client_record *client);
+/*
+ * Makes want[0..n) the client's chain: new bindings (state
+ * NMR_BINDING_ATTACHING) get their instances, replaced providers new ones,
+ * the chain is linked and loaded, then swapped in with one write of the
+ * client's chain table. Bindings that left it are removed. On failure nothing
+ * has changed. client is updated to the record as written.
+ */
+int nmr_chain_commit(struct nmr_registry *reg, struct nmr_client_record *client,
+		     struct nmr_binding_record *want, size_t n,
+		     const struct nmr_replacement *repl, size_t nrepl);
+/* A client's change in flight, finished or undone (recover.c, after a kill). */
+int nmr_chain_finish(struct nmr_registry *reg, struct nmr_client_record *client);
+int nmr_chain_undo(struct nmr_registry *reg, struct nmr_client_record *client);
+/* The records of the client's running chain, in order. */
+int nmr_chain_records(struct nmr_registry *reg, const struct nmr_client_record *client,
+		      struct nmr_binding_record **out, size_t *count);
+/* binding/<id>, binding/<id>/<prog_id> (prog_id != 0), and a leaf in it. */
+int nmr_binding_path(struct nmr_registry *reg, const struct nmr_guid *id, __u32 prog_id,
+		     const char *leaf, char *buf, size_t len);
+/* Binding-context slots: a bit each in the registry meta. */
+int nmr_context_slot_alloc(struct nmr_registry *reg, __u32 *slot);
+void nmr_context_slot_free(struct nmr_registry *reg, __u32 slot);
+
+/* ---- binding.c: which pairs are bound (NMR attach and detach) ---- */
+/* The one binding id of a client and provider pair. */
+void nmr_binding_id(const struct nmr_guid *client, const struct nmr_guid *provider,
+		    struct nmr_guid *out);
+int nmr_bind_client(struct nmr_registry *reg, struct nmr_client_record *client);
 int nmr_bind_one(struct nmr_registry *reg, const struct nmr_client_record *client,
 		 const struct nmr_provider_record *prov, struct nmr_binding_record *out);
 int nmr_decline_one(struct nmr_registry *reg, const struct nmr_client_record *client,
@@ -164,20 +189,30 @@ int nmr_unbind_pair(struct nmr_registry *reg, const struct nmr_guid *client,
 int nmr_bind_provider(struct nmr_registry *reg, const struct nmr_provider_record *prov);
 int nmr_unbind_client(struct nmr_registry *reg, const struct nmr_client_record *client);
 int nmr_unbind_provider(struct nmr_registry *reg, const struct nmr_provider_record *prov);
+/* Rebuilds, client by client in one swap each, every binding of the replaced providers. */
+int nmr_rebuild_bindings(struct nmr_registry *reg, const struct nmr_replacement *repl,
+			 size_t nrepl);
 int nmr_bindings_of(struct nmr_registry *reg, const struct nmr_guid *client,
 		    const struct nmr_guid *provider, struct nmr_binding_record **out, size_t *count);
+/* Whether the pair has a record, bound or declined. */
+bool nmr_pair_known(struct nmr_registry *reg, const struct nmr_guid *client,
+		    const struct nmr_guid *provider);
 
-/* ---- hook.c: the chain on a device ---- */
-/* The client's directory and first chain on its device; default_fd: its default action. */
+/* ---- recover.c: the next command after a kill ---- */
+/* Marks the registry busy with op; a command that finds it busy recovers first. */
+int nmr_intent_begin(struct nmr_registry *reg, enum nmr_intent_op op, const struct nmr_guid *id);
+void nmr_intent_end(struct nmr_registry *reg);
+int nmr_recover(struct nmr_registry *reg);
+
+/* ---- hook.c: the dispatcher on a device, and the client's chain table ---- */
+/* The client's pins and its dispatcher on its device; default_fd: its default action. */
 int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *client, bool force,
 		    int default_fd);
-/* Puts new_fd on the client's hook in place of old_fd, in one step. */
-int nmr_hook_replace(struct nmr_registry *reg, const struct nmr_client_record *client,
-		     int old_fd, int new_fd);
 int nmr_hook_detach(struct nmr_registry *reg, const struct nmr_client_record *client);
-/* The client's switch, from its pins. */
-int nmr_switch_open(struct nmr_registry *reg, const struct nmr_client_record *client,
-		    struct nmr_switch *sw);
+int nmr_chain_table_open(struct nmr_registry *reg, const struct nmr_client_record *client);
+int nmr_chain_table_running(int table_fd, __u32 *prog_id);
+/* The swap: chain_fd into the table's slot; < 0 empties it. */
+int nmr_chain_table_swap(int table_fd, int chain_fd);
 
 /* ---- client.c ---- */
 /* client/<id>/<leaf>, or the client's directory when leaf is NULL. */

@@ -251,8 +251,10 @@ int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provi
 	if (err)
 		goto out;
 
-	/* Everything below is undone on failure. */
-	err = nmr_next_number(reg, &rec.number);
+	/* Everything below is undone on failure, or by the next command after a kill. */
+	err = nmr_intent_begin(reg, NMR_INTENT_PROVIDER_REGISTER, &rec.id);
+	if (!err)
+		err = nmr_next_number(reg, &rec.number);
 	if (err)
 		goto undo;
 	err = provider_dir(reg, &rec, dir, sizeof(dir));
@@ -295,8 +297,10 @@ int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provi
 		*out = rec;
 	goto out;
 undo:
-	if (stored)
+	if (stored) {
+		nmr_unbind_provider(reg, &rec);
 		bpf_map_delete_elem(reg->providers_fd, &rec.id);
+	}
 	if (dir_made)
 		nmr_unpin_tree(dir);
 	nmr_meta_restore(reg, &meta);
@@ -318,9 +322,11 @@ int nmr_provider_deregister(struct nmr_registry *reg, const char *provider)
 		return err;
 	err = nmr_provider_find(reg, provider, &rec);
 	if (!err)
+		err = nmr_intent_begin(reg, NMR_INTENT_PROVIDER_DEREGISTER, &rec.id);
+	if (!err)
 		err = nmr_unbind_provider(reg, &rec);
 	if (!err) {
-		/* unbinding waited for readers: no packet runs its instances now */
+		/* the command waits for readers when it lets go of the lock */
 		bpf_map_delete_elem(reg->providers_fd, &rec.id);
 		if (!provider_dir(reg, &rec, dir, sizeof(dir)))
 			nmr_unpin_tree(dir);
@@ -487,8 +493,7 @@ static void promote(struct staged *st)
 
 		snprintf(to, sizeof(to), "%s/%s", st->dir, leaves[i]);
 		snprintf(from, sizeof(from), "%s/%s_new", st->dir, leaves[i]);
-		unlink(to);
-		rename(from, to);
+		rename(from, to);	/* atomic: the old pin is replaced, never missing */
 	}
 }
 
@@ -513,6 +518,7 @@ int nmr_provider_replace(struct nmr_registry *reg, const struct nmr_provider_rep
 	err = nmr_lock(reg, true);
 	if (err)
 		goto out_free;
+	err = nmr_intent_begin(reg, NMR_INTENT_PROVIDER_REPLACE, NULL);
 	for (size_t i = 0; !err && i < n; i++) {
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(r[i].provider, r[j].provider))

@@ -78,6 +78,8 @@ int nmr_path(const struct nmr_registry *reg, char *buf, size_t len, const char *
 	return 0;
 }
 
+static int lock_taken(struct nmr_registry *reg, bool exclusive);
+
 static int open_maps(struct nmr_registry *reg)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = reg->root);
@@ -166,6 +168,8 @@ int nmr_registry_open(const char *root, unsigned int flags, struct nmr_registry 
 	if (err)
 		goto fail;
 	err = open_maps(reg);
+	if (!err)
+		err = lock_taken(reg, !(flags & NMR_REGISTRY_NO_CREATE));
 	if (!err && !(flags & NMR_REGISTRY_NO_CREATE)) {
 		char dir[PATH_MAX];
 		const char *dirs[] = { NMR_PROVIDERS_DIR, NMR_CLIENTS_DIR, NMR_BINDINGS_DIR };
@@ -210,26 +214,75 @@ __u64 nmr_registry_last_swap_ns(const struct nmr_registry *reg)
 	return reg->last_swap_ns;
 }
 
+/*
+ * The registry lock, in two parts: a flock of the root directory between
+ * processes, a recursive mutex between the threads of one. Taking it first
+ * finishes or undoes what a killed holder left (recover.c); an exclusive
+ * holder marks the registry busy until it lets go, and waits, once, before
+ * it does, until no packet can still run code that its changes removed.
+ */
+static int lock_taken(struct nmr_registry *reg, bool exclusive)
+{
+	struct nmr_registry_meta meta;
+	__u32 zero = 0;
+	int err = 0;
+
+	if (!reg->maps || bpf_map_lookup_elem(reg->meta_fd, &zero, &meta))
+		return 0;
+	if (meta.intent.op != NMR_INTENT_NONE) {
+		/* the lock was free: whoever marked it died */
+		if (!exclusive && flock(reg->root_fd, LOCK_EX))
+			return nmr_error(-errno, "lock registry %s: %s", reg->root,
+					 strerror(errno));
+		err = nmr_recover(reg);
+		if (!err && !exclusive)
+			nmr_intent_end(reg);
+		if (!exclusive)
+			flock(reg->root_fd, LOCK_SH);
+	}
+	if (!err && exclusive)
+		err = nmr_intent_begin(reg, NMR_INTENT_CHANGE, NULL);
+	return err;
+}
+
 int nmr_lock(struct nmr_registry *reg, bool exclusive)
 {
+	int err;
+
 	pthread_mutex_lock(&reg->mutex);
 	if (reg->lock_depth++ == 0 && reg->root_fd >= 0) {
 		while (flock(reg->root_fd, exclusive ? LOCK_EX : LOCK_SH)) {
 			if (errno == EINTR)
 				continue;
-			reg->lock_depth--;
-			pthread_mutex_unlock(&reg->mutex);
-			return nmr_error(-errno, "lock registry %s: %s", reg->root,
-					 strerror(errno));
+			err = nmr_error(-errno, "lock registry %s: %s", reg->root,
+					strerror(errno));
+			goto fail;
+		}
+		reg->lock_exclusive = exclusive;
+		reg->wait_owed = false;
+		err = lock_taken(reg, exclusive);
+		if (err) {
+			flock(reg->root_fd, LOCK_UN);
+			goto fail;
 		}
 	}
 	return 0;
+fail:
+	reg->lock_depth--;
+	pthread_mutex_unlock(&reg->mutex);
+	return err;
 }
 
 void nmr_unlock(struct nmr_registry *reg)
 {
-	if (--reg->lock_depth == 0 && reg->root_fd >= 0)
+	if (--reg->lock_depth == 0 && reg->root_fd >= 0) {
+		if (reg->wait_owed && nmr_wait_for_readers())
+			nmr_wait_for_readers();	/* once more: a failure here is ENOMEM */
+		reg->wait_owed = false;
+		if (reg->lock_exclusive && reg->maps)
+			nmr_intent_end(reg);
 		flock(reg->root_fd, LOCK_UN);
+	}
 	pthread_mutex_unlock(&reg->mutex);
 }
 
@@ -507,11 +560,16 @@ int nmr_meta_save(struct nmr_registry *reg, struct nmr_registry_meta *meta)
 	return 0;
 }
 
-void nmr_meta_restore(struct nmr_registry *reg, const struct nmr_registry_meta *meta)
+/* Only the registration counter: the rest of the meta is not the caller's to restore. */
+void nmr_meta_restore(struct nmr_registry *reg, const struct nmr_registry_meta *saved)
 {
+	struct nmr_registry_meta meta;
 	__u32 zero = 0;
 
-	bpf_map_update_elem(reg->meta_fd, &zero, meta, BPF_ANY);
+	if (bpf_map_lookup_elem(reg->meta_fd, &zero, &meta))
+		return;
+	meta.next_number = saved->next_number;
+	bpf_map_update_elem(reg->meta_fd, &zero, &meta, BPF_ANY);
 }
 
 /*

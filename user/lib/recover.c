@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * After a kill: the next command finds what the killed one left and finishes
+ * or undoes it, under the registry lock, before it does its own work.
+ *
+ * Every command that changes the registry marks it busy in the registry meta
+ * (nmr_registry_meta.intent) when it takes the lock, with what it is doing,
+ * and clears the mark when it lets go. A command that takes the lock and
+ * finds the mark set knows that its holder died, and recovers:
+ *
+ *   1. each client's change in flight (commit.c): finished if the client's
+ *      chain table holds the chain it made, undone otherwise;
+ *   2. the interrupted command itself: a registration is undone (it printed
+ *      no id), a deregistration or a destroy is finished, a replace is undone
+ *      (its bindings rebuilt from the provider's object as the record says);
+ *   3. whatever no record names: directories of providers, clients and
+ *      bindings, instances of bindings that are not theirs (a client's link
+ *      is detached before its pins go);
+ *   4. the binding-context slots in use, counted again from the records.
+ *
+ * The state is derived from what the records, the pins and the kernel say;
+ * nothing else is kept.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "nmr_internal.h"
+
+static int meta_get(struct nmr_registry *reg, struct nmr_registry_meta *meta)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(reg->meta_fd, &zero, meta))
+		return nmr_error(-errno, "read registry meta: %s", strerror(errno));
+	return 0;
+}
+
+static int meta_put(struct nmr_registry *reg, const struct nmr_registry_meta *meta)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(reg->meta_fd, &zero, meta, BPF_ANY))
+		return nmr_error(-errno, "write registry meta: %s", strerror(errno));
+	return 0;
+}
+
+int nmr_intent_begin(struct nmr_registry *reg, enum nmr_intent_op op, const struct nmr_guid *id)
+{
+	struct nmr_registry_meta meta;
+	int err = meta_get(reg, &meta);
+
+	if (err)
+		return err;
+	/* the outermost command names the change: a registration binds, too */
+	if (meta.intent.op != NMR_INTENT_NONE && meta.intent.op != NMR_INTENT_CHANGE)
+		return 0;
+	meta.intent.op = op;
+	meta.intent.pid = getpid();
+	if (id)
+		meta.intent.id = *id;
+	return meta_put(reg, &meta);
+}
+
+void nmr_intent_end(struct nmr_registry *reg)
+{
+	struct nmr_registry_meta meta;
+
+	if (meta_get(reg, &meta) || meta.intent.op == NMR_INTENT_NONE)
+		return;
+	memset(&meta.intent, 0, sizeof(meta.intent));
+	meta_put(reg, &meta);
+}
+
+/* 1. One client's change in flight. */
+static int recover_client(struct nmr_registry *reg, struct nmr_client_record *c)
+{
+	__u32 running = 0, target;
+	int fd;
+
+	if (!c->next_chain_id)
+		return 0;
+	target = c->next_chain_id == NMR_CHAIN_EMPTY ? 0 : c->next_chain_id;
+	fd = nmr_chain_table_open(reg, c);
+	if (fd >= 0) {
+		nmr_chain_table_running(fd, &running);
+		close(fd);
+	}
+	if (fd >= 0 && c->next_chain_id != NMR_CHAIN_LOADING && running == target)
+		return nmr_chain_finish(reg, c);
+	return nmr_chain_undo(reg, c);
+}
+
+static int deregister_client(struct nmr_registry *reg, struct nmr_client_record *c)
+{
+	int err = nmr_unbind_client(reg, c);
+
+	err = nmr_hook_detach(reg, c) ?: err;
+	bpf_map_delete_elem(reg->clients_fd, &c->id);
+	return err;
+}
+
+static int deregister_provider(struct nmr_registry *reg, struct nmr_provider_record *p)
+{
+	char dir[PATH_MAX], guid[NMR_GUID_STR_LEN];
+	int err = nmr_unbind_provider(reg, p);
+
+	bpf_map_delete_elem(reg->providers_fd, &p->id);
+	nmr_guid_format(&p->id, guid);
+	if (!nmr_path(reg, dir, sizeof(dir), NMR_PROVIDERS_DIR "/%s", guid))
+		nmr_unpin_tree(dir);
+	return err;
+}
+
+/*
+ * A provider replace, undone where it was not finished: a provider whose
+ * new object is still staged (provider/<id>/object_new, provider.c) has every
+ * binding rebuilt from the object its record names, and the staged pins go.
+ */
+static int undo_replace(struct nmr_registry *reg)
+{
+	static const char *const staged[] = { "object_new", "prog_new", "dispatch_new" };
+	struct nmr_provider_record *provs = NULL;
+	char guid[NMR_GUID_STR_LEN], path[PATH_MAX];
+	size_t n;
+	int err = nmr_records_read(reg->providers_fd, sizeof(*provs), NMR_MAX_PROVIDERS,
+				   (void **)&provs, &n);
+
+	for (size_t i = 0; !err && i < n; i++) {
+		struct nmr_replacement r = { .rec = provs[i] };
+
+		nmr_guid_format(&provs[i].id, guid);
+		if (nmr_path(reg, path, sizeof(path), NMR_PROVIDERS_DIR "/%s/object_new", guid) ||
+		    access(path, F_OK))
+			continue;
+		err = nmr_object_load(reg, &provs[i], (void **)&r.obj, &r.size);
+		if (!err)
+			err = nmr_rebuild_bindings(reg, &r, 1);
+		free((void *)r.obj);
+		for (size_t k = 0; k < ARRAY_SIZE(staged); k++)
+			if (!nmr_path(reg, path, sizeof(path), NMR_PROVIDERS_DIR "/%s/%s", guid,
+				      staged[k]))
+				unlink(path);
+	}
+	free(provs);
+	return err;
+}
+
+/* 2. The interrupted command. */
+static int recover_command(struct nmr_registry *reg, const struct nmr_intent *in)
+{
+	struct nmr_provider_record p;
+	struct nmr_client_record c;
+	bool has_p = !bpf_map_lookup_elem(reg->providers_fd, &in->id, &p);
+	bool has_c = !bpf_map_lookup_elem(reg->clients_fd, &in->id, &c);
+
+	switch (in->op) {
+	case NMR_INTENT_PROVIDER_REGISTER:
+	case NMR_INTENT_PROVIDER_DEREGISTER:
+		return has_p ? deregister_provider(reg, &p) : 0;
+	case NMR_INTENT_PROVIDER_REPLACE:
+		return undo_replace(reg);
+	case NMR_INTENT_CLIENT_REGISTER:
+	case NMR_INTENT_CLIENT_DEREGISTER:
+		return has_c ? deregister_client(reg, &c) : 0;
+	default:
+		return 0;
+	}
+}
+
+/* A client directory no record names: its dispatcher off the device, then its pins. */
+static void remove_client_dir(const char *dir)
+{
+	char path[PATH_MAX + 8];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/" NMR_PIN_LINK, dir);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		bpf_link_detach(fd);
+		close(fd);
+	}
+	nmr_unpin_tree(dir);
+}
+
+/* Instances under binding/<id>/ other than those the record names. */
+static void remove_stray_instances(const char *dir, const struct nmr_binding_record *b)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	while (d && (de = readdir(d))) {
+		char sub[PATH_MAX + 300];
+		unsigned long id;
+		char *end;
+
+		if (de->d_name[0] == '.')
+			continue;
+		id = strtoul(de->d_name, &end, 10);
+		if (*end || (b->state != NMR_BINDING_DECLINED &&
+			     (id == b->prog_id || id == b->next_prog_id)))
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+		nmr_unpin_tree(sub);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* 3. Directories no record names. */
+static void remove_orphans(struct nmr_registry *reg, const char *kind, int map_fd,
+			   size_t value_size)
+{
+	char dir[PATH_MAX], sub[PATH_MAX + 300];
+	void *value = malloc(value_size);
+	struct dirent *de;
+	DIR *d;
+
+	if (!value || nmr_path(reg, dir, sizeof(dir), "%s", kind) || !(d = opendir(dir))) {
+		free(value);
+		return;
+	}
+	while ((de = readdir(d))) {
+		struct nmr_guid id;
+
+		if (de->d_name[0] == '.' || nmr_guid_parse(de->d_name, &id))
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+		if (bpf_map_lookup_elem(map_fd, &id, value)) {
+			if (!strcmp(kind, NMR_CLIENTS_DIR))
+				remove_client_dir(sub);
+			else
+				nmr_unpin_tree(sub);
+		} else if (!strcmp(kind, NMR_BINDINGS_DIR)) {
+			remove_stray_instances(sub, value);
+		}
+	}
+	closedir(d);
+	free(value);
+}
+
+/* 4. The binding-context slots in use, from the records. */
+static int recount_slots(struct nmr_registry *reg)
+{
+	struct nmr_binding_record *all;
+	struct nmr_registry_meta meta;
+	size_t n;
+	int err = meta_get(reg, &meta);
+
+	if (!err)
+		err = nmr_records_read(reg->bindings_fd, sizeof(*all), NMR_MAX_BINDINGS,
+				       (void **)&all, &n);
+	if (err)
+		return err;
+	memset(meta.context_slots, 0, sizeof(meta.context_slots));
+	for (size_t i = 0; i < n; i++)
+		if (all[i].state != NMR_BINDING_DECLINED && all[i].slot < NMR_MAX_BINDINGS)
+			meta.context_slots[all[i].slot / 64] |= 1ULL << (all[i].slot % 64);
+	free(all);
+	return meta_put(reg, &meta);
+}
+
+int nmr_recover(struct nmr_registry *reg)
+{
+	struct nmr_client_record *clients = NULL;
+	struct nmr_registry_meta meta;
+	size_t n;
+	int err;
+
+	err = meta_get(reg, &meta);
+	if (err)
+		return err;
+	reg->recovering = true;
+	err = nmr_records_read(reg->clients_fd, sizeof(*clients), NMR_MAX_CLIENTS,
+			       (void **)&clients, &n);
+	for (size_t i = 0; !err && i < n; i++)
+		err = recover_client(reg, &clients[i]);
+	free(clients);
+	if (!err)
+		err = recover_command(reg, &meta.intent);
+	if (!err) {
+		remove_orphans(reg, NMR_CLIENTS_DIR, reg->clients_fd,
+			       sizeof(struct nmr_client_record));
+		remove_orphans(reg, NMR_PROVIDERS_DIR, reg->providers_fd,
+			       sizeof(struct nmr_provider_record));
+		remove_orphans(reg, NMR_BINDINGS_DIR, reg->bindings_fd,
+			       sizeof(struct nmr_binding_record));
+		err = recount_slots(reg);
+	}
+	reg->recovering = false;
+	if (err)
+		return nmr_error_prefix(err, "recover from an interrupted command");
+	return 0;
+}
