@@ -67,7 +67,11 @@ static struct {
 	double pps_direct, pps_chain4, pps_ratio;
 	double list_ms, cold_ms;
 	int list_providers;
+	double change_ms_p50, change_ms_p99, unbind_ms_p50;	/* one client, 4 -> 5 -> 4 */
+	double register_ms[4], deregister_ms[4];	/* by clients of the NPI: scale_clients */
 } res;
+
+static const int scale_clients[4] = { 1, 10, 50, 100 };
 
 static double now(void)
 {
@@ -358,8 +362,8 @@ static void bench_test_run(void)
 			o.name = pname;
 			must(nmr_provider_register(reg, &o, NULL), "register provider");
 		}
+		/* hook -> dispatcher -> chain table -> chain: the whole data path */
 		fds[1 + 3 * i] = pinned("client", cname, "dispatcher");
-		must(nmr_client_deregister(reg, cname), "deregister client");	/* see below */
 
 		naive[i] = bpf_object__open_file(obj("bench/bpf", "naive"), NULL);
 		if (!naive[i] || bpf_object__load(naive[i]))
@@ -421,6 +425,8 @@ static void bench_test_run(void)
 		free(v[c]);
 	close(fds[0]);
 	for (int i = 0; i < NLEN; i++) {
+		snprintf(cname, sizeof(cname), "tr%d", lengths[i]);
+		must(nmr_client_deregister(reg, cname), "deregister client");
 		close(fds[1 + 3 * i]);
 		bpf_object__close(naive[i]);
 		for (int j = 0; j < lengths[i]; j++) {
@@ -464,9 +470,8 @@ static void bench_overhead(void)
 		must(nmr_npi_register(reg, &np, NULL), "register npi");
 		must(nmr_client_register(reg, &c, NULL), "register client");
 		must(nmr_provider_register(reg, &o, NULL), "register provider");
-		chain[k] = pinned("client", name, "dispatcher");
+		chain[k] = pinned("client", name, "dispatcher");	/* dispatcher -> table -> chain */
 		alone[k] = pinned("provider", pname, "prog");
-		must(nmr_client_deregister(reg, name), "deregister client");
 		objs[k] = bpf_object__open_file(obj("bench/bpf", "naive"), NULL);
 		if (!objs[k])
 			die("open xdp_count: %s", strerror(errno));
@@ -510,6 +515,10 @@ static void bench_overhead(void)
 		"counts per CPU itself), %d copies of each, %d rounds\n", res.overhead,
 		res.overhead_se, res.overhead_counting, n, rounds);
 	for (int k = 0; k < n; k++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "ov%d", k);
+		must(nmr_client_deregister(reg, name), "deregister client");
 		close(alone[k]);
 		close(chain[k]);
 		bpf_object__close(objs[k]);
@@ -643,6 +652,38 @@ static void swap_series(int n, double *swap_us, double *replace_ms, const char *
 }
 
 /*
+ * What a user waits for: binding one provider into c1's 4-provider chain, the
+ * library call from call to return (load its instance and the new chain,
+ * one slot write), then unbinding it (one slot write and a grace period).
+ */
+static void change_series(const char *object)
+{
+	int n = cfg.quick ? 20 : 100;
+	double *bind_ms = calloc(n, sizeof(double)), *unbind_ms = calloc(n, sizeof(double));
+
+	for (int i = 0; i < n; i++) {
+		struct nmr_provider_opts o = { .object_path = object, .npi = "bench",
+					       .name = "s5", .priority = 5, .priority_set = true };
+		double start = now();
+
+		check_time("changes");
+		must(nmr_provider_register(reg, &o, NULL), "register provider");
+		bind_ms[i] = (now() - start) * 1e3;
+		start = now();
+		must(nmr_provider_deregister(reg, "s5"), "deregister provider");
+		unbind_ms[i] = (now() - start) * 1e3;
+	}
+	res.change_ms_p50 = percentile(bind_ms, n, 0.5);
+	res.change_ms_p99 = percentile(bind_ms, n, 0.99);
+	res.unbind_ms_p50 = percentile(unbind_ms, n, 0.5);
+	fprintf(stderr, "  %d changes of a 4-provider chain: bind p50 %.2f ms (p99 %.2f), "
+		"unbind p50 %.2f ms\n", n, res.change_ms_p50, res.change_ms_p99,
+		res.unbind_ms_p50);
+	free(bind_ms);
+	free(unbind_ms);
+}
+
+/*
  * A 4-provider chain of stamp providers; provider 2 replaced back and forth.
  * First alone (swap latency), then under live frames (hitless).
  */
@@ -673,6 +714,8 @@ static void bench_swaps(void)
 	res.replace_ms_p50 = percentile(replace_ms, cfg.swaps, 0.5);
 	fprintf(stderr, "  %d swaps: p50 %.1f us, p99 %.1f us (whole replace p50 %.1f ms)\n",
 		cfg.swaps, res.swap_p50, res.swap_p99, res.replace_ms_p50);
+
+	change_series(v1);
 
 	t.rx = rx_socket("veth0");
 	pthread_create(&thread, NULL, traffic_loop, &t);
@@ -890,18 +933,32 @@ static void bench_live(void)
 
 /* ---- 5. registry -------------------------------------------------------- */
 
-static double time_cli_ms(const char *args)
+/* The CLI from exec to exit, with no shell in between; args: two words. */
+static double time_cli_ms(const char *a1, const char *a2, const char *a3)
 {
-	double v[5];
+	char cli[300];
+	double v[9];
 
-	for (int i = 0; i < 5; i++) {
+	snprintf(cli, sizeof(cli), "%s/nmr-bpf", cfg.bin);
+	for (int i = 0; i < 9; i++) {
+		char *argv[] = { cli, "--root", cfg.root, (char *)a1, (char *)a2, (char *)a3,
+				 NULL };
 		double start = now();
+		int status;
+		pid_t pid = fork();
 
-		if (sh("%s/nmr-bpf --root %s %s >/dev/null", cfg.bin, cfg.root, args))
-			die("nmr-bpf %s failed", args);
+		if (pid == 0) {
+			int null = open("/dev/null", O_WRONLY);
+
+			dup2(null, 1);
+			execv(cli, argv);
+			_exit(127);
+		}
+		if (pid < 0 || waitpid(pid, &status, 0) != pid || status)
+			die("nmr-bpf %s %s %s failed", a1, a2, a3);
 		v[i] = (now() - start) * 1e3;
 	}
-	return percentile(v, 5, 0.5);
+	return percentile(v, 9, 0.5);
 }
 
 static void bench_registry(void)
@@ -921,10 +978,48 @@ static void bench_registry(void)
 			check_time("registry");
 		must(nmr_provider_register(reg, &o, NULL), "register provider");
 	}
-	res.list_ms = time_cli_ms("-j provider list");
-	res.cold_ms = time_cli_ms("-j npi list");
+	res.list_ms = time_cli_ms("-j", "provider", "list");
+	res.cold_ms = time_cli_ms("-j", "npi", "list");
 	fprintf(stderr, "  provider list with %d providers: %.1f ms; cold start: %.1f ms\n",
 		res.list_providers, res.list_ms, res.cold_ms);
+}
+
+/*
+ * provider register and deregister for an NPI with 1, 10, 50 and 100
+ * clients: veth pairs in the bench's own namespace, each with an XDP client.
+ */
+static void bench_scale(void)
+{
+	struct nmr_npi_opts n = { .name = "scale", .hook = NMR_HOOK_XDP };
+	int have = 0;
+
+	must(nmr_npi_register(reg, &n, NULL), "register npi");
+	for (int k = 0; k < 4; k++) {
+		struct nmr_provider_opts o = { .object_path = obj("bench/bpf", "bench_pass"),
+					       .npi = "scale", .name = "scalep" };
+		double start;
+
+		for (; have < scale_clients[k]; have++) {
+			char dev[16];
+			struct nmr_client_opts c = { .npi = "scale", .dev = dev,
+						     .netns = cfg.netns, .name = dev };
+
+			snprintf(dev, sizeof(dev), "sc%d", have);
+			if (sh("ip -n %s link add %s type veth peer name %sp && "
+			       "ip -n %s link set %s up", cfg.netns, dev, dev, cfg.netns, dev))
+				die("create %s", dev);
+			must(nmr_client_register(reg, &c, NULL), "register client");
+			check_time("scale setup");
+		}
+		start = now();
+		must(nmr_provider_register(reg, &o, NULL), "register provider");
+		res.register_ms[k] = (now() - start) * 1e3;
+		start = now();
+		must(nmr_provider_deregister(reg, "scalep"), "deregister provider");
+		res.deregister_ms[k] = (now() - start) * 1e3;
+		fprintf(stderr, "  %3d clients: provider register %.1f ms, deregister %.1f ms\n",
+			scale_clients[k], res.register_ms[k], res.deregister_ms[k]);
+	}
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -986,6 +1081,16 @@ static void write_results(void)
 	fprintf(f, "  \"swap_under_traffic_us\": {\"p50\": %.1f, \"p99\": %.1f},\n",
 		res.busy_swap_p50, res.busy_swap_p99);
 	fprintf(f, "  \"replace_ms\": {\"p50\": %.2f},\n", res.replace_ms_p50);
+	fprintf(f, "  \"change_ms\": {\"p50\": %.2f, \"p99\": %.2f},\n", res.change_ms_p50,
+		res.change_ms_p99);
+	fprintf(f, "  \"unbind_ms\": {\"p50\": %.2f},\n", res.unbind_ms_p50);
+	for (int k = 0; k < 2; k++) {
+		fprintf(f, "  \"%s\": {", k ? "provider_deregister_ms" : "provider_register_ms");
+		for (int i = 0; i < 4; i++)
+			fprintf(f, "%s\"%d\": %.1f", i ? ", " : "", scale_clients[i],
+				k ? res.deregister_ms[i] : res.register_ms[i]);
+		fprintf(f, "},\n");
+	}
 	fprintf(f, "  \"link_update_us\": {\"p50\": %.1f, \"p99\": %.1f},\n", res.link_update_p50,
 		res.link_update_p99);
 	fprintf(f, "  \"netlink_replace_us\": {\"p50\": %.1f, \"p99\": %.1f},\n", res.netlink_p50,
@@ -1194,6 +1299,7 @@ int main(int argc, char **argv)
 	bench_live();
 	pin_to_cpu(-1);
 	fprintf(stderr, "5. registry\n");
+	bench_scale();
 	bench_registry();
 	nmr_registry_close(reg);
 	write_results();

@@ -199,7 +199,7 @@ struct nmr_client_record {
 	__u32 flags;			/* NMR_CLIENT_F_* */
 	__u32 dispatcher_prog_id;	/* the fixed program on the hook */
 	__u32 chain_table_id;		/* map id of client/<id>/chain_table */
-	__u32 chain_prog_id;		/* the chain in the table; 0: the table is empty */
+	__u32 chain_prog_id;		/* the chain in the table; 0: none yet, the table is empty */
 	__u32 link_id;			/* XDP or TCX link; 0 for TC through netlink */
 	__u32 tc_handle;		/* cls_bpf filter, for TC through netlink */
 	__u32 tc_priority;
@@ -220,12 +220,8 @@ struct nmr_client_record {
 	struct nmr_owner owner;
 };
 
-/*
- * next_chain_id of a change whose chain is not loaded yet (it cannot have been
- * swapped in), and of a change that empties the table. 0: no change in flight.
- */
+/* next_chain_id of a change whose chain is not loaded yet: it cannot have been swapped in. */
 #define NMR_CHAIN_LOADING	0xffffffffU
-#define NMR_CHAIN_EMPTY		0xfffffffeU
 
 enum nmr_binding_state {
 	NMR_BINDING_BOUND = 1,

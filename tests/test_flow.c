@@ -257,3 +257,49 @@ Test(flow, root_outside_bpffs_is_refused)
 	cr_assert_neq(r.status, 0);
 	cr_assert_eq(sh("grep -q 'not on a bpf filesystem' %s/err", env.tmp), 0);
 }
+
+/*
+ * NMR: a provider that registers meets every client of its NPI. Sixteen
+ * clients, one swap each, all bound; deregistering unbinds all sixteen.
+ */
+Test(flow, a_provider_binds_every_one_of_16_clients)
+{
+	struct nmr_registry *reg;
+	struct nmr_binding_record *b = NULL;
+	struct cli_result r;
+	size_t n = 0, bound = 0;
+
+	cr_assert_eq(cli(&r, "npi register demo --hook xdp"), 0, "%s", r.err);
+	for (int i = 0; i < 16; i++) {
+		cr_assert_eq(sh("ip -n %s link add m%d type veth peer name m%dp && "
+				"ip -n %s link set m%d up && ip -n %s link set m%dp up", env.netns,
+				i, i, env.netns, i, env.netns, i), 0);
+		cr_assert_eq(cli(&r, "client register --npi demo --dev m%d --netns %s --name m%d",
+				 i, env.netns, i), 0, "%s", r.err);
+	}
+	cr_assert_eq(cli(&r, "provider register %s --npi demo", bpf_obj("frame_counter")), 0,
+		     "%s", r.err);
+	reg = open_registry();
+	cr_assert_eq(nmr_binding_list(reg, NULL, "frame_counter", &b, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		bound += b[i].state == NMR_BINDING_BOUND;
+	free(b);
+	cr_assert_eq(bound, 16, "%zu of 16 clients bound", bound);
+	for (int i = 0; i < 16; i++) {
+		struct nmr_client_record c;
+		char name[8];
+
+		snprintf(name, sizeof(name), "m%d", i);
+		cr_assert_eq(nmr_client_find(reg, name, &c), 0);
+		cr_assert_eq(c.nchain, 1, "%s", name);
+		cr_assert_eq(chain_table_prog(name), c.chain_prog_id, "%s", name);
+	}
+	/* frames through one of them reach the provider */
+	cr_assert_eq(send_frames("m7p", 10), 10);
+	cr_assert_eq(pinned_u64(provider_map("frame_counter", "frame_counts"), 0), 10);
+	cr_assert_eq(cli(&r, "provider deregister frame_counter"), 0, "%s", r.err);
+	cr_assert_eq(nmr_binding_list(reg, NULL, NULL, &b, &n), 0);
+	free(b);
+	cr_assert_eq(n, 0, "%zu binding records left", n);
+	nmr_registry_close(reg);
+}

@@ -394,24 +394,33 @@ int nmr_unbind_provider(struct nmr_registry *reg, const struct nmr_provider_reco
 	return err;
 }
 
-/* The client's chain emptied in one swap, then every record of it removed. */
+/*
+ * Every record of the client's pairs removed, with their instances: for a
+ * client whose dispatcher is off its hook already (nmr_hook_detach), so no
+ * swap is needed; the command waits once, at its end, for packets still
+ * running its chain.
+ */
 int nmr_unbind_client(struct nmr_registry *reg, const struct nmr_client_record *client)
 {
 	struct nmr_provider_record *provs = NULL;
-	struct nmr_client_record c;
 	struct nmr_binding_record b;
 	size_t n;
 	int err;
 
-	if (bpf_map_lookup_elem(reg->clients_fd, &client->id, &c))
-		return 0;
-	err = nmr_chain_commit(reg, &c, NULL, 0, NULL, 0);
-	if (!err)
-		err = nmr_records_read(reg->providers_fd, sizeof(*provs), NMR_MAX_PROVIDERS,
-				       (void **)&provs, &n);
-	for (size_t i = 0; !err && i < n; i++)
-		if (pair_record(reg, &c.id, &provs[i].id, &b))
-			bpf_map_delete_elem(reg->bindings_fd, &b.id);
+	err = nmr_records_read(reg->providers_fd, sizeof(*provs), NMR_MAX_PROVIDERS,
+			       (void **)&provs, &n);
+	for (size_t i = 0; !err && i < n; i++) {
+		char path[PATH_MAX];
+
+		if (!pair_record(reg, &client->id, &provs[i].id, &b))
+			continue;
+		bpf_map_delete_elem(reg->bindings_fd, &b.id);
+		if (b.state != NMR_BINDING_DECLINED)
+			nmr_context_slot_free(reg, b.slot);
+		if (!nmr_binding_path(reg, &b.id, 0, NULL, path, sizeof(path)))
+			nmr_unpin_tree(path);
+		reg->wait_owed = true;
+	}
 	free(provs);
 	return err;
 }

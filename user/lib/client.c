@@ -170,8 +170,10 @@ int nmr_client_register_owned(struct nmr_registry *reg, const struct nmr_client_
 	/* a live module is bound through its callbacks (nmr_reconcile) */
 	err = live ? 0 : nmr_bind_client(reg, &rec);
 	if (err) {
+		nmr_hook_detach(reg, &rec);
 		nmr_unbind_client(reg, &rec);
 		bpf_map_delete_elem(reg->clients_fd, &rec.id);
+		attached = false;
 		goto undo;
 	}
 	if (!live)	/* a live one reconciles once it is a module (module.c) */
@@ -200,14 +202,15 @@ int nmr_client_deregister(struct nmr_registry *reg, const char *client)
 	if (err)
 		goto out;
 	/*
-	 * Unbinding empties the chain table; the command waits when it lets go
-	 * of the lock until no packet runs a provider of it (registry.c).
+	 * The dispatcher off the hook first: no provider runs for the client
+	 * after it. The command waits, when it lets go of the lock, until no
+	 * packet can still be running one (registry.c).
 	 */
 	err = nmr_intent_begin(reg, NMR_INTENT_CLIENT_DEREGISTER, &rec.id);
 	if (!err)
-		err = nmr_unbind_client(reg, &rec);
-	if (!err)
 		err = nmr_hook_detach(reg, &rec);
+	if (!err)
+		err = nmr_unbind_client(reg, &rec);
 	if (!err)
 		bpf_map_delete_elem(reg->clients_fd, &rec.id);
 	else

@@ -11,7 +11,9 @@
  *      has), then the new chain, linked from every binding's code and
  *      verified as a whole; its program id goes into next_chain_id;
  *   3. the swap: one write of the client's chain table. Each packet runs the
- *      whole old chain or the whole new one;
+ *      whole old chain or the whole new one. A chain of no provider is still
+ *      a chain: the table is empty only from the client's registration to
+ *      its first bind;
  *   4. finish: records say what runs (positions, instances, chain[]); what
  *      left the chain is removed. The command waits once, before it lets go
  *      of the registry lock, until no packet can still run code that left
@@ -179,7 +181,7 @@ int nmr_chain_finish(struct nmr_registry *reg, struct nmr_client_record *c)
 	}
 	memcpy(c->chain, c->next, c->nnext * sizeof(c->chain[0]));
 	c->nchain = c->nnext;
-	c->chain_prog_id = c->nnext ? c->next_chain_id : 0;
+	c->chain_prog_id = c->next_chain_id;
 	c->nnext = 0;
 	c->next_chain_id = 0;
 	return client_put(reg, c) ?: err;
@@ -362,11 +364,16 @@ int nmr_chain_commit(struct nmr_registry *reg, struct nmr_client_record *c,
 		links[i].continue_on = prov.continue_on;
 		links[i].column = want[i].column;
 	}
-	if (!err && n)
+	/*
+	 * No provider left: an empty chain (it counts, hands to the default
+	 * action, passes), not an emptied slot. Deleting a slot that a constant
+	 * key jumps to costs the kernel a grace period; writing one does not.
+	 */
+	if (!err)
 		err = chain_fd = nmr_chain_load(reg, c, links, n);
 	if (err < 0)
 		goto undo;
-	c->next_chain_id = n ? nmr_prog_id(chain_fd) : NMR_CHAIN_EMPTY;
+	c->next_chain_id = nmr_prog_id(chain_fd);
 	err = client_put(reg, c);
 	if (err)
 		goto undo;

@@ -79,11 +79,12 @@ void nmr_intent_end(struct nmr_registry *reg)
 static int recover_client(struct nmr_registry *reg, struct nmr_client_record *c)
 {
 	__u32 running = 0, target;
+
 	int fd;
 
 	if (!c->next_chain_id)
 		return 0;
-	target = c->next_chain_id == NMR_CHAIN_EMPTY ? 0 : c->next_chain_id;
+	target = c->next_chain_id;
 	fd = nmr_chain_table_open(reg, c);
 	if (fd >= 0) {
 		nmr_chain_table_running(fd, &running);
@@ -96,9 +97,9 @@ static int recover_client(struct nmr_registry *reg, struct nmr_client_record *c)
 
 static int deregister_client(struct nmr_registry *reg, struct nmr_client_record *c)
 {
-	int err = nmr_unbind_client(reg, c);
+	int err = nmr_hook_detach(reg, c);
 
-	err = nmr_hook_detach(reg, c) ?: err;
+	err = nmr_unbind_client(reg, c) ?: err;
 	bpf_map_delete_elem(reg->clients_fd, &c->id);
 	return err;
 }
