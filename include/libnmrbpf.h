@@ -79,6 +79,15 @@ const char *nmr_registry_root(const struct nmr_registry *reg);
  * loads before it or the hook update after it).
  */
 __u64 nmr_registry_last_swap_ns(const struct nmr_registry *reg);
+/*
+ * Reports, one line each, where the registry's records, its pins and what the
+ * kernel runs disagree (taking the registry lock already finishes or undoes a
+ * command that was killed). repair: makes them agree, reporting each fix.
+ * Returns how many disagreements it found, or a negative error.
+ */
+typedef void (*nmr_check_report_fn)(const char *problem, bool repaired, void *ctx);
+int nmr_registry_check(struct nmr_registry *reg, bool repair, nmr_check_report_fn report,
+		       void *ctx);
 /* Deregisters every client, provider and NPI, then removes the root itself. */
 int nmr_registry_destroy(struct nmr_registry *reg);
 /*

@@ -87,7 +87,6 @@ enum nmr_intent_op {
 	NMR_INTENT_PROVIDER_REPLACE = 4,	/* undone: its bindings rebuilt from the old object */
 	NMR_INTENT_CLIENT_REGISTER = 5,		/* undone */
 	NMR_INTENT_CLIENT_DEREGISTER = 6,	/* finished */
-	NMR_INTENT_DESTROY = 7,			/* finished */
 };
 
 struct nmr_intent {

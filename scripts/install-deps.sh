@@ -13,6 +13,7 @@ have_cmd llvm-strip  || need+=(llvm)
 have_cmd bpftool     || need+=(bpftool)
 have_cmd pkg-config  || need+=(pkg-config)
 have_cmd ip          || need+=(iproute2)
+have_cmd strace      || need+=(strace)
 have_cmd make        || need+=(make)
 have_cmd cc          || need+=(gcc)
 for p in libbpf-dev libelf-dev zlib1g-dev libcriterion-dev; do

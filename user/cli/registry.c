@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* nmr-bpf registry { show | destroy }: the registry root as a whole. */
+/* nmr-bpf registry { show | check | destroy }: the registry root as a whole. */
 #include <stdlib.h>
 #include "cli.h"
 
 static int help(void)
 {
 	printf("Usage: nmr-bpf registry show\n"
+	       "       nmr-bpf registry check [--repair]\n"
 	       "       nmr-bpf registry destroy\n"
 	       "\n"
 	       "show: where the registry is and how much it holds.\n"
+	       "check: where records, pins and what the kernel runs disagree (hooks, chain\n"
+	       "tables, bindings, directories no record names); exits 1 if anything does.\n"
+	       "A command killed half-way is finished or undone by the next command anyway.\n"
+	       "--repair: make them agree (relink a chain from its records, deregister a\n"
+	       "client whose device is gone, remove what no record names).\n"
 	       "destroy: deregister every client (detaching its dispatcher), provider and NPI,\n"
 	       "then remove the registry's maps and directory from bpffs.\n");
 	return 0;
@@ -78,6 +84,46 @@ static int do_destroy(int argc, char **argv)
 	return err;
 }
 
+static void report_problem(const char *problem, bool repaired, void *ctx)
+{
+	if (cli.json) {
+		jw_open_object(NULL);
+		jw_string("problem", problem);
+		jw_bool("repaired", repaired);
+		jw_close_object();
+	} else {
+		printf("%s%s\n", problem, repaired ? " (repaired)" : "");
+	}
+}
+
+static int do_check(int argc, char **argv)
+{
+	const char *usage = "nmr-bpf registry check [--repair]";
+	bool repair = false;
+	const struct cli_opt opts[] = { FLAG("repair", &repair), OPT_END };
+	struct nmr_registry *reg;
+	int err = cli_parse(argc, argv, opts, NULL, 0, 0, usage), found;
+
+	if (err || (err = cli_open(false, &reg)))
+		return err;
+	if (cli.json)
+		jw_open_array(NULL);
+	found = nmr_registry_check(reg, repair, report_problem, NULL);
+	if (cli.json) {
+		jw_close_array();
+		if (found >= 0)
+			jw_finish();
+	}
+	if (found < 0)
+		err = cli_lib_err();
+	else if (found && !repair)
+		err = 1;
+	else if (!found && !cli.json)
+		printf("registry %s: records, pins and hooks agree\n", nmr_registry_root(reg));
+	nmr_registry_close(reg);
+	return err;
+}
+
 static int do_help_cmd(int argc, char **argv)
 {
 	return help();
@@ -86,7 +132,8 @@ static int do_help_cmd(int argc, char **argv)
 int do_registry(int argc, char **argv)
 {
 	static const struct cli_cmd cmds[] = {
-		{ "show", do_show }, { "destroy", do_destroy }, { "help", do_help_cmd }, { NULL },
+		{ "show", do_show }, { "check", do_check }, { "destroy", do_destroy },
+		{ "help", do_help_cmd }, { NULL },
 	};
 
 	return cli_dispatch("registry", cmds, argc, argv, help);

@@ -274,9 +274,10 @@ static int load_code(struct nmr_registry *reg, const struct nmr_binding_record *
 }
 
 static bool chain_changes(const struct nmr_client_record *c, const struct nmr_binding_record *want,
-			  size_t n, const struct nmr_replacement *repl, size_t nrepl)
+			  size_t n, const struct nmr_replacement *repl, size_t nrepl,
+			  bool reg_force_relink)
 {
-	if (n != c->nchain)
+	if (n != c->nchain || reg_force_relink)
 		return true;
 	for (size_t i = 0; i < n; i++)
 		if (!nmr_guid_equal(&c->chain[i], &want[i].id) ||
@@ -302,7 +303,7 @@ int nmr_chain_commit(struct nmr_registry *reg, struct nmr_client_record *c,
 	if (c->next_chain_id)
 		return nmr_error(-EBUSY, "client %s: a change of its chain is unfinished; run "
 				 "'nmr-bpf registry check --repair'", c->name);
-	if (!chain_changes(c, want, n, repl, nrepl))
+	if (!chain_changes(c, want, n, repl, nrepl, reg->force_relink))
 		return 0;
 	table_fd = nmr_chain_table_open(reg, c);
 	if (table_fd < 0)

@@ -437,3 +437,48 @@ int nmr_hook_detach(struct nmr_registry *reg, const struct nmr_client_record *c)
 		nmr_unpin_tree(dir);
 	return err;
 }
+
+/* Whether the dispatcher runs on the hook (XDP, TCX or the cls_bpf filter we made). */
+static bool dispatcher_attached(const struct nmr_client_record *c)
+{
+	if (c->hook == NMR_HOOK_XDP) {
+		__u32 flags;
+
+		return xdp_current(c, &flags) == c->dispatcher_prog_id;
+	}
+	if (c->flags & NMR_CLIENT_F_TC_NETLINK) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = c->ifindex, .attach_point = tc_point(c));
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = c->tc_handle, .priority = c->tc_priority);
+
+		return !bpf_tc_query(&hook, &opts) && opts.prog_id == c->dispatcher_prog_id;
+	} else {
+		__u32 ids[64], n = ARRAY_SIZE(ids);
+		LIBBPF_OPTS(bpf_prog_query_opts, q, .prog_ids = ids, .prog_cnt = n);
+
+		if (bpf_prog_query_opts(c->ifindex, c->hook == NMR_HOOK_TC_INGRESS ?
+					BPF_TCX_INGRESS : BPF_TCX_EGRESS, &q))
+			return false;
+		for (__u32 i = 0; i < q.prog_cnt && i < n; i++)
+			if (ids[i] == c->dispatcher_prog_id)
+				return true;
+		return false;
+	}
+}
+
+int nmr_hook_state(const struct nmr_client_record *c)
+{
+	struct nmr_netns_guard ns;
+	__u64 ino = 0;
+	int state;
+
+	if (nmr_netns_ino(c->netns, &ino) || ino != c->netns_ino)
+		return NMR_HOOK_GONE;
+	if (nmr_netns_enter(c->netns, &ns))
+		return NMR_HOOK_GONE;
+	if (if_nametoindex(c->dev) != c->ifindex)
+		state = NMR_HOOK_GONE;
+	else
+		state = dispatcher_attached(c) ? NMR_HOOK_OURS : NMR_HOOK_OTHER;
+	nmr_netns_leave(&ns);
+	return state;
+}

@@ -41,6 +41,7 @@ struct nmr_registry {
 	__u64 last_swap_ns;		/* the one write that made the last chain live */
 	bool wait_owed;			/* code left a chain: wait before the lock is let go */
 	bool recovering;
+	bool force_relink;		/* registry check --repair: relink an unchanged chain */
 	/* live modules of this process (module.c) */
 	struct nmr_module *modules;
 	struct nmr_binding *live;	/* their bindings, attaching, bound or detaching */
@@ -203,6 +204,9 @@ bool nmr_pair_known(struct nmr_registry *reg, const struct nmr_guid *client,
 int nmr_intent_begin(struct nmr_registry *reg, enum nmr_intent_op op, const struct nmr_guid *id);
 void nmr_intent_end(struct nmr_registry *reg);
 int nmr_recover(struct nmr_registry *reg);
+/* Directories and instances no record names: removed, or with found each reported only. */
+typedef void (*nmr_orphan_fn)(const char *path, void *ctx);
+void nmr_orphans(struct nmr_registry *reg, nmr_orphan_fn found, void *ctx);
 
 /* ---- hook.c: the dispatcher on a device, and the client's chain table ---- */
 /* The client's pins and its dispatcher on its device; default_fd: its default action. */
@@ -213,6 +217,9 @@ int nmr_chain_table_open(struct nmr_registry *reg, const struct nmr_client_recor
 int nmr_chain_table_running(int table_fd, __u32 *prog_id);
 /* The swap: chain_fd into the table's slot; < 0 empties it. */
 int nmr_chain_table_swap(int table_fd, int chain_fd);
+/* What the client's hook runs: its dispatcher, something else, or the device (netns) is gone. */
+enum { NMR_HOOK_OURS, NMR_HOOK_OTHER, NMR_HOOK_GONE };
+int nmr_hook_state(const struct nmr_client_record *client);
 
 /* ---- client.c ---- */
 /* client/<id>/<leaf>, or the client's directory when leaf is NULL. */

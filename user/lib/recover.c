@@ -11,7 +11,7 @@
  *   1. each client's change in flight (commit.c): finished if the client's
  *      chain table holds the chain it made, undone otherwise;
  *   2. the interrupted command itself: a registration is undone (it printed
- *      no id), a deregistration or a destroy is finished, a replace is undone
+ *      no id), a deregistration is finished, a replace is undone
  *      (its bindings rebuilt from the provider's object as the record says);
  *   3. whatever no record names: directories of providers, clients and
  *      bindings, instances of bindings that are not theirs (a client's link
@@ -188,7 +188,8 @@ static void remove_client_dir(const char *dir)
 }
 
 /* Instances under binding/<id>/ other than those the record names. */
-static void remove_stray_instances(const char *dir, const struct nmr_binding_record *b)
+static void remove_stray_instances(const char *dir, const struct nmr_binding_record *b,
+				   nmr_orphan_fn found, void *ctx)
 {
 	struct dirent *de;
 	DIR *d = opendir(dir);
@@ -205,15 +206,18 @@ static void remove_stray_instances(const char *dir, const struct nmr_binding_rec
 			     (id == b->prog_id || id == b->next_prog_id)))
 			continue;
 		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
-		nmr_unpin_tree(sub);
+		if (found)
+			found(sub, ctx);
+		else
+			nmr_unpin_tree(sub);
 	}
 	if (d)
 		closedir(d);
 }
 
-/* 3. Directories no record names. */
+/* 3. Directories no record names: removed, or only reported to found(). */
 static void remove_orphans(struct nmr_registry *reg, const char *kind, int map_fd,
-			   size_t value_size)
+			   size_t value_size, nmr_orphan_fn found, void *ctx)
 {
 	char dir[PATH_MAX], sub[PATH_MAX + 300];
 	void *value = malloc(value_size);
@@ -231,12 +235,14 @@ static void remove_orphans(struct nmr_registry *reg, const char *kind, int map_f
 			continue;
 		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
 		if (bpf_map_lookup_elem(map_fd, &id, value)) {
-			if (!strcmp(kind, NMR_CLIENTS_DIR))
+			if (found)
+				found(sub, ctx);
+			else if (!strcmp(kind, NMR_CLIENTS_DIR))
 				remove_client_dir(sub);
 			else
 				nmr_unpin_tree(sub);
 		} else if (!strcmp(kind, NMR_BINDINGS_DIR)) {
-			remove_stray_instances(sub, value);
+			remove_stray_instances(sub, value, found, ctx);
 		}
 	}
 	closedir(d);
@@ -264,6 +270,16 @@ static int recount_slots(struct nmr_registry *reg)
 	return meta_put(reg, &meta);
 }
 
+void nmr_orphans(struct nmr_registry *reg, nmr_orphan_fn found, void *ctx)
+{
+	remove_orphans(reg, NMR_CLIENTS_DIR, reg->clients_fd, sizeof(struct nmr_client_record),
+		       found, ctx);
+	remove_orphans(reg, NMR_PROVIDERS_DIR, reg->providers_fd,
+		       sizeof(struct nmr_provider_record), found, ctx);
+	remove_orphans(reg, NMR_BINDINGS_DIR, reg->bindings_fd, sizeof(struct nmr_binding_record),
+		       found, ctx);
+}
+
 int nmr_recover(struct nmr_registry *reg)
 {
 	struct nmr_client_record *clients = NULL;
@@ -283,12 +299,7 @@ int nmr_recover(struct nmr_registry *reg)
 	if (!err)
 		err = recover_command(reg, &meta.intent);
 	if (!err) {
-		remove_orphans(reg, NMR_CLIENTS_DIR, reg->clients_fd,
-			       sizeof(struct nmr_client_record));
-		remove_orphans(reg, NMR_PROVIDERS_DIR, reg->providers_fd,
-			       sizeof(struct nmr_provider_record));
-		remove_orphans(reg, NMR_BINDINGS_DIR, reg->bindings_fd,
-			       sizeof(struct nmr_binding_record));
+		nmr_orphans(reg, NULL, NULL);
 		err = recount_slots(reg);
 	}
 	reg->recovering = false;
