@@ -112,7 +112,9 @@ static int open_maps(struct nmr_registry *reg)
 			return nmr_error(-errno, "write registry meta: %s", strerror(errno));
 	} else if (meta.abi_version != NMR_ABI_VERSION) {
 		return nmr_error(-EPROTO, "registry %s has layout version %u, this nmr-bpf "
-				 "uses %u", reg->root, meta.abi_version, NMR_ABI_VERSION);
+				 "uses %u: deregister its objects with the nmr-bpf that made it, "
+				 "or remove it with 'nmr-bpf registry destroy'", reg->root,
+				 meta.abi_version, NMR_ABI_VERSION);
 	}
 	return 0;
 }
