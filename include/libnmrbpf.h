@@ -87,6 +87,26 @@ int nmr_registry_destroy(struct nmr_registry *reg);
  */
 int nmr_registry_purge(const char *root);
 
+/* ---- generations ------------------------------------------------------- */
+/*
+ * The registry's generation goes up with every change (a registration, a
+ * deregistration, a replace, a binding made or removed); a client's with
+ * every change of its chain (nmr_client_record.generation).
+ */
+int nmr_registry_generation(struct nmr_registry *reg, __u64 *gen);
+/*
+ * Holds the registry's exclusive lock across several calls (it nests in this
+ * process): a check and the change it guards under one lock.
+ */
+int nmr_registry_lock(struct nmr_registry *reg);
+void nmr_registry_unlock(struct nmr_registry *reg);
+/*
+ * 0 when the registry's generation (client NULL) or the client's is gen;
+ * otherwise -ESTALE, a conflict. Under nmr_registry_lock(), nothing can
+ * change between this check and the caller's change.
+ */
+int nmr_expect_generation(struct nmr_registry *reg, const char *client, __u64 gen);
+
 /* ---- NPIs ---------------------------------------------------------------- */
 
 struct nmr_npi_opts {

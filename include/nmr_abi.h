@@ -19,7 +19,7 @@
 #endif
 
 /* Bumped when a record layout changes; a registry of another version is refused. */
-#define NMR_ABI_VERSION		3
+#define NMR_ABI_VERSION		4
 
 #define NMR_NAME_LEN		32
 #define NMR_PROG_NAME_LEN	64
@@ -75,11 +75,15 @@ struct nmr_guid {
 	__u8 data4[8];
 };
 
-/* Registry-wide state: the ABI version and the registration-number counter. */
+/*
+ * Registry-wide state: the ABI version, the registration-number counter and
+ * the generation, which every change of the registry increases.
+ */
 struct nmr_registry_meta {
 	__u32 abi_version;
 	__u32 pad;
 	__u64 next_number;
+	__u64 generation;
 };
 
 struct nmr_npi_record {
@@ -179,6 +183,7 @@ struct nmr_client_record {
 	__u32 pad;
 	struct nmr_client_characteristics chars;
 	struct nmr_owner owner;
+	__u64 generation;		/* increased by every change of its chain */
 };
 
 enum nmr_binding_state {

@@ -84,6 +84,7 @@ static void print_client(struct nmr_registry *reg, const struct nmr_client_recor
 		jw_uint("link_id", c->link_id);
 		jw_uint("require_version", c->chars.require_version);
 		jw_uint("registration", c->number);
+		jw_uint("generation", c->generation);
 		jw_uint("providers", bound);
 		if (detail) {
 			struct nmr_client_counts cc;
@@ -118,11 +119,13 @@ static void print_client(struct nmr_registry *reg, const struct nmr_client_recor
 	       "chain:        prog_id %u (on the hook), link_id %u\n"
 	       "requires:     version %s\n"
 	       "registration: %llu\n"
+	       "generation:   %llu\n"
 	       "registry:     %s/client/%s\n",
 	       guid, c->name, npi, c->dev, c->ifindex, c->netns[0] ? ", netns " : "", c->netns,
 	       nmr_hook_name(c->hook), mode_name(c), c->dispatcher_prog_id, c->link_id,
 	       req,
-	       (unsigned long long)c->number, nmr_registry_root(reg), guid);
+	       (unsigned long long)c->number, (unsigned long long)c->generation,
+	       nmr_registry_root(reg), guid);
 	{
 		struct nmr_client_counts cc;
 

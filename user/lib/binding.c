@@ -464,6 +464,7 @@ static int chain_commit(struct nmr_registry *reg, const struct nmr_client_record
 		promote_leaves(path, chain_leaves, ARRAY_SIZE(chain_leaves));
 	staged_chain = false;
 	note_dispatcher(reg, client, next_fd);
+	nmr_generation_bump(reg, &client->id);
 
 	/* 5. Release what left, once no packet can run it. */
 	nmr_wait_for_readers();
