@@ -22,7 +22,7 @@ INCLUDES   := -Iinclude -I$(OUT)/skel -Iuser/lib
 CFLAGS     ?= -g -O2
 CFLAGS     += -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE \
 	      -DNMR_BPF_VERSION='"$(VERSION)"' $(INCLUDES)
-LDLIBS     := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lpthread
+LDLIBS     := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lyaml -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function \
 	      -I/usr/include/$(shell $(CC) -dumpmachine) \
 	      -Iinclude -Ivmlinux/$(ARCH)

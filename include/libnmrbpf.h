@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include "nmr_abi.h"
 
 #ifdef __cplusplus
@@ -240,6 +241,90 @@ int nmr_binding_context_read(struct nmr_registry *reg, const struct nmr_binding_
 			     void *data, size_t len);
 int nmr_binding_context_write(struct nmr_registry *reg, const struct nmr_binding_record *binding,
 			      const void *data, size_t len);
+
+/* ---- declarative state: apply, dump ------------------------------------- */
+/*
+ * A state file lists the NPIs, providers and clients a registry should hold,
+ * in YAML (JSON is YAML too):
+ *
+ *   npis:      [{name, hook, version, slots, id}]
+ *   providers: [{name, npi, object, program, sha256, priority, continue-on,
+ *                version (N or MIN-MAX), af, tags, slot-programs, id}]
+ *   clients:   [{name, npi, device, netns, mode, require-version, af,
+ *                max-providers, exclusive, require-tags, xdp-frags, tc-netlink, id}]
+ *
+ * Objects are matched with the registry by name. A plan says what applying
+ * the file would change; it is made and checked without changing anything,
+ * and refuses a file that is wrong in any way (syntax, with line and column;
+ * an unknown key; an unknown NPI; a missing object; a digest mismatch; a
+ * provider that no client of its NPI would accept). Live modules' objects
+ * are not managed: never changed, pruned nor dumped.
+ */
+struct nmr_state;
+
+/* Reads a state file; path "-": standard input. */
+int nmr_state_read(const char *path, struct nmr_state **out);
+int nmr_state_parse(const char *text, size_t len, const char *source, struct nmr_state **out);
+void nmr_state_free(struct nmr_state *state);
+
+enum nmr_plan_action {
+	NMR_PLAN_REGISTER = 1,
+	NMR_PLAN_REPLACE,	/* the object changed: nmr_provider_replace(), in place */
+	NMR_PLAN_REBIND,	/* other properties changed: deregistered, registered again */
+	NMR_PLAN_DEREGISTER,	/* pruned: registered but not in the file */
+};
+
+enum nmr_plan_object {
+	NMR_PLAN_NPI = 1,
+	NMR_PLAN_PROVIDER,
+	NMR_PLAN_CLIENT,
+};
+
+struct nmr_plan_step {
+	enum nmr_plan_action action;
+	enum nmr_plan_object object;
+	char name[NMR_NAME_LEN];
+	struct nmr_guid id;	/* the registered object's (not for REGISTER) */
+	char why[128];		/* what differs */
+	int index;		/* in the file's list of its kind; -1: not in the file */
+};
+
+/* A client's chain before and after, as provider names in chain order. */
+struct nmr_plan_chain {
+	char client[NMR_NAME_LEN];
+	bool changed;
+	bool gone;		/* the client is deregistered */
+	size_t nbefore, nafter;
+	char before[NMR_MAX_CHAIN][NMR_NAME_LEN];
+	char after[NMR_MAX_CHAIN][NMR_NAME_LEN];
+};
+
+struct nmr_plan {
+	__u64 generation;	/* the registry's, planned against */
+	size_t nsteps, nchains;
+	struct nmr_plan_step *steps;
+	struct nmr_plan_chain *chains;
+};
+
+#define NMR_APPLY_PRUNE		(1U << 0)	/* also deregister what the file does not name */
+
+/* Checks the state against the registry and says what would change; changes nothing. */
+int nmr_plan_make(struct nmr_registry *reg, const struct nmr_state *state, unsigned int flags,
+		  struct nmr_plan **out);
+/*
+ * Carries out a plan made from state: -ESTALE, nothing changed, when the
+ * registry's generation is no longer the plan's. Replaced providers change in
+ * one nmr_provider_replace(): each client's chain swaps once for all of them.
+ */
+int nmr_plan_apply(struct nmr_registry *reg, const struct nmr_state *state,
+		   const struct nmr_plan *plan);
+void nmr_plan_free(struct nmr_plan *plan);
+/*
+ * Writes the registry's declarative objects as a state file that a plan finds
+ * nothing to change in. A provider's object is named by the file apply
+ * registered it from, or, with objects_dir, copied there as <name>.bpf.o.
+ */
+int nmr_state_dump(struct nmr_registry *reg, FILE *out, const char *objects_dir);
 
 /* ---- live modules: NMR's callbacks ------------------------------------- */
 /*

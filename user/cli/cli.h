@@ -134,6 +134,11 @@ int do_provider(int argc, char **argv);
 int do_client(int argc, char **argv);
 int do_binding(int argc, char **argv);
 int do_registry(int argc, char **argv);
+/* Commands that are not objects: apply, dump, monitor, metrics. */
+int cmd_apply(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
 
 /* Shared printers, so each object is described the same way everywhere. */
 void print_binding_json(struct nmr_registry *reg, const struct nmr_binding_record *b);

@@ -21,6 +21,10 @@ static const struct cli_cmd objects[] = {
 	{ "client", do_client },
 	{ "binding", do_binding },
 	{ "registry", do_registry },
+	{ "apply", cmd_apply },
+	{ "dump", cmd_dump },
+	{ "monitor", cmd_monitor },
+	{ "metrics", cmd_metrics },
 	{ "help", do_help },
 	{ "version", do_version },
 	{ NULL, NULL },
@@ -33,6 +37,7 @@ static int usage(FILE *f)
 		"       nmr-bpf OBJECT help\n"
 		"\n"
 		"OBJECT := { npi | provider | client | binding | registry }\n"
+		"           (and the commands apply, dump, monitor, metrics)\n"
 		"COMMAND := { register | list | show | deregister | help }\n"
 		"           (provider: also replace; registry: show | destroy)\n"
 		"\n"
@@ -40,6 +45,10 @@ static int usage(FILE *f)
 		"  nmr-bpf provider register OBJECT.bpf.o --npi NPI [--prog PROG] [--name NAME]\n"
 		"  nmr-bpf client register --npi NPI --dev IFNAME [--netns NAME] [--mode MODE]\n"
 		"  nmr-bpf binding list [--client CLIENT] [--provider PROVIDER]\n"
+		"  nmr-bpf apply -f FILE|- [--dry-run] [--prune]   the registry as FILE says\n"
+		"  nmr-bpf dump [-o FILE] [--objects DIR]          the registry as such a file\n"
+		"  nmr-bpf monitor                                 registry events as they happen\n"
+		"  nmr-bpf metrics [--textfile DIR | --listen ADDR:PORT]  Prometheus metrics\n"
 		"\n"
 		"OPTIONS:\n"
 		"  -j, --json     machine output (one JSON document on stdout)\n"
