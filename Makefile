@@ -23,6 +23,8 @@ CFLAGS     ?= -g -O2
 CFLAGS     += -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE \
 	      -DNMR_BPF_VERSION='"$(VERSION)"' $(INCLUDES)
 LDLIBS     := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lyaml -lpthread
+# only the CLI serves HTTP (metrics --listen): the library does not link libmicrohttpd
+CLI_LDLIBS := -lmicrohttpd
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function \
 	      -I/usr/include/$(shell $(CC) -dumpmachine) \
 	      -Iinclude -Ivmlinux/$(ARCH)
@@ -104,7 +106,7 @@ $(LIB): $(LIB_OBJS)
 
 $(CLI): $(CLI_OBJS) $(LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) $(CLI_LDLIBS) -o $@
 
 $(PKTGEN): user/tools/pktgen.c
 	$(call msg,LD,$@)

@@ -460,6 +460,58 @@ const struct nmr_guid *nmr_module_id(const struct nmr_module *module);
 int nmr_module_deregister(struct nmr_module *module);
 int nmr_module_wait(struct nmr_module *module);
 
+/* ---- the change stream ------------------------------------------------- */
+
+enum nmr_event_kind {
+	NMR_EVENT_NPI_REGISTERED = 1,
+	NMR_EVENT_NPI_DEREGISTERED,
+	NMR_EVENT_PROVIDER_REGISTERED,
+	NMR_EVENT_PROVIDER_REPLACED,	/* its program changed (provider replace) */
+	NMR_EVENT_PROVIDER_DEREGISTERED,
+	NMR_EVENT_CLIENT_REGISTERED,
+	NMR_EVENT_CLIENT_DEREGISTERED,
+	NMR_EVENT_BINDING_BOUND,
+	NMR_EVENT_BINDING_DECLINED,	/* reason says why */
+	NMR_EVENT_BINDING_REMOVED,
+	NMR_EVENT_CHAIN_SWAPPED,	/* a client's chain changed: generations, chain */
+	NMR_EVENT_OWNER_GONE,		/* a live module's process ended */
+};
+
+struct nmr_event {
+	enum nmr_event_kind kind;
+	__u64 generation;		/* the registry's, after the change */
+	struct nmr_guid id;		/* the object's; a binding's for binding events */
+	const char *name;		/* the object's name (not for bindings) */
+	const char *client, *provider;	/* names, where the event concerns them */
+	__u32 position;			/* binding events: its place in the chain */
+	const char *reason;		/* NMR_EVENT_BINDING_DECLINED */
+	__u64 old_generation, new_generation;	/* NMR_EVENT_CHAIN_SWAPPED: the client's */
+	const char *const *chain;	/* NMR_EVENT_CHAIN_SWAPPED: providers, in order */
+	size_t chain_len;
+	__u32 pid;			/* NMR_EVENT_OWNER_GONE: the process */
+	enum nmr_module_kind module_kind;	/* NMR_EVENT_OWNER_GONE: provider or client */
+};
+
+/* "chain-swapped", ... */
+const char *nmr_event_name(enum nmr_event_kind kind);
+typedef int (*nmr_event_fn)(const struct nmr_event *event, void *ctx);
+/*
+ * Calls fn for every change of the registry, by any process, as it happens
+ * (inotify, no polling), until stop_fd (when >= 0) becomes readable: then it
+ * returns 0. A nonzero return of fn ends it with that value. Pointers in an
+ * event are valid during the call only.
+ */
+int nmr_monitor(struct nmr_registry *reg, int stop_fd, nmr_event_fn fn, void *ctx);
+
+/* ---- metrics ------------------------------------------------------------ */
+/*
+ * The registry's counters in the Prometheus text format: per binding
+ * nmr_binding_packets_total{client,device,netns,npi,provider,position,verdict},
+ * per client nmr_client_chain_events_total{...,event} and
+ * nmr_client_generation, and nmr_registry_objects{kind}, nmr_registry_generation.
+ */
+int nmr_metrics_write(struct nmr_registry *reg, FILE *out);
+
 /* ---- attach decisions (the declarative half of NMR's attach callbacks) ---- */
 
 /*

@@ -657,7 +657,7 @@ static int predict_chains(struct planner *p)
 			snprintf(c->after[i], NMR_NAME_LEN, "%s", order[i]->name);
 			c->changed |= order[i]->replaced;
 		}
-		c->changed |= c->nafter != c->nbefore || fc->fresh;
+		c->changed |= c->nafter != c->nbefore || (fc->fresh && c->nafter);
 		for (size_t i = 0; i < c->nafter && !c->changed; i++)
 			c->changed = strcmp(c->after[i], c->before[i]);
 	}
