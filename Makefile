@@ -135,6 +135,7 @@ demo: all
 	$(Q)scripts/demo.sh
 
 test: all $(TESTS) $(TEST_BPF)
+	$(Q)scripts/install-deps.sh test
 	$(Q)scripts/run-tests.sh $(TESTS)
 
 # At most 5 minutes (QUICK=1: 60 s); writes bench/results.json, docs/BENCHMARKS.md and its plot.
@@ -150,6 +151,8 @@ install: all
 	install -D -m 0644 include/nmr_abi.h $(DESTDIR)/usr/local/include/nmr/nmr_abi.h
 	install -D -m 0644 include/nmr_maps.bpf.h $(DESTDIR)/usr/local/include/nmr/nmr_maps.bpf.h
 	install -D -m 0644 include/nmr_provider.h $(DESTDIR)/usr/local/include/nmr/nmr_provider.h
+	install -D -m 0755 deploy/nmr-bpf-restore $(DESTDIR)/usr/local/sbin/nmr-bpf-restore
+	install -D -m 0644 deploy/nmr-bpf.service $(DESTDIR)/usr/local/lib/systemd/system/nmr-bpf.service
 
 clean:
 	$(call msg,CLEAN,$(OUT))
