@@ -468,11 +468,21 @@ static int plan_prune(struct planner *p)
 		    add_step(p, NMR_PLAN_DEREGISTER, NMR_PLAN_PROVIDER, p->provs[i].name,
 			     &p->provs[i].id, -1, "not in the file"))
 			return -ENOMEM;
-	for (size_t i = 0; i < p->nn; i++)
-		if (!p->npi_named[i] &&
+	for (size_t i = 0; i < p->nn; i++) {
+		bool used = false;	/* by a live module, which prune leaves alone */
+
+		for (size_t j = 0; j < p->np; j++)
+			used |= live_owned(&p->provs[j].owner) &&
+				nmr_guid_equal(&p->provs[j].npi, &p->npis[i].id);
+		for (size_t j = 0; j < p->nc; j++)
+			used |= (live_owned(&p->clients[j].owner) ||
+				 (p->clients[j].flags & NMR_CLIENT_F_DEFAULT)) &&
+				nmr_guid_equal(&p->clients[j].npi, &p->npis[i].id);
+		if (!p->npi_named[i] && !used &&
 		    add_step(p, NMR_PLAN_DEREGISTER, NMR_PLAN_NPI, p->npis[i].name, &p->npis[i].id,
 			     -1, "not in the file"))
 			return -ENOMEM;
+	}
 	return 0;
 }
 
