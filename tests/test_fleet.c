@@ -287,6 +287,11 @@ Test(fleet, a_wrong_file_is_refused_with_nothing_changed)
 		  "would accept it (client c0: version" },
 		{ "missing program", "providers:\n  - name: z\n    npi: fw\n    object: %s\n"
 		  "    program: nosuch\n", "has no program nosuch" },
+		{ "missing device", "clients:\n  - {name: c9, npi: fw, device: nosuch0, netns: NETNS}\n",
+		  "no device nosuch0 in netns" },
+		{ "bad name", "npis:\n  - {name: 'a b', hook: xdp}\n", "only letters" },
+		{ "key twice", "npis:\n  - {name: n, hook: xdp, hook: tc-ingress}\n",
+		  "key 'hook' given twice" },
 	};
 
 	snprintf(obj, sizeof(obj), "%s", test_obj("stamp"));
@@ -605,4 +610,48 @@ Test(fleet, metrics_pass_promtool_and_count_packets)
 	snprintf(prom, sizeof(prom), "%s/nmr-bpf.prom", env.tmp);
 	cr_assert_eq(sh("promtool check metrics < %s", prom), 0);
 	cr_assert_eq(sh("ls -A %s | grep -q '^\\.nmr-bpf'", env.tmp), 1);
+}
+
+/* ---- without root: the state parser and the digest ---- */
+
+#include "nmr_internal.h"
+
+TestSuite(fleet_unit, .timeout = 10);
+
+Test(fleet_unit, sha256_matches_the_standard_vectors)
+{
+	char hex[NMR_SHA256_HEX_LEN];
+	static char million[1000000];
+
+	nmr_sha256_hex("abc", 3, hex);
+	cr_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	nmr_sha256_hex("", 0, hex);
+	cr_assert_str_eq(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	nmr_sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, hex);
+	cr_assert_str_eq(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	memset(million, 'a', sizeof(million));
+	nmr_sha256_hex(million, sizeof(million), hex);
+	cr_assert_str_eq(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+Test(fleet_unit, the_parser_names_line_and_column)
+{
+	struct nmr_state *st = NULL;
+	const char *ok = "{\"npis\": [{\"name\": \"fw\", \"hook\": \"tc-ingress\", \"slots\": [\"a\", \"b\"]}]}";
+
+	cr_assert_eq(nmr_state_parse(ok, strlen(ok), "ok.json", &st), 0, "%s", nmr_last_error());
+	nmr_state_free(st);
+	cr_assert_eq(nmr_state_parse("", 0, "empty", &st), 0, "an empty file is an empty state");
+	nmr_state_free(st);
+	cr_assert_eq(nmr_state_parse("npis:\n  - {name: x}\n  - {name: x}\n", 33, "f", &st), -EINVAL);
+	cr_assert(strstr(nmr_last_error(), "f:3:5: npi x: named twice"), "%s", nmr_last_error());
+	cr_assert_eq(nmr_state_parse("clients:\n  - {name: c, mode: fast}\n", 35, "f", &st),
+		     -EINVAL);
+	cr_assert(strstr(nmr_last_error(), "f:2:21: mode: 'fast'"), "%s", nmr_last_error());
+	cr_assert_eq(nmr_state_parse("providers:\n  - {version: 3-1}\n", 30, "f", &st), -EINVAL);
+	cr_assert(strstr(nmr_last_error(), "not N or MIN-MAX"), "%s", nmr_last_error());
+	cr_assert_eq(nmr_state_parse("[1, 2]", 6, "f", &st), -EINVAL);
+	cr_assert(strstr(nmr_last_error(), "f:1:1: state: a mapping"), "%s", nmr_last_error());
+	cr_assert_eq(nmr_state_parse("npis: {\n", 8, "f", &st), -EINVAL);
+	cr_assert(strstr(nmr_last_error(), "f:2:1: syntax"), "%s", nmr_last_error());
 }

@@ -138,6 +138,8 @@ int cmd_metrics(int argc, char **argv)
 		return err;
 	if (textfile && listen)
 		return cli_usage_err(METRICS_USAGE, "--textfile or --listen, not both");
+	if (cli.expect_gen_set)	/* it would hold the registry's lock while it serves */
+		return cli_usage_err(METRICS_USAGE, "metrics changes nothing: no --expect-gen");
 	if ((err = cli_open(false, &reg)))
 		return err;
 	if (textfile)

@@ -112,6 +112,8 @@ int cmd_monitor(int argc, char **argv)
 		return 0;
 	}
 	err = cli_parse(argc, argv, NULL, NULL, 0, 0, MONITOR_USAGE);
+	if (!err && cli.expect_gen_set)	/* it would hold the registry's lock while it runs */
+		err = cli_usage_err(MONITOR_USAGE, "monitor changes nothing: no --expect-gen");
 	if (err || (err = cli_open(true, &reg)))
 		return err;
 	/* the signals arrive as a readable fd: the monitor's stop */

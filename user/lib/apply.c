@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <bpf/libbpf.h>
 #include "nmr_internal.h"
 #include "state.h"
@@ -146,6 +147,36 @@ static int resolve_npi(struct planner *p, const char *name, const char *what, co
 			 " (neither in the file nor registered)");
 }
 
+/* A name registration would refuse, refused now, before anything changes. */
+static int check_name(struct planner *p, const char *kind, const char *name, int line)
+{
+	int err = nmr_name_check(kind, name);
+
+	return err ? nmr_error_prefix(err, "%s:%d", p->st->source, line) : 0;
+}
+
+/* The client's device exists where the file says, now. */
+static int check_device(struct planner *p, const struct state_client *sc)
+{
+	struct nmr_netns_guard guard;
+	unsigned int ifindex;
+	int err;
+
+	if (strlen(sc->dev) >= NMR_DEV_LEN || (sc->netns && strlen(sc->netns) >= NMR_NAME_LEN))
+		return nmr_error(-EINVAL, "%s:%d: client %s: device or netns name too long",
+				 p->st->source, sc->line, sc->name);
+	err = nmr_netns_enter(sc->netns, &guard);
+	if (err)
+		return nmr_error_prefix(err, "%s:%d: client %s", p->st->source, sc->line, sc->name);
+	ifindex = if_nametoindex(sc->dev);
+	nmr_netns_leave(&guard);
+	if (!ifindex)
+		return nmr_error(-ENODEV, "%s:%d: client %s: no device %s%s%s", p->st->source,
+				 sc->line, sc->name, sc->dev, sc->netns ? " in netns " : "",
+				 sc->netns ? sc->netns : "");
+	return 0;
+}
+
 static int plan_npis(struct planner *p)
 {
 	for (size_t i = 0; i < p->st->nnpis; i++) {
@@ -157,6 +188,8 @@ static int plan_npis(struct planner *p)
 		if (!n->hook)
 			return nmr_error(-EINVAL, "%s:%d: npi %s: a hook is required", p->st->source,
 					 n->line, n->name);
+		if (check_name(p, "npi", n->name, n->line))
+			return -EINVAL;
 		if (!r) {
 			for (size_t j = 0; j < p->nn; j++)
 				if (n->has_id && nmr_guid_equal(&p->npis[j].id, &n->id))
@@ -301,8 +334,10 @@ static int plan_providers(struct planner *p)
 		__u32 version, nslots, mask = 0;
 		int err;
 
-		err = resolve_npi(p, sp->npi, "provider", sp->name, sp->line, &hook, &version,
-				  &nslots);
+		err = check_name(p, "provider", sp->name, sp->line);
+		if (!err)
+			err = resolve_npi(p, sp->npi, "provider", sp->name, sp->line, &hook, &version,
+					  &nslots);
 		if (!err)
 			err = check_object(p, sp, digest, prog);
 		if (!err && sp->continue_on_set)
@@ -404,13 +439,18 @@ static int plan_clients(struct planner *p)
 		char why[128] = "";
 		int err;
 
-		err = resolve_npi(p, sc->npi, "client", sc->name, sc->line, &hook, &version,
-				  &nslots);
+		err = check_name(p, "client", sc->name, sc->line);
+		if (!err)
+			err = resolve_npi(p, sc->npi, "client", sc->name, sc->line, &hook, &version,
+					  &nslots);
 		if (err)
 			return err;
 		if (!sc->dev)
 			return nmr_error(-EINVAL, "%s:%d: client %s: a device is required",
 					 p->st->source, sc->line, sc->name);
+		err = check_device(p, sc);
+		if (err)
+			return err;
 		client_rec_of(sc, hook, &want);
 		f->name = sc->name;
 		f->npi = sc->npi;

@@ -186,6 +186,13 @@ static int each_field(struct nmr_state *st, yaml_node_t *map, const char *what, 
 
 		if (err)
 			return err;
+		for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+			yaml_node_t *qk = node_at(st, q->key);
+
+			if (qk->type == YAML_SCALAR_NODE &&
+			    !strcmp((const char *)qk->data.scalar.value, key))
+				return state_error(st, k, "%s: key '%s' given twice", what, key);
+		}
 		err = fn(st, obj, key, v);
 		if (err > 0)
 			return state_error(st, k, "%s: unknown key '%s'", what, key);
