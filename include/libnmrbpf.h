@@ -306,7 +306,8 @@ struct nmr_plan {
 	struct nmr_plan_chain *chains;
 };
 
-#define NMR_APPLY_PRUNE		(1U << 0)	/* also deregister what the file does not name */
+/* Flags of nmr_plan_make(): also deregister what the file does not name. */
+#define NMR_APPLY_PRUNE		(1U << 0)
 
 /* Checks the state against the registry and says what would change; changes nothing. */
 int nmr_plan_make(struct nmr_registry *reg, const struct nmr_state *state, unsigned int flags,

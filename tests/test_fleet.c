@@ -65,7 +65,8 @@ static const char *state_file(const char *name, const char *obj_a, const char *o
 			  "    netns: %s\n"
 			  "%s%s%s",
 			  a, b, env.netns,
-			  two_clients ? "  - name: c1\n    npi: fw\n    device: veth1\n    netns: " : "",
+			  two_clients ? "  - name: c1\n    npi: fw\n    device: veth1\n"
+					"    netns: " : "",
 			  two_clients ? env.netns : "", two_clients ? "\n" : "");
 }
 
@@ -127,7 +128,8 @@ Test(fleet, apply_dump_apply_is_a_noop)
 		       "{\"npis\": [{\"name\": \"fw\", \"hook\": \"xdp\"}],\n"
 		       " \"providers\": [{\"name\": \"a\", \"npi\": \"fw\", \"object\": \"%s\","
 		       " \"priority\": 10},\n"
-		       "   {\"name\": \"b\", \"npi\": \"fw\", \"object\": \"%s\", \"priority\": 20}],\n"
+		       "   {\"name\": \"b\", \"npi\": \"fw\", \"object\": \"%s\","
+		       " \"priority\": 20}],\n"
 		       " \"clients\": [{\"name\": \"c0\", \"npi\": \"fw\", \"device\": \"veth0\","
 		       " \"netns\": \"%s\"}]}\n", dump, dump, env.netns);
 	cr_assert_eq(cli(&r, "apply -f - < %s", s), 0, "%s", r.err);
@@ -272,22 +274,26 @@ Test(fleet, a_wrong_file_is_refused_with_nothing_changed)
 		const char *what, *text, *expect;
 	} bad[] = {
 		{ "syntax", "npis:\n  - name: fw\n   hook: [xdp\n", ":3:4: syntax" },
-		{ "unknown key", "npis:\n  - name: fw\n    hok: xdp\n", ":3:5: npi: unknown key 'hok'" },
+		{ "unknown key", "npis:\n  - name: fw\n    hok: xdp\n",
+		  ":3:5: npi: unknown key 'hok'" },
 		{ "wrong value", "npis:\n  - name: fw\n    hook: xpd\n", "hook: 'xpd' is not" },
 		{ "unknown npi", "providers:\n  - name: z\n    npi: nope\n    object: %s\n",
 		  "unknown NPI nope" },
-		{ "missing object", "providers:\n  - name: z\n    npi: fw\n    object: /nonexistent.o\n",
+		{ "missing object",
+		  "providers:\n  - name: z\n    npi: fw\n    object: /nonexistent.o\n",
 		  "object /nonexistent.o: No such file" },
 		{ "digest mismatch", "providers:\n  - name: z\n    npi: fw\n    object: %s\n"
 		  "    sha256: 0000000000000000000000000000000000000000000000000000000000000000\n",
 		  "digest mismatch" },
 		{ "no client accepts", "providers:\n  - name: z\n    npi: fw\n    object: %s\n"
 		  "    version: 2\n"
-		  "clients:\n  - {name: c0, npi: fw, device: veth0, netns: NETNS, require-version: 1}\n",
+		  "clients:\n  - {name: c0, npi: fw, device: veth0, netns: NETNS,"
+		  " require-version: 1}\n",
 		  "would accept it (client c0: version" },
 		{ "missing program", "providers:\n  - name: z\n    npi: fw\n    object: %s\n"
 		  "    program: nosuch\n", "has no program nosuch" },
-		{ "missing device", "clients:\n  - {name: c9, npi: fw, device: nosuch0, netns: NETNS}\n",
+		{ "missing device",
+		  "clients:\n  - {name: c9, npi: fw, device: nosuch0, netns: NETNS}\n",
 		  "no device nosuch0 in netns" },
 		{ "bad name", "npis:\n  - {name: 'a b', hook: xdp}\n", "only letters" },
 		{ "key twice", "npis:\n  - {name: n, hook: xdp, hook: tc-ingress}\n",
@@ -355,8 +361,9 @@ Test(fleet, expect_gen_conflicts_between_two_processes)
 	cr_assert_eq(cli(&r, "npi register fw --hook xdp"), 0, "%s", r.err);
 	gen = registry_gen();
 	/* two processes change the same generation at once: one wins, one conflicts */
-	cr_assert_eq(sh("for n in n1 n2; do (%s/nmr-bpf --root %s --expect-gen %llu npi register $n "
-			"--hook xdp >%s/$n.out 2>%s/$n.err; echo $? >%s/$n.rc) & done; wait",
+	cr_assert_eq(sh("for n in n1 n2; do (%s/nmr-bpf --root %s --expect-gen %llu "
+			"npi register $n --hook xdp >%s/$n.out 2>%s/$n.err; echo $? >%s/$n.rc) & "
+			"done; wait",
 			env.bin, env.root, gen, env.tmp, env.tmp, env.tmp), 0);
 	for (int i = 1; i <= 2; i++) {
 		char path[300];
@@ -377,8 +384,8 @@ Test(fleet, expect_gen_conflicts_between_two_processes)
 	cr_assert((strstr(r.out, "\"n1\"") != NULL) + (strstr(r.out, "\"n2\"") != NULL) == 1);
 
 	/* a client's generation */
-	cr_assert_eq(cli(&r, "client register --npi fw --dev veth0 --netns %s --name c0", env.netns),
-		     0, "%s", r.err);
+	cr_assert_eq(cli(&r, "client register --npi fw --dev veth0 --netns %s --name c0",
+			 env.netns), 0, "%s", r.err);
 	gen = client_gen("c0");
 	cr_assert_neq(cli(&r, "client deregister c0 --expect-gen %llu", gen + 5), 0);
 	cr_assert(strstr(r.err, "generation conflict: client c0"), "%s", r.err);
@@ -517,7 +524,8 @@ Test(fleet, monitor_sees_every_kind_of_event_from_other_processes)
 	cr_assert_geq(monitor_wait(&m, 100, "\"client-registered\"", "\"c0\""), 0, "%s", m.buf);
 	cr_assert_geq(monitor_wait(&m, 100, "\"binding-bound\"", "\"client\":\"c0\""), 0);
 	cr_assert_geq(monitor_wait(&m, 100, "\"chain-swapped\"",
-				   "\"old_generation\":0,\"new_generation\":1,\"chain\":[\"a\"]"), 0,
+				   "\"old_generation\":0,\"new_generation\":1,"
+				   "\"chain\":[\"a\"]"), 0,
 		      "%s", m.buf);
 	cr_assert_eq(cli(&r, "provider replace a %s", test_obj("stamp_v2")), 0, "%s", r.err);
 	cr_assert_geq(monitor_wait(&m, 2000, "\"provider-replaced\"", "\"a\""), 0, "%s", m.buf);
@@ -637,13 +645,15 @@ Test(fleet_unit, sha256_matches_the_standard_vectors)
 Test(fleet_unit, the_parser_names_line_and_column)
 {
 	struct nmr_state *st = NULL;
-	const char *ok = "{\"npis\": [{\"name\": \"fw\", \"hook\": \"tc-ingress\", \"slots\": [\"a\", \"b\"]}]}";
+	const char *ok = "{\"npis\": [{\"name\": \"fw\", \"hook\": \"tc-ingress\","
+			 " \"slots\": [\"a\", \"b\"]}]}";
 
 	cr_assert_eq(nmr_state_parse(ok, strlen(ok), "ok.json", &st), 0, "%s", nmr_last_error());
 	nmr_state_free(st);
 	cr_assert_eq(nmr_state_parse("", 0, "empty", &st), 0, "an empty file is an empty state");
 	nmr_state_free(st);
-	cr_assert_eq(nmr_state_parse("npis:\n  - {name: x}\n  - {name: x}\n", 33, "f", &st), -EINVAL);
+	cr_assert_eq(nmr_state_parse("npis:\n  - {name: x}\n  - {name: x}\n", 33, "f", &st),
+		     -EINVAL);
 	cr_assert(strstr(nmr_last_error(), "f:3:5: npi x: named twice"), "%s", nmr_last_error());
 	cr_assert_eq(nmr_state_parse("clients:\n  - {name: c, mode: fast}\n", 35, "f", &st),
 		     -EINVAL);

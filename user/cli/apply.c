@@ -244,7 +244,8 @@ int cmd_dump(int argc, char **argv)
 		       "'nmr-bpf apply -f' reproduces (live modules' are left out).\n"
 		       "  -o FILE        write FILE (atomically) instead of standard output\n"
 		       "  --objects DIR  copy each provider's object to DIR/<name>.bpf.o and\n"
-		       "                 name it there (needed for providers not registered by apply)\n");
+		       "                 name it there (needed for providers not registered\n"
+		       "                 by apply)\n");
 		return 0;
 	}
 	return do_dump(argc, argv);

@@ -130,7 +130,8 @@ int cmd_metrics(int argc, char **argv)
 		       "nmr_binding_packets_total by verdict, per client its chain events and\n"
 		       "generation, the registry's object counts and generation.\n"
 		       "  --textfile DIR      write DIR/nmr-bpf.prom atomically (node_exporter)\n"
-		       "  --listen ADDR:PORT  serve http://ADDR:PORT/metrics until SIGINT/SIGTERM\n");
+		       "  --listen ADDR:PORT  serve http://ADDR:PORT/metrics until SIGINT or\n"
+		       "                      SIGTERM\n");
 		return 0;
 	}
 	err = cli_parse(argc, argv, opts, NULL, 0, 0, METRICS_USAGE);

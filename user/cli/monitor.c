@@ -105,10 +105,10 @@ int cmd_monitor(int argc, char **argv)
 		     !strcmp(argv[0], "--help"))) {
 		printf("Usage: " MONITOR_USAGE "\n"
 		       "Prints the registry's events as they happen, made by any process:\n"
-		       "npi/provider/client registered, replaced or deregistered; bindings bound,\n"
-		       "declined (with the reason) or removed; a client's chain swapped (its old and\n"
-		       "new generation and chain); a live module's process gone. With -j, one JSON\n"
-		       "object a line. Runs until SIGINT or SIGTERM.\n");
+		       "npi/provider/client registered, replaced or deregistered; bindings\n"
+		       "bound, declined (with the reason) or removed; a client's chain swapped\n"
+		       "(its old and new generation and chain); a live module's process gone.\n"
+		       "With -j, one JSON object a line. Runs until SIGINT or SIGTERM.\n");
 		return 0;
 	}
 	err = cli_parse(argc, argv, NULL, NULL, 0, 0, MONITOR_USAGE);

@@ -186,16 +186,16 @@ static int plan_npis(struct planner *p)
 		__u32 nslots = 0;
 
 		if (!n->hook)
-			return nmr_error(-EINVAL, "%s:%d: npi %s: a hook is required", p->st->source,
-					 n->line, n->name);
+			return nmr_error(-EINVAL, "%s:%d: npi %s: a hook is required",
+					 p->st->source, n->line, n->name);
 		if (check_name(p, "npi", n->name, n->line))
 			return -EINVAL;
 		if (!r) {
 			for (size_t j = 0; j < p->nn; j++)
 				if (n->has_id && nmr_guid_equal(&p->npis[j].id, &n->id))
-					return nmr_error(-EEXIST, "%s:%d: npi %s: its id is npi %s's",
-							 p->st->source, n->line, n->name,
-							 p->npis[j].name);
+					return nmr_error(-EEXIST, "%s:%d: npi %s: its id is "
+							 "npi %s's", p->st->source, n->line,
+							 n->name, p->npis[j].name);
 			if (add_step(p, NMR_PLAN_REGISTER, NMR_PLAN_NPI, n->name, NULL, i, NULL))
 				return -ENOMEM;
 			continue;
@@ -210,8 +210,9 @@ static int plan_npis(struct planner *p)
 		for (__u32 s = 0; s < nslots && s < r->nslots; s++)
 			differs(why, sizeof(why), strcmp(r->slots[s], n->slots[s]), "slot names");
 		if (why[0])
-			return nmr_error(-EINVAL, "%s:%d: npi %s: %s differ from the registered NPI's; "
-					 "an NPI cannot change in place (deregister it first)",
+			return nmr_error(-EINVAL, "%s:%d: npi %s: %s differ from the registered "
+					 "NPI's; an NPI cannot change in place (deregister it "
+					 "first)",
 					 p->st->source, n->line, n->name, why);
 	}
 	return 0;
@@ -336,8 +337,8 @@ static int plan_providers(struct planner *p)
 
 		err = check_name(p, "provider", sp->name, sp->line);
 		if (!err)
-			err = resolve_npi(p, sp->npi, "provider", sp->name, sp->line, &hook, &version,
-					  &nslots);
+			err = resolve_npi(p, sp->npi, "provider", sp->name, sp->line, &hook,
+					  &version, &nslots);
 		if (!err)
 			err = check_object(p, sp, digest, prog);
 		if (!err && sp->continue_on_set)
@@ -363,7 +364,8 @@ static int plan_providers(struct planner *p)
 							 sp->name, p->provs[j].name);
 			f->fresh = true;
 			f->number = NEW_NUMBER + i;
-			if (add_step(p, NMR_PLAN_REGISTER, NMR_PLAN_PROVIDER, sp->name, NULL, i, NULL))
+			if (add_step(p, NMR_PLAN_REGISTER, NMR_PLAN_PROVIDER, sp->name, NULL, i,
+				     NULL))
 				return -ENOMEM;
 			continue;
 		}
@@ -394,7 +396,8 @@ static int plan_providers(struct planner *p)
 		if (why[0]) {
 			f->fresh = true;
 			f->number = NEW_NUMBER + i;
-			if (add_step(p, NMR_PLAN_REBIND, NMR_PLAN_PROVIDER, sp->name, &r->id, i, why))
+			if (add_step(p, NMR_PLAN_REBIND, NMR_PLAN_PROVIDER, sp->name, &r->id, i,
+				     why))
 				return -ENOMEM;
 			continue;
 		}
@@ -403,8 +406,10 @@ static int plan_providers(struct planner *p)
 			return err;
 		if (strcmp(have, digest)) {
 			f->replaced = true;
-			snprintf(why, sizeof(why), "object sha256 %.12s... -> %.12s...", have, digest);
-			if (add_step(p, NMR_PLAN_REPLACE, NMR_PLAN_PROVIDER, sp->name, &r->id, i, why))
+			snprintf(why, sizeof(why), "object sha256 %.12s... -> %.12s...", have,
+				 digest);
+			if (add_step(p, NMR_PLAN_REPLACE, NMR_PLAN_PROVIDER, sp->name, &r->id, i,
+				     why))
 				return -ENOMEM;
 		}
 	}
@@ -461,7 +466,8 @@ static int plan_clients(struct planner *p)
 				r = &p->clients[j];
 		if (!r) {
 			f->fresh = true;
-			if (add_step(p, NMR_PLAN_REGISTER, NMR_PLAN_CLIENT, sc->name, NULL, i, NULL))
+			if (add_step(p, NMR_PLAN_REGISTER, NMR_PLAN_CLIENT, sc->name, NULL, i,
+				     NULL))
 				return -ENOMEM;
 			continue;
 		}
@@ -675,7 +681,8 @@ static int predict_chains(struct planner *p)
 			size_t kept = 0;
 
 			for (size_t i = 0; i < n; i++) {
-				if (!order[i]->fresh && in_list(c->before, c->nbefore, order[i]->name)) {
+				if (!order[i]->fresh &&
+				    in_list(c->before, c->nbefore, order[i]->name)) {
 					struct final_provider *t = order[kept];
 
 					order[kept++] = order[i];
@@ -740,10 +747,10 @@ static int check_acceptance(struct planner *p)
 			}
 		}
 		if (clients && !accept)
-			return nmr_error(-EINVAL, "%s:%d: provider %s: none of the %zu client(s) of "
-					 "NPI %s would accept it (client %s: %s)", p->st->source,
-					 p->st->providers[i].line, f->name, clients, f->npi, who,
-					 reason);
+			return nmr_error(-EINVAL, "%s:%d: provider %s: none of the %zu "
+					 "client(s) of NPI %s would accept it (client %s: %s)",
+					 p->st->source, p->st->providers[i].line, f->name,
+					 clients, f->npi, who, reason);
 	}
 	return 0;
 }
@@ -1197,7 +1204,8 @@ int nmr_state_dump(struct nmr_registry *reg, FILE *f, const char *objects_dir)
 		if (r->flags & NMR_PROVIDER_F_SDK) {
 			char v[128];
 
-			nmr_verdicts_format(n ? n->hook : NMR_HOOK_XDP, r->continue_on, v, sizeof(v));
+			nmr_verdicts_format(n ? n->hook : NMR_HOOK_XDP, r->continue_on, v,
+					    sizeof(v));
 			fprintf(f, "    continue-on: [%s]\n", r->continue_on ? v : "");
 		}
 		if (r->chars.version_min == r->chars.version_max)

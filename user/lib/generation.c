@@ -76,10 +76,10 @@ int nmr_expect_generation(struct nmr_registry *reg, const char *client, __u64 ge
 		err = nmr_registry_generation(reg, &now);
 	}
 	if (!err && now != gen)
-		err = nmr_error(-ESTALE, "generation conflict: %s%s is at generation %llu, not %llu "
-				"(it changed since it was read)", client ? "client " : "the registry",
-				client ? rec.name : "", (unsigned long long)now,
-				(unsigned long long)gen);
+		err = nmr_error(-ESTALE, "generation conflict: %s%s is at generation %llu, "
+				"not %llu (it changed since it was read)",
+				client ? "client " : "the registry", client ? rec.name : "",
+				(unsigned long long)now, (unsigned long long)gen);
 	nmr_unlock(reg);
 	return err;
 }

@@ -288,7 +288,8 @@ static int owner_gone(struct monitor *m, size_t w)
 	m->gone[m->ngone++] = (struct nmr_owner){ .pid = ow.pid, .start_time = ow.start_time };
 	for (size_t i = 0; !err && i < s->np + s->nc; i++) {
 		bool prov = i < s->np;
-		const struct nmr_owner *o = prov ? &s->provs[i].owner : &s->clients[i - s->np].owner;
+		const struct nmr_owner *o = prov ? &s->provs[i].owner
+						 : &s->clients[i - s->np].owner;
 		struct nmr_event ev = { .kind = NMR_EVENT_OWNER_GONE, .pid = ow.pid };
 
 		if (o->pid != ow.pid || o->start_time != ow.start_time)
@@ -389,7 +390,8 @@ int nmr_monitor(struct nmr_registry *reg, int stop_fd, nmr_event_fn fn, void *ct
 			snapshot_free(&old);
 		}
 		if (!err && destroyed)
-			err = nmr_error(-ENOENT, "monitor: the registry %s was destroyed", reg->root);
+			err = nmr_error(-ENOENT, "monitor: the registry %s was destroyed",
+					reg->root);
 	}
 	for (size_t i = 0; i < m->nowners; i++)
 		if (m->owners[i].fd >= 0)

@@ -219,7 +219,8 @@ static int npi_field(struct nmr_state *st, void *obj, const char *key, yaml_node
 	if (!strcmp(key, "hook")) {
 		err = scalar(st, v, key, &s);
 		if (!err && nmr_hook_parse(s, &n->hook))
-			err = state_error(st, v, "hook: '%s' is not xdp, tc-ingress or tc-egress", s);
+			err = state_error(st, v, "hook: '%s' is not xdp, tc-ingress or "
+					  "tc-egress", s);
 		return err;
 	}
 	return 1;
@@ -328,8 +329,8 @@ static int each_object(struct nmr_state *st, yaml_node_t *seq, const char *what,
 		if (err)
 			return err;
 		if (!*name)
-			return state_error(st, item, "%s: a name is required (apply matches objects "
-					   "by name)", what);
+			return state_error(st, item, "%s: a name is required (apply matches "
+					   "objects by name)", what);
 		for (size_t j = 0; j < n; j++)
 			if (!strcmp(*(const char **)((char *)array + j * size + sizeof(int) * 2),
 				    *name))
