@@ -22,7 +22,9 @@ INCLUDES   := -Iinclude -I$(OUT)/skel -Iuser/lib
 CFLAGS     ?= -g -O2
 CFLAGS     += -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE \
 	      -DNMR_BPF_VERSION='"$(VERSION)"' $(INCLUDES)
-LDLIBS     := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lpthread
+LDLIBS     := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lyaml -lpthread
+# only the CLI serves HTTP (metrics --listen): the library does not link libmicrohttpd
+CLI_LDLIBS := -lmicrohttpd
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function \
 	      -I/usr/include/$(shell $(CC) -dumpmachine) \
 	      -Iinclude -Ivmlinux/$(ARCH)
@@ -104,7 +106,7 @@ $(LIB): $(LIB_OBJS)
 
 $(CLI): $(CLI_OBJS) $(LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) $(CLI_LDLIBS) -o $@
 
 $(PKTGEN): user/tools/pktgen.c
 	$(call msg,LD,$@)
@@ -133,6 +135,7 @@ demo: all
 	$(Q)scripts/demo.sh
 
 test: all $(TESTS) $(TEST_BPF)
+	$(Q)scripts/install-deps.sh test
 	$(Q)scripts/run-tests.sh $(TESTS)
 
 # At most 5 minutes (QUICK=1: 60 s); writes bench/results.json, docs/BENCHMARKS.md and its plot.
@@ -148,6 +151,8 @@ install: all
 	install -D -m 0644 include/nmr_abi.h $(DESTDIR)/usr/local/include/nmr/nmr_abi.h
 	install -D -m 0644 include/nmr_maps.bpf.h $(DESTDIR)/usr/local/include/nmr/nmr_maps.bpf.h
 	install -D -m 0644 include/nmr_provider.h $(DESTDIR)/usr/local/include/nmr/nmr_provider.h
+	install -D -m 0755 deploy/nmr-bpf-restore $(DESTDIR)/usr/local/sbin/nmr-bpf-restore
+	install -D -m 0644 deploy/nmr-bpf.service $(DESTDIR)/usr/local/lib/systemd/system/nmr-bpf.service
 
 clean:
 	$(call msg,CLEAN,$(OUT))

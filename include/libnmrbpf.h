@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include "nmr_abi.h"
 
 #ifdef __cplusplus
@@ -95,6 +96,26 @@ int nmr_registry_destroy(struct nmr_registry *reg);
  * the clients' pinned links and removes every pin, without reading records.
  */
 int nmr_registry_purge(const char *root);
+
+/* ---- generations ------------------------------------------------------- */
+/*
+ * The registry's generation goes up with every change (a registration, a
+ * deregistration, a replace, a binding made or removed); a client's with
+ * every change of its chain (nmr_client_record.generation).
+ */
+int nmr_registry_generation(struct nmr_registry *reg, __u64 *gen);
+/*
+ * Holds the registry's exclusive lock across several calls (it nests in this
+ * process): a check and the change it guards under one lock.
+ */
+int nmr_registry_lock(struct nmr_registry *reg);
+void nmr_registry_unlock(struct nmr_registry *reg);
+/*
+ * 0 when the registry's generation (client NULL) or the client's is gen;
+ * otherwise -ESTALE, a conflict. Under nmr_registry_lock(), nothing can
+ * change between this check and the caller's change.
+ */
+int nmr_expect_generation(struct nmr_registry *reg, const char *client, __u64 gen);
 
 /* ---- NPIs ---------------------------------------------------------------- */
 
@@ -230,6 +251,91 @@ int nmr_binding_context_read(struct nmr_registry *reg, const struct nmr_binding_
 int nmr_binding_context_write(struct nmr_registry *reg, const struct nmr_binding_record *binding,
 			      const void *data, size_t len);
 
+/* ---- declarative state: apply, dump ------------------------------------- */
+/*
+ * A state file lists the NPIs, providers and clients a registry should hold,
+ * in YAML (JSON is YAML too):
+ *
+ *   npis:      [{name, hook, version, slots, id}]
+ *   providers: [{name, npi, object, program, sha256, priority, continue-on,
+ *                version (N or MIN-MAX), af, tags, slot-programs, id}]
+ *   clients:   [{name, npi, device, netns, mode, require-version, af,
+ *                max-providers, exclusive, require-tags, xdp-frags, tc-netlink, id}]
+ *
+ * Objects are matched with the registry by name. A plan says what applying
+ * the file would change; it is made and checked without changing anything,
+ * and refuses a file that is wrong in any way (syntax, with line and column;
+ * an unknown key; an unknown NPI; a missing object; a digest mismatch; a
+ * provider that no client of its NPI would accept). Live modules' objects
+ * are not managed: never changed, pruned nor dumped.
+ */
+struct nmr_state;
+
+/* Reads a state file; path "-": standard input. */
+int nmr_state_read(const char *path, struct nmr_state **out);
+int nmr_state_parse(const char *text, size_t len, const char *source, struct nmr_state **out);
+void nmr_state_free(struct nmr_state *state);
+
+enum nmr_plan_action {
+	NMR_PLAN_REGISTER = 1,
+	NMR_PLAN_REPLACE,	/* the object changed: nmr_provider_replace(), in place */
+	NMR_PLAN_REBIND,	/* other properties changed: deregistered, registered again */
+	NMR_PLAN_DEREGISTER,	/* pruned: registered but not in the file */
+};
+
+enum nmr_plan_object {
+	NMR_PLAN_NPI = 1,
+	NMR_PLAN_PROVIDER,
+	NMR_PLAN_CLIENT,
+};
+
+struct nmr_plan_step {
+	enum nmr_plan_action action;
+	enum nmr_plan_object object;
+	char name[NMR_NAME_LEN];
+	struct nmr_guid id;	/* the registered object's (not for REGISTER) */
+	char why[128];		/* what differs */
+	int index;		/* in the file's list of its kind; -1: not in the file */
+};
+
+/* A client's chain before and after, as provider names in chain order. */
+struct nmr_plan_chain {
+	char client[NMR_NAME_LEN];
+	bool changed;
+	bool gone;		/* the client is deregistered */
+	size_t nbefore, nafter;
+	char before[NMR_MAX_CHAIN][NMR_NAME_LEN];
+	char after[NMR_MAX_CHAIN][NMR_NAME_LEN];
+};
+
+struct nmr_plan {
+	__u64 generation;	/* the registry's, planned against */
+	size_t nsteps, nchains;
+	struct nmr_plan_step *steps;
+	struct nmr_plan_chain *chains;
+};
+
+/* Flags of nmr_plan_make(): also deregister what the file does not name. */
+#define NMR_APPLY_PRUNE		(1U << 0)
+
+/* Checks the state against the registry and says what would change; changes nothing. */
+int nmr_plan_make(struct nmr_registry *reg, const struct nmr_state *state, unsigned int flags,
+		  struct nmr_plan **out);
+/*
+ * Carries out a plan made from state: -ESTALE, nothing changed, when the
+ * registry's generation is no longer the plan's. Replaced providers change in
+ * one nmr_provider_replace(): each client's chain swaps once for all of them.
+ */
+int nmr_plan_apply(struct nmr_registry *reg, const struct nmr_state *state,
+		   const struct nmr_plan *plan);
+void nmr_plan_free(struct nmr_plan *plan);
+/*
+ * Writes the registry's declarative objects as a state file that a plan finds
+ * nothing to change in. A provider's object is named by the file apply
+ * registered it from, or, with objects_dir, copied there as <name>.bpf.o.
+ */
+int nmr_state_dump(struct nmr_registry *reg, FILE *out, const char *objects_dir);
+
 /* ---- live modules: NMR's callbacks ------------------------------------- */
 /*
  * A module registered here with callbacks is live: the registrar calls it,
@@ -363,6 +469,58 @@ const struct nmr_guid *nmr_module_id(const struct nmr_module *module);
  */
 int nmr_module_deregister(struct nmr_module *module);
 int nmr_module_wait(struct nmr_module *module);
+
+/* ---- the change stream ------------------------------------------------- */
+
+enum nmr_event_kind {
+	NMR_EVENT_NPI_REGISTERED = 1,
+	NMR_EVENT_NPI_DEREGISTERED,
+	NMR_EVENT_PROVIDER_REGISTERED,
+	NMR_EVENT_PROVIDER_REPLACED,	/* its program changed (provider replace) */
+	NMR_EVENT_PROVIDER_DEREGISTERED,
+	NMR_EVENT_CLIENT_REGISTERED,
+	NMR_EVENT_CLIENT_DEREGISTERED,
+	NMR_EVENT_BINDING_BOUND,
+	NMR_EVENT_BINDING_DECLINED,	/* reason says why */
+	NMR_EVENT_BINDING_REMOVED,
+	NMR_EVENT_CHAIN_SWAPPED,	/* a client's chain changed: generations, chain */
+	NMR_EVENT_OWNER_GONE,		/* a live module's process ended */
+};
+
+struct nmr_event {
+	enum nmr_event_kind kind;
+	__u64 generation;		/* the registry's, after the change */
+	struct nmr_guid id;		/* the object's; a binding's for binding events */
+	const char *name;		/* the object's name (not for bindings) */
+	const char *client, *provider;	/* names, where the event concerns them */
+	__u32 position;			/* binding events: its place in the chain */
+	const char *reason;		/* NMR_EVENT_BINDING_DECLINED */
+	__u64 old_generation, new_generation;	/* NMR_EVENT_CHAIN_SWAPPED: the client's */
+	const char *const *chain;	/* NMR_EVENT_CHAIN_SWAPPED: providers, in order */
+	size_t chain_len;
+	__u32 pid;			/* NMR_EVENT_OWNER_GONE: the process */
+	enum nmr_module_kind module_kind;	/* NMR_EVENT_OWNER_GONE: provider or client */
+};
+
+/* "chain-swapped", ... */
+const char *nmr_event_name(enum nmr_event_kind kind);
+typedef int (*nmr_event_fn)(const struct nmr_event *event, void *ctx);
+/*
+ * Calls fn for every change of the registry, by any process, as it happens
+ * (inotify, no polling), until stop_fd (when >= 0) becomes readable: then it
+ * returns 0. A nonzero return of fn ends it with that value. Pointers in an
+ * event are valid during the call only.
+ */
+int nmr_monitor(struct nmr_registry *reg, int stop_fd, nmr_event_fn fn, void *ctx);
+
+/* ---- metrics ------------------------------------------------------------ */
+/*
+ * The registry's counters in the Prometheus text format: per binding
+ * nmr_binding_packets_total{client,device,netns,npi,provider,position,verdict},
+ * per client nmr_client_chain_events_total{...,event} and
+ * nmr_client_generation, and nmr_registry_objects{kind}, nmr_registry_generation.
+ */
+int nmr_metrics_write(struct nmr_registry *reg, FILE *out);
 
 /* ---- attach decisions (the declarative half of NMR's attach callbacks) ---- */
 

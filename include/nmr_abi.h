@@ -97,7 +97,8 @@ struct nmr_intent {
 
 /*
  * Registry-wide state: the ABI version, the registration-number counter, the
- * change in flight and which binding-context slots are in use (a bit each).
+ * change in flight, which binding-context slots are in use (a bit each) and
+ * the generation, which every change of the registry increases.
  */
 struct nmr_registry_meta {
 	__u32 abi_version;
@@ -105,6 +106,7 @@ struct nmr_registry_meta {
 	__u64 next_number;
 	struct nmr_intent intent;
 	__u64 context_slots[NMR_MAX_BINDINGS / 64];
+	__u64 generation;
 };
 
 struct nmr_npi_record {
@@ -217,6 +219,7 @@ struct nmr_client_record {
 	struct nmr_guid next[NMR_MAX_CHAIN];
 	struct nmr_client_characteristics chars;
 	struct nmr_owner owner;
+	__u64 generation;		/* increased by every change of its chain */
 };
 
 /* next_chain_id of a change whose chain is not loaded yet: it cannot have been swapped in. */

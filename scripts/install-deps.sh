@@ -2,6 +2,7 @@
 # Installs the Debian/Ubuntu packages nmr-bpf needs when they are missing.
 #   install-deps.sh build   what `make`, `make demo` and `make test` need
 #   install-deps.sh bench   the same plus gnuplot for `make bench`
+#   install-deps.sh test    the same plus prometheus (promtool and a server) for `make test`
 set -euo pipefail
 
 need=()
@@ -16,9 +17,14 @@ have_cmd ip          || need+=(iproute2)
 have_cmd strace      || need+=(strace)
 have_cmd make        || need+=(make)
 have_cmd cc          || need+=(gcc)
-for p in libbpf-dev libelf-dev zlib1g-dev libcriterion-dev; do
+for p in libbpf-dev libelf-dev zlib1g-dev libcriterion-dev libyaml-dev libmicrohttpd-dev; do
 	have_pkg "$p" || need+=("$p")
 done
+# prometheus is large: only the tests use it (promtool, and a server that scrapes)
+if [ "${1:-build}" = test ]; then
+	have_cmd promtool    || need+=(prometheus)
+	have_cmd curl        || need+=(curl)
+fi
 if [ "${1:-build}" = bench ]; then
 	have_cmd gnuplot || need+=(gnuplot-nox)
 fi

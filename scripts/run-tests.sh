@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make test: runs the Criterion suite as root, then removes whatever a test
 # process that died before its cleanup may have left (netns, registry roots
-# named nmrt-<pid>-<n> whose pid is gone). Exits with the suite's status.
+# named nmrt-<pid>-<n> whose pid is gone). Exits non-zero when the suite or
+# the fleet tests (scripts/test-fleet.sh) fail.
 set -u
 tests=${1:-build/nmr-tests}
 bin=$(dirname "$tests")
@@ -14,6 +15,10 @@ mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
 NMR_TEST_BIN=$bin "$tests" --jobs "$(nproc)" --short-filename
 rc=$?
+# then the fleet tests that real tools drive (restore, systemd, Prometheus)
+"$(dirname "$0")/test-fleet.sh" "$bin"
+fleet_rc=$?
+[ $rc -eq 0 ] && rc=$fleet_rc
 
 sweep() {
 	local name=$1 pid

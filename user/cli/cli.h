@@ -14,6 +14,10 @@ struct cli_globals {
 	bool pretty;
 	bool debug;
 	const char *root;
+	/* --expect-gen N: the registry's generation, or expect_client's */
+	bool expect_gen_set;
+	unsigned long long expect_gen;
+	const char *expect_client;
 };
 extern struct cli_globals cli;
 
@@ -57,7 +61,11 @@ int cli_parse_u32(const char *what, const char *s, __u32 *out);
 int cli_parse_af(const char *s, __u32 *mask);
 const char *cli_af_format(__u32 mask, char *buf, size_t len);
 
-/* Opens the registry at --root; creates it only when create (register commands). */
+/*
+ * Opens the registry at --root; creates it only when create (register commands).
+ * With --expect-gen, it returns holding the registry's lock, the generation
+ * checked: the command's change happens under the same lock, or not at all.
+ */
 int cli_open(bool create, struct nmr_registry **reg);
 
 /* JSON writer: one document on stdout. */
@@ -126,6 +134,11 @@ int do_provider(int argc, char **argv);
 int do_client(int argc, char **argv);
 int do_binding(int argc, char **argv);
 int do_registry(int argc, char **argv);
+/* Commands that are not objects: apply, dump, monitor, metrics. */
+int cmd_apply(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
 
 /* Shared printers, so each object is described the same way everywhere. */
 void print_binding_json(struct nmr_registry *reg, const struct nmr_binding_record *b);

@@ -86,6 +86,7 @@ static void print_client(struct nmr_registry *reg, const struct nmr_client_recor
 		jw_uint("link_id", c->link_id);
 		jw_uint("require_version", c->chars.require_version);
 		jw_uint("registration", c->number);
+		jw_uint("generation", c->generation);
 		jw_uint("providers", bound);
 		if (detail) {
 			struct nmr_client_counts cc;
@@ -122,12 +123,14 @@ static void print_client(struct nmr_registry *reg, const struct nmr_client_recor
 	       "chain:        %s%.0u\n"
 	       "requires:     version %s\n"
 	       "registration: %llu\n"
+	       "generation:   %llu\n"
 	       "registry:     %s/client/%s\n",
 	       guid, c->name, npi, c->dev, c->ifindex, c->netns[0] ? ", netns " : "", c->netns,
 	       nmr_hook_name(c->hook), mode_name(c), c->dispatcher_prog_id, c->link_id,
 	       c->chain_table_id, guid, c->chain_prog_id ? "prog_id " : "none (the table is empty)",
 	       c->chain_prog_id, req,
-	       (unsigned long long)c->number, nmr_registry_root(reg), guid);
+	       (unsigned long long)c->number, (unsigned long long)c->generation,
+	       nmr_registry_root(reg), guid);
 	{
 		struct nmr_client_counts cc;
 

@@ -21,6 +21,10 @@ static const struct cli_cmd objects[] = {
 	{ "client", do_client },
 	{ "binding", do_binding },
 	{ "registry", do_registry },
+	{ "apply", cmd_apply },
+	{ "dump", cmd_dump },
+	{ "monitor", cmd_monitor },
+	{ "metrics", cmd_metrics },
 	{ "help", do_help },
 	{ "version", do_version },
 	{ NULL, NULL },
@@ -33,6 +37,7 @@ static int usage(FILE *f)
 		"       nmr-bpf OBJECT help\n"
 		"\n"
 		"OBJECT := { npi | provider | client | binding | registry }\n"
+		"           (and the commands apply, dump, monitor, metrics)\n"
 		"COMMAND := { register | list | show | deregister | help }\n"
 		"           (provider: also replace; registry: show | destroy)\n"
 		"\n"
@@ -40,12 +45,18 @@ static int usage(FILE *f)
 		"  nmr-bpf provider register OBJECT.bpf.o --npi NPI [--prog PROG] [--name NAME]\n"
 		"  nmr-bpf client register --npi NPI --dev IFNAME [--netns NAME] [--mode MODE]\n"
 		"  nmr-bpf binding list [--client CLIENT] [--provider PROVIDER]\n"
+		"  nmr-bpf apply -f FILE|- [--dry-run] [--prune]   the registry as FILE says\n"
+		"  nmr-bpf dump [-o FILE] [--objects DIR]          the registry as such a file\n"
+		"  nmr-bpf monitor                                 registry events as they happen\n"
+		"  nmr-bpf metrics [--textfile DIR | --listen ADDR:PORT]  Prometheus metrics\n"
 		"\n"
 		"OPTIONS:\n"
 		"  -j, --json     machine output (one JSON document on stdout)\n"
 		"  -p, --pretty   pretty JSON (implies -j)\n"
 		"  -d, --debug    libbpf debug output; full verifier log on a load failure\n"
 		"  --root DIR     registry directory in bpffs (default %s, or $%s)\n"
+		"  --expect-gen N change only if the registry's generation (a client's, for a\n"
+		"                 command on a client) is N; else fail with a conflict\n"
 		"  -h, --help     this help; 'nmr-bpf OBJECT help' for an object's commands\n"
 		"  -V, --version  print the version\n"
 		"\n"
@@ -166,6 +177,20 @@ static int parse_global(int argc, char **argv, int *i)
 		cli.json = cli.pretty = true;
 	} else if (!strcmp(a, "-d") || !strcmp(a, "--debug")) {
 		cli.debug = true;
+	} else if (!strcmp(a, "--expect-gen") || !strncmp(a, "--expect-gen=", 13)) {
+		const char *v = a[12] == '=' ? a + 13 : NULL;
+		char *end;
+
+		if (!v) {
+			if (*i + 1 >= argc)
+				return -1;
+			v = argv[++*i];
+		}
+		errno = 0;
+		cli.expect_gen = strtoull(v, &end, 0);
+		if (errno || end == v || *end || v[0] == '-')
+			return -1;
+		cli.expect_gen_set = true;
 	} else if (!strcmp(a, "--root") || !strncmp(a, "--root=", 7)) {
 		if (a[6] == '=') {
 			cli.root = a + 7;
@@ -193,7 +218,7 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts, const char **po
 		int g = parse_global(argc, argv, &i);
 
 		if (g < 0)
-			return cli_usage_err(usage, "%s needs a value", a);
+			return cli_usage_err(usage, "%s needs a value (a number for --expect-gen)", a);
 		if (g)
 			continue;
 		if (strncmp(a, "--", 2) || !a[2]) {
@@ -281,6 +306,17 @@ int cli_open(bool create, struct nmr_registry **reg)
 {
 	if (nmr_registry_open(cli.root, create ? 0 : NMR_REGISTRY_NO_CREATE, reg))
 		return cli_lib_err();
+	if (!cli.expect_gen_set)
+		return 0;
+	/* released by nmr_registry_close(), after the command's change */
+	if (nmr_registry_lock(*reg) ||
+	    nmr_expect_generation(*reg, cli.expect_client, cli.expect_gen)) {
+		int err = cli_lib_err();
+
+		nmr_registry_close(*reg);
+		*reg = NULL;
+		return err;
+	}
 	return 0;
 }
 
@@ -301,7 +337,8 @@ int main(int argc, char **argv)
 		int g = parse_global(argc, argv, &i);
 
 		if (g < 0)
-			return cli_usage_err(NULL, "%s needs a value", argv[i]);
+			return cli_usage_err(NULL, "%s needs a value (a number for --expect-gen)",
+					     argv[i]);
 		if (g)
 			continue;
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* list, show and deregister: the same for every registered object. */
 #include <stdlib.h>
+#include <string.h>
 #include "cli.h"
 
 int cli_list(const struct cli_object *o, int argc, char **argv)
@@ -69,6 +70,8 @@ int cli_deregister(const struct cli_object *o, int argc, char **argv)
 
 	snprintf(usage, sizeof(usage), "nmr-bpf %s deregister %s", o->name, o->ident);
 	err = cli_parse(argc, argv, NULL, &ident, 1, 1, usage);
+	if (!strcmp(o->name, "client"))
+		cli.expect_client = ident;	/* --expect-gen: the client's generation */
 	/* a registry is never created to remove something from it */
 	if (err || (err = cli_open(false, &reg)))
 		return err;

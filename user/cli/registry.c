@@ -27,6 +27,7 @@ static int do_show(int argc, char **argv)
 	struct nmr_client_record *clients = NULL;
 	struct nmr_binding_record *binds = NULL;
 	size_t nn = 0, np = 0, nc = 0, nb = 0;
+	__u64 gen = 0;
 	struct nmr_registry *reg;
 	int err = cli_parse(argc, argv, NULL, NULL, 0, 0, "nmr-bpf registry show");
 
@@ -34,7 +35,7 @@ static int do_show(int argc, char **argv)
 		return err;
 	if (nmr_npi_list(reg, &npis, &nn) || nmr_provider_list(reg, &provs, &np) ||
 	    nmr_client_list(reg, &clients, &nc) ||
-	    nmr_binding_list(reg, NULL, NULL, &binds, &nb)) {
+	    nmr_binding_list(reg, NULL, NULL, &binds, &nb) || nmr_registry_generation(reg, &gen)) {
 		err = cli_lib_err();
 	} else if (cli.json) {
 		jw_open_object(NULL);
@@ -44,11 +45,13 @@ static int do_show(int argc, char **argv)
 		jw_uint("providers", np);
 		jw_uint("clients", nc);
 		jw_uint("bindings", nb);
+		jw_uint("generation", gen);
 		jw_close_object();
 		jw_finish();
 	} else {
 		printf("root:       %s\nnpis:       %zu\nproviders:  %zu\nclients:    %zu\n"
-		       "bindings:   %zu\n", nmr_registry_root(reg), nn, np, nc, nb);
+		       "bindings:   %zu\ngeneration: %llu\n", nmr_registry_root(reg), nn, np, nc, nb,
+		       (unsigned long long)gen);
 	}
 	free(npis);
 	free(provs);
@@ -71,6 +74,12 @@ static int do_destroy(int argc, char **argv)
 		if (nmr_registry_purge(cli.root))
 			return cli_lib_err();
 		return 0;
+	}
+	if (cli.expect_gen_set && (nmr_registry_lock(reg) ||
+				   nmr_expect_generation(reg, NULL, cli.expect_gen))) {
+		err = cli_lib_err();
+		nmr_registry_close(reg);
+		return err;
 	}
 	if (nmr_registry_destroy(reg))
 		err = cli_lib_err();

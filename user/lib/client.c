@@ -167,6 +167,7 @@ int nmr_client_register_owned(struct nmr_registry *reg, const struct nmr_client_
 					       : strerror(errno));
 		goto undo;
 	}
+	nmr_generation_bump(reg, NULL);
 	/* a live module is bound through its callbacks (nmr_reconcile) */
 	err = live ? 0 : nmr_bind_client(reg, &rec);
 	if (err) {
@@ -211,9 +212,10 @@ int nmr_client_deregister(struct nmr_registry *reg, const char *client)
 		err = nmr_hook_detach(reg, &rec);
 	if (!err)
 		err = nmr_unbind_client(reg, &rec);
-	if (!err)
+	if (!err) {
 		bpf_map_delete_elem(reg->clients_fd, &rec.id);
-	else
+		nmr_generation_bump(reg, NULL);
+	} else
 		nmr_error_prefix(err, "deregister client %s", rec.name);
 out:
 	nmr_unlock(reg);

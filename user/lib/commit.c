@@ -184,7 +184,9 @@ int nmr_chain_finish(struct nmr_registry *reg, struct nmr_client_record *c)
 	c->chain_prog_id = c->next_chain_id;
 	c->nnext = 0;
 	c->next_chain_id = 0;
-	return client_put(reg, c) ?: err;
+	c->generation++;	/* every change of its chain */
+	err = client_put(reg, c) ?: err;
+	return nmr_generation_bump(reg, NULL) ?: err;
 }
 
 int nmr_chain_undo(struct nmr_registry *reg, struct nmr_client_record *c)

@@ -83,6 +83,14 @@ int nmr_wait_for_readers(void);
 int nmr_unpin_tree(const char *path);
 int nmr_mkdir(const char *path);
 
+/* ---- sha256.c ---- */
+#define NMR_SHA256_HEX_LEN	65
+void nmr_sha256_hex(const void *data, size_t len, char out[NMR_SHA256_HEX_LEN]);
+
+/* ---- generation.c ---- */
+/* After a change: the registry's generation, and client's when not NULL, go up by one. */
+int nmr_generation_bump(struct nmr_registry *reg, const struct nmr_guid *client);
+
 /* ---- characteristics.c ---- */
 int nmr_attach_decision(const struct nmr_client_record *client, size_t bound,
 			const struct nmr_provider_record *provider, char *reason, size_t len);

@@ -77,6 +77,8 @@ int nmr_npi_register(struct nmr_registry *reg, const struct nmr_npi_opts *opts,
 		err = nmr_error(-errno, "register npi %s: %s", rec.name,
 				errno == E2BIG ? "the registry holds its maximum of NPIs"
 					       : strerror(errno));
+	if (!err)
+		nmr_generation_bump(reg, NULL);
 	nmr_unlock(reg);
 	if (!err && out)
 		*out = rec;
@@ -108,6 +110,8 @@ int nmr_npi_deregister(struct nmr_registry *reg, const char *npi)
 				"registered for it; deregister them first", rec.name, users);
 	if (!err && bpf_map_delete_elem(reg->npis_fd, &rec.id))
 		err = nmr_error(-errno, "deregister npi %s: %s", rec.name, strerror(errno));
+	if (!err)
+		nmr_generation_bump(reg, NULL);
 	nmr_unlock(reg);
 	free(provs);
 	free(clients);

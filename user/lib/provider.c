@@ -287,6 +287,7 @@ int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provi
 		goto undo;
 	}
 	stored = true;
+	nmr_generation_bump(reg, NULL);
 	/* a live module is bound through its callbacks (nmr_reconcile) */
 	err = live ? 0 : nmr_bind_provider(reg, &rec);
 	if (err)
@@ -330,6 +331,7 @@ int nmr_provider_deregister(struct nmr_registry *reg, const char *provider)
 		bpf_map_delete_elem(reg->providers_fd, &rec.id);
 		if (!provider_dir(reg, &rec, dir, sizeof(dir)))
 			nmr_unpin_tree(dir);
+		nmr_generation_bump(reg, NULL);
 	} else {
 		nmr_error_prefix(err, "deregister provider %s", rec.name);
 	}
@@ -549,6 +551,8 @@ int nmr_provider_replace(struct nmr_registry *reg, const struct nmr_provider_rep
 				    BPF_EXIST);
 		promote(&st[i]);
 	}
+	if (!err)
+		nmr_generation_bump(reg, NULL);
 	nmr_unlock(reg);
 out_free:
 	for (size_t i = 0; i < n; i++) {

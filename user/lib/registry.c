@@ -197,6 +197,8 @@ void nmr_registry_close(struct nmr_registry *reg)
 	if (!reg)
 		return;
 	nmr_modules_close(reg);
+	while (reg->lock_depth > 0)	/* a caller's nmr_registry_lock() still held */
+		nmr_unlock(reg);
 	registry_bpf__destroy(reg->maps);
 	if (reg->root_fd >= 0)
 		close(reg->root_fd);

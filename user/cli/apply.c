@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * nmr-bpf apply -f FILE|- [--dry-run] [--prune] and nmr-bpf dump: the
+ * registry as a file. The model (parse, check, plan, carry out) is the
+ * library's (apply.c); this prints it.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli.h"
+
+#define APPLY_USAGE "nmr-bpf apply -f FILE|- [--dry-run] [--prune] [--expect-gen N]"
+#define DUMP_USAGE "nmr-bpf dump [-o FILE] [--objects DIR]"
+
+static const char *action_name(enum nmr_plan_action a)
+{
+	switch (a) {
+	case NMR_PLAN_REGISTER:
+		return "register";
+	case NMR_PLAN_REPLACE:
+		return "replace";
+	case NMR_PLAN_REBIND:
+		return "rebind";
+	case NMR_PLAN_DEREGISTER:
+		return "deregister";
+	}
+	return "?";
+}
+
+static const char *object_name(enum nmr_plan_object o)
+{
+	return o == NMR_PLAN_NPI ? "npi" : o == NMR_PLAN_PROVIDER ? "provider" : "client";
+}
+
+static void print_names(char (*names)[NMR_NAME_LEN], size_t n)
+{
+	if (!n)
+		printf("(empty)");
+	for (size_t i = 0; i < n; i++)
+		printf("%s%s", i ? ", " : "", names[i]);
+}
+
+static void print_plan_json(const struct nmr_plan *plan, bool applied, __u64 gen_after)
+{
+	jw_open_object(NULL);
+	jw_uint("generation", plan->generation);
+	jw_bool("applied", applied);
+	if (applied)
+		jw_uint("generation_after", gen_after);
+	jw_open_array("changes");
+	for (size_t i = 0; i < plan->nsteps; i++) {
+		const struct nmr_plan_step *s = &plan->steps[i];
+		char guid[NMR_GUID_STR_LEN];
+
+		jw_open_object(NULL);
+		jw_string("action", action_name(s->action));
+		jw_string("object", object_name(s->object));
+		jw_string("name", s->name);
+		if (s->action != NMR_PLAN_REGISTER) {
+			nmr_guid_format(&s->id, guid);
+			jw_string("id", guid);
+		}
+		if (s->why[0])
+			jw_string("why", s->why);
+		jw_close_object();
+	}
+	jw_close_array();
+	jw_open_array("chains");
+	for (size_t i = 0; i < plan->nchains; i++) {
+		const struct nmr_plan_chain *c = &plan->chains[i];
+
+		jw_open_object(NULL);
+		jw_string("client", c->client);
+		jw_bool("changed", c->changed);
+		jw_bool("deregistered", c->gone);
+		jw_open_array("before");
+		for (size_t j = 0; j < c->nbefore; j++)
+			jw_string(NULL, c->before[j]);
+		jw_close_array();
+		jw_open_array("after");
+		for (size_t j = 0; j < c->nafter; j++)
+			jw_string(NULL, c->after[j]);
+		jw_close_array();
+		jw_close_object();
+	}
+	jw_close_array();
+	jw_close_object();
+	jw_finish();
+}
+
+static void print_plan(const struct nmr_plan *plan, bool dry_run)
+{
+	bool any_chain = false;
+
+	if (!plan->nsteps) {
+		printf("nothing to change (registry generation %llu)\n",
+		       (unsigned long long)plan->generation);
+		return;
+	}
+	printf("%s (registry generation %llu):\n", dry_run ? "plan, not applied" : "plan",
+	       (unsigned long long)plan->generation);
+	for (size_t i = 0; i < plan->nsteps; i++) {
+		const struct nmr_plan_step *s = &plan->steps[i];
+
+		printf("  %-10s  %-8s  %s%s%s%s\n", action_name(s->action), object_name(s->object),
+		       s->name, s->why[0] ? " (" : "", s->why, s->why[0] ? ")" : "");
+	}
+	for (size_t i = 0; i < plan->nchains; i++) {
+		const struct nmr_plan_chain *c = &plan->chains[i];
+
+		if (!c->changed)
+			continue;
+		if (!any_chain)
+			printf("chains that change:\n");
+		any_chain = true;
+		printf("  %s: ", c->client);
+		print_names((char (*)[NMR_NAME_LEN])c->before, c->nbefore);
+		printf(" -> ");
+		if (c->gone)
+			printf("(client deregistered)");
+		else
+			print_names((char (*)[NMR_NAME_LEN])c->after, c->nafter);
+		printf("\n");
+	}
+}
+
+static int do_apply(int argc, char **argv)
+{
+	const char *file = NULL;
+	bool dry_run = false, prune = false;
+	const struct cli_opt opts[] = {
+		OPT("file", &file), FLAG("dry-run", &dry_run), FLAG("prune", &prune), OPT_END,
+	};
+	struct nmr_state *st = NULL;
+	struct nmr_plan *plan = NULL;
+	struct nmr_registry *reg;
+	__u64 gen = 0;
+	int err;
+
+	/* -f is the usual spelling (kubectl apply -f) */
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], "-f"))
+			argv[i] = "--file";
+	err = cli_parse(argc, argv, opts, NULL, 0, 0, APPLY_USAGE);
+	if (err)
+		return err;
+	if (!file)
+		return cli_usage_err(APPLY_USAGE, "apply: -f FILE is required (- for stdin)");
+	/* A file that cannot be read or parsed is refused before the registry is opened. */
+	if (nmr_state_read(file, &st))
+		return cli_lib_err();
+	err = cli_open(!dry_run, &reg);
+	if (err) {
+		nmr_state_free(st);
+		return err;
+	}
+	/* plan and changes under one lock: what was planned is what happens */
+	if (nmr_registry_lock(reg) ||
+	    nmr_plan_make(reg, st, prune ? NMR_APPLY_PRUNE : 0, &plan)) {
+		err = cli_lib_err();
+		goto out;
+	}
+	if (!dry_run && plan->nsteps && nmr_plan_apply(reg, st, plan)) {
+		err = cli_lib_err();
+		goto out;
+	}
+	nmr_registry_generation(reg, &gen);
+	if (cli.json) {
+		print_plan_json(plan, !dry_run && plan->nsteps, gen);
+	} else {
+		print_plan(plan, dry_run);
+		if (!dry_run && plan->nsteps)
+			printf("applied %zu change(s): registry generation %llu\n", plan->nsteps,
+			       (unsigned long long)gen);
+	}
+out:
+	nmr_plan_free(plan);
+	nmr_state_free(st);
+	nmr_registry_close(reg);
+	return err;
+}
+
+static int do_dump(int argc, char **argv)
+{
+	const char *out = NULL, *objects = NULL;
+	const struct cli_opt opts[] = { OPT("output", &out), OPT("objects", &objects), OPT_END };
+	struct nmr_registry *reg;
+	char tmp[4096];
+	FILE *f = stdout;
+	int err;
+
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], "-o"))
+			argv[i] = "--output";
+	err = cli_parse(argc, argv, opts, NULL, 0, 0, DUMP_USAGE);
+	if (err || (err = cli_open(false, &reg)))
+		return err;
+	if (out) {
+		/* a complete file or none: written beside it, then renamed over it */
+		snprintf(tmp, sizeof(tmp), "%s.tmp", out);
+		f = fopen(tmp, "w");
+		if (!f) {
+			nmr_registry_close(reg);
+			return cli_err("dump: %s: %m", tmp);
+		}
+	}
+	err = nmr_state_dump(reg, f, objects) ? cli_lib_err() : 0;
+	if (out) {
+		if (fclose(f) && !err)
+			err = cli_err("dump: %s: %m", tmp);
+		if (!err && rename(tmp, out))
+			err = cli_err("dump: rename to %s: %m", out);
+		if (err)
+			unlink(tmp);
+	}
+	nmr_registry_close(reg);
+	return err;
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	if (argc && (!strcmp(argv[0], "help") || !strcmp(argv[0], "-h") ||
+		     !strcmp(argv[0], "--help"))) {
+		printf("Usage: " APPLY_USAGE "\n"
+		       "Makes the registry hold what FILE (YAML or JSON; - for stdin) describes.\n"
+		       "Objects are matched by name: new ones are registered, a provider whose\n"
+		       "object changed is replaced in place (every client's chain swaps once),\n"
+		       "one whose other properties changed is rebound (deregistered, registered\n"
+		       "again), as is a changed client. Applying the same file twice changes\n"
+		       "nothing. A file with any error is refused before anything changes.\n"
+		       "  --dry-run  print the plan (with -j as JSON) and change nothing\n"
+		       "  --prune    also deregister what the file does not name\n");
+		return 0;
+	}
+	return do_apply(argc, argv);
+}
+
+int cmd_dump(int argc, char **argv)
+{
+	if (argc && (!strcmp(argv[0], "help") || !strcmp(argv[0], "-h") ||
+		     !strcmp(argv[0], "--help"))) {
+		printf("Usage: " DUMP_USAGE "\n"
+		       "Writes the registry's NPIs, providers and clients as a file that\n"
+		       "'nmr-bpf apply -f' reproduces (live modules' are left out).\n"
+		       "  -o FILE        write FILE (atomically) instead of standard output\n"
+		       "  --objects DIR  copy each provider's object to DIR/<name>.bpf.o and\n"
+		       "                 name it there (needed for providers not registered\n"
+		       "                 by apply)\n");
+		return 0;
+	}
+	return do_dump(argc, argv);
+}
