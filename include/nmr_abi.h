@@ -87,6 +87,7 @@ enum nmr_intent_op {
 	NMR_INTENT_PROVIDER_REPLACE = 4,	/* undone: its bindings rebuilt from the old object */
 	NMR_INTENT_CLIENT_REGISTER = 5,		/* undone */
 	NMR_INTENT_CLIENT_DEREGISTER = 6,	/* finished */
+	NMR_INTENT_BATCH = 7,	/* apply: finished, every chain made what the records say */
 };
 
 struct nmr_intent {

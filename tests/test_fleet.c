@@ -352,6 +352,43 @@ Test(fleet, a_changed_object_is_one_replace_and_one_swap_per_client)
 	cr_assert(strstr(r.out, "nothing to change"), "%s", r.out);
 }
 
+/* One file that replaces a, removes b and adds c: each client's chain changes once. */
+Test(fleet, a_replace_a_removal_and_an_addition_are_one_swap_per_client)
+{
+	const char *s = state_file("s.yaml", test_obj("stamp"), test_obj("stamp"), true);
+	const char *next = write_file("next.yaml",
+			"npis:\n  - name: fw\n    hook: xdp\n"
+			"providers:\n"
+			"  - name: a\n    npi: fw\n    object: %s\n    priority: 10\n"
+			"  - name: c\n    npi: fw\n    object: %s\n    priority: 5\n"
+			"clients:\n"
+			"  - name: c0\n    npi: fw\n    device: veth0\n    netns: %s\n"
+			"  - name: c1\n    npi: fw\n    device: veth1\n    netns: %s\n",
+			test_obj("stamp_v2"), bpf_obj("frame_counter"), env.netns, env.netns);
+	unsigned long long g0, g1;
+	struct nmr_registry *reg;
+	struct nmr_client_record c;
+	struct cli_result r;
+
+	cr_assert_eq(cli(&r, "apply -f %s", s), 0, "%s", r.err);
+	g0 = client_gen("c0");
+	g1 = client_gen("c1");
+	cr_assert_eq(cli(&r, "apply --prune -f %s", next), 0, "%s", r.err);
+	cr_assert_eq(client_gen("c0"), g0 + 1, "c0's chain changed more than once");
+	cr_assert_eq(client_gen("c1"), g1 + 1, "c1's chain changed more than once");
+	/* and it is the chain the file asks for: c (priority 5), then a v2 */
+	reg = open_registry();
+	cr_assert_eq(nmr_client_find(reg, "c0", &c), 0);
+	cr_assert_eq(c.nchain, 2);
+	nmr_registry_close(reg);
+	cr_assert_eq(cli(&r, "client show c0"), 0, "%s", r.err);
+	cr_assert(strstr(r.out, "0. c ") && strstr(r.out, "1. a "), "%s", r.out);
+	cr_assert_eq(cli(&r, "binding show c0:b"), 1, "b is still bound: %s", r.out);
+	cr_assert_eq(cli(&r, "registry check"), 0, "%s%s", r.out, r.err);
+	cr_assert_eq(cli(&r, "apply -f %s", next), 0, "%s", r.err);
+	cr_assert(strstr(r.out, "nothing to change"), "%s", r.out);
+}
+
 Test(fleet, expect_gen_conflicts_between_two_processes)
 {
 	unsigned long long gen;

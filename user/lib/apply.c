@@ -1035,7 +1035,16 @@ int nmr_plan_apply(struct nmr_registry *reg, const struct nmr_state *st,
 		err = nmr_error(-ESTALE, "apply: generation conflict: the registry moved from "
 				"generation %llu, planned against, to %llu; plan again",
 				(unsigned long long)plan->generation, (unsigned long long)gen);
+	/* provider changes touch records only; the settle swaps each client once */
+	if (!err)
+		nmr_batch_begin(reg);
 	for (int ph = 0; !err && ph < PHASE_COUNT; ph++) {
+		if (ph == PHASE_CLIENT_REGISTER) {
+			/* before new clients bind, in their own registration */
+			err = nmr_batch_settle(reg);
+			if (err)
+				break;
+		}
 		if (ph == PHASE_PROVIDER_REPLACE) {
 			err = replace_all(reg, st, plan);
 			done += !err;
@@ -1052,6 +1061,13 @@ int nmr_plan_apply(struct nmr_registry *reg, const struct nmr_state *st,
 						 "provider" : "client", plan->steps[i].name, done);
 			done++;
 		}
+	}
+	if (reg->batch) {	/* failed before the settle: what was done still settles */
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", nmr_last_error());
+		nmr_batch_settle(reg);
+		nmr_error(err, "%s", msg);
 	}
 	nmr_unlock(reg);
 	return err;

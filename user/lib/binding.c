@@ -575,3 +575,160 @@ int nmr_binding_context_write(struct nmr_registry *reg, const struct nmr_binding
 	nmr_unlock(reg);
 	return err;
 }
+
+/* ---- a batch: many changes, one swap per client ---- */
+
+/*
+ * apply changes many providers at once; each client's chain should change in
+ * one swap. Inside a batch, registering or deregistering a provider changes
+ * its record only, and a replace stages and promotes its new object without
+ * rebuilding; nmr_batch_settle() then makes each declarative client's chain
+ * what the records say, in one commit each: the bindings of providers that
+ * are gone leave it, replaced providers get new instances, and the pairs not
+ * met yet are decided (and bound in order, or declined).
+ */
+void nmr_batch_begin(struct nmr_registry *reg)
+{
+	reg->batch = true;
+	nmr_intent_begin(reg, NMR_INTENT_BATCH, NULL);
+}
+
+/* Keeps a replacement (and its object, which the batch now owns) for the settle. */
+int nmr_batch_replace(struct nmr_registry *reg, const struct nmr_replacement *r)
+{
+	struct nmr_replacement *p = realloc(reg->batch_repl,
+					    (reg->nbatch_repl + 1) * sizeof(*p));
+
+	if (!p)
+		return nmr_error(-ENOMEM, "out of memory");
+	reg->batch_repl = p;
+	p[reg->nbatch_repl++] = *r;
+	return 0;
+}
+
+static void batch_free(struct nmr_registry *reg)
+{
+	for (size_t i = 0; i < reg->nbatch_repl; i++)
+		free((void *)reg->batch_repl[i].obj);
+	free(reg->batch_repl);
+	reg->batch_repl = NULL;
+	reg->nbatch_repl = 0;
+	reg->batch = false;
+	nmr_intent_done(reg, NMR_INTENT_BATCH);
+}
+
+static int cmp_want(const void *a, const void *b, void *arg)
+{
+	const struct nmr_binding_record *x = a, *y = b;
+	struct nmr_registry *reg = arg;
+	struct nmr_provider_record px, py;
+
+	if (bpf_map_lookup_elem(reg->providers_fd, &x->provider, &px) ||
+	    bpf_map_lookup_elem(reg->providers_fd, &y->provider, &py))
+		return 0;
+	return runs_before(&px, &py) ? -1 : runs_before(&py, &px) ? 1 : 0;
+}
+
+/* One client's chain as the records say, in one commit; the pairs that fail, declined. */
+static int settle_client(struct nmr_registry *reg, struct nmr_client_record *c,
+			 const struct nmr_provider_record *provs, size_t nprovs,
+			 const struct nmr_replacement *repl, size_t nrepl)
+{
+	struct nmr_binding_record *chain = NULL, *want = NULL;
+	const struct nmr_provider_record **fresh = NULL;
+	char reason[NMR_REASON_LEN];
+	struct nmr_provider_record p;
+	size_t n, m = 0, nfresh = 0;
+	int err;
+
+	err = nmr_chain_records(reg, c, &chain, &n);
+	want = calloc(n + nprovs + 1, sizeof(*want));
+	fresh = calloc(nprovs + 1, sizeof(*fresh));
+	if (!err && (!want || !fresh))
+		err = nmr_error(-ENOMEM, "out of memory");
+	for (size_t i = 0; !err && i < n; i++)	/* those whose provider is still registered */
+		if (!bpf_map_lookup_elem(reg->providers_fd, &chain[i].provider, &p))
+			want[m++] = chain[i];
+	for (size_t i = 0; !err && i < nprovs; i++) {
+		if (!declarative_pair(c, &provs[i]) || nmr_pair_known(reg, &c->id, &provs[i].id))
+			continue;
+		if (nmr_frags_check(c, &provs[i])) {
+			failure_reason(reason, sizeof(reason), "");
+			err = nmr_decline_one(reg, c, &provs[i], reason);
+		} else if (!nmr_attach_decision(c, m + nfresh, &provs[i], reason, sizeof(reason))) {
+			err = nmr_decline_one(reg, c, &provs[i], reason);
+		} else {
+			fresh[nfresh++] = &provs[i];
+		}
+	}
+	for (size_t i = 0; !err && i < nfresh && m < NMR_MAX_CHAIN; i++)
+		if (!(err = new_bound(reg, c, fresh[i], want, m, &want[m])))
+			m++;
+	if (!err) {
+		qsort_r(want, m, sizeof(*want), cmp_want, reg);
+		err = nmr_chain_commit(reg, c, want, m, repl, nrepl);
+		if (err) {
+			/* without the new pairs, then each of them alone */
+			for (size_t i = 0; i < m; i++)
+				if (want[i].state == NMR_BINDING_ATTACHING)
+					nmr_context_slot_free(reg, want[i].slot);
+			m = 0;
+			for (size_t i = 0; i < n; i++)
+				if (!bpf_map_lookup_elem(reg->providers_fd, &chain[i].provider, &p))
+					want[m++] = chain[i];
+			err = nmr_chain_commit(reg, c, want, m, repl, nrepl);
+			nfresh = err ? 0 : nfresh;
+			for (size_t i = 0; !err && i < nfresh; i++)
+				err = attach_pair(reg, c, fresh[i]);
+		} else {
+			nfresh = 0;
+		}
+	}
+	free(fresh);
+	free(want);
+	free(chain);
+	return err;
+}
+
+int nmr_settle(struct nmr_registry *reg, const struct nmr_replacement *repl, size_t nrepl)
+{
+	struct nmr_client_record *clients = NULL;
+	struct nmr_provider_record *provs = NULL;
+	struct nmr_binding_record *binds = NULL;
+	size_t nc, np, nb;
+	int err;
+
+	err = nmr_records_read(reg->providers_fd, sizeof(*provs), NMR_MAX_PROVIDERS,
+			       (void **)&provs, &np);
+	if (!err)
+		err = nmr_records_read(reg->clients_fd, sizeof(*clients), NMR_MAX_CLIENTS,
+				       (void **)&clients, &nc);
+	if (!err && np)
+		qsort(provs, np, sizeof(*provs), cmp_provider_order);
+	for (size_t i = 0; !err && i < nc; i++)
+		if (!nmr_owner_live(&clients[i].owner))
+			err = settle_client(reg, &clients[i], provs, np, repl, nrepl);
+	/* declined pairs of providers that are gone */
+	if (!err)
+		err = nmr_records_read(reg->bindings_fd, sizeof(*binds), NMR_MAX_BINDINGS,
+				       (void **)&binds, &nb);
+	for (size_t i = 0; !err && i < nb; i++) {
+		struct nmr_provider_record p;
+
+		if (binds[i].state == NMR_BINDING_DECLINED &&
+		    bpf_map_lookup_elem(reg->providers_fd, &binds[i].provider, &p))
+			bpf_map_delete_elem(reg->bindings_fd, &binds[i].id);
+	}
+	free(binds);
+	free(clients);
+	free(provs);
+	return err;
+}
+
+int nmr_batch_settle(struct nmr_registry *reg)
+{
+	int err = nmr_settle(reg, reg->batch_repl, reg->nbatch_repl);
+
+	batch_free(reg);
+	return err;
+}

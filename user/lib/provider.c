@@ -289,7 +289,7 @@ int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provi
 	stored = true;
 	nmr_generation_bump(reg, NULL);
 	/* a live module is bound through its callbacks (nmr_reconcile) */
-	err = live ? 0 : nmr_bind_provider(reg, &rec);
+	err = live || reg->batch ? 0 : nmr_bind_provider(reg, &rec);
 	if (err)
 		goto undo;
 	if (!live)	/* a live one reconciles once it is a module (module.c) */
@@ -324,7 +324,7 @@ int nmr_provider_deregister(struct nmr_registry *reg, const char *provider)
 	err = nmr_provider_find(reg, provider, &rec);
 	if (!err)
 		err = nmr_intent_begin(reg, NMR_INTENT_PROVIDER_DEREGISTER, &rec.id);
-	if (!err)
+	if (!err && !reg->batch)	/* a batch unbinds it when it settles */
 		err = nmr_unbind_provider(reg, &rec);
 	if (!err) {
 		/* the command waits for readers when it lets go of the lock */
@@ -531,8 +531,14 @@ int nmr_provider_replace(struct nmr_registry *reg, const struct nmr_provider_rep
 		next[i] = st[i].new;
 		prev[i] = st[i].old;
 	}
+	/* a batch rebuilds them when it settles, with its other changes */
+	for (size_t i = 0; !err && reg->batch && i < n; i++) {
+		err = nmr_batch_replace(reg, &next[i]);
+		if (!err)
+			st[i].new_obj = NULL;	/* the batch owns it now */
+	}
 	/* Every client's chain changes in one step, whatever number of its providers change. */
-	if (!err) {
+	if (!err && !reg->batch) {
 		err = nmr_rebuild_bindings(reg, next, n);
 		if (err) {
 			char msg[1024];

@@ -11,7 +11,8 @@
  *   1. each client's change in flight (commit.c): finished if the client's
  *      chain table holds the chain it made, undone otherwise;
  *   2. the interrupted command itself: a registration is undone (it printed
- *      no id), a deregistration is finished, a replace is undone
+ *      no id), a deregistration is finished, a replace is undone, an apply
+ *      finished (every chain made what the records say)
  *      (its bindings rebuilt from the provider's object as the record says);
  *   3. whatever no record names: directories of providers, clients and
  *      bindings, instances of bindings that are not theirs (a client's link
@@ -63,6 +64,17 @@ int nmr_intent_begin(struct nmr_registry *reg, enum nmr_intent_op op, const stru
 	if (id)
 		meta.intent.id = *id;
 	return meta_put(reg, &meta);
+}
+
+void nmr_intent_done(struct nmr_registry *reg, enum nmr_intent_op op)
+{
+	struct nmr_registry_meta meta;
+
+	if (meta_get(reg, &meta) || meta.intent.op != op)
+		return;
+	meta.intent.op = NMR_INTENT_CHANGE;
+	memset(&meta.intent.id, 0, sizeof(meta.intent.id));
+	meta_put(reg, &meta);
 }
 
 void nmr_intent_end(struct nmr_registry *reg)
@@ -150,6 +162,35 @@ static int undo_replace(struct nmr_registry *reg)
 	return err;
 }
 
+/*
+ * A batch (apply) changed provider records and would have settled every
+ * client at its end: settle now, every binding rebuilt from its provider's
+ * object as the record names it (which of them the batch replaced is not
+ * known any more).
+ */
+static int finish_batch(struct nmr_registry *reg)
+{
+	struct nmr_provider_record *provs = NULL;
+	struct nmr_replacement *r = NULL;
+	size_t n = 0;
+	int err = nmr_records_read(reg->providers_fd, sizeof(*provs), NMR_MAX_PROVIDERS,
+				   (void **)&provs, &n);
+
+	if (!err && n && !(r = calloc(n, sizeof(*r))))
+		err = nmr_error(-ENOMEM, "out of memory");
+	for (size_t i = 0; !err && i < n; i++) {
+		r[i].rec = provs[i];
+		err = nmr_object_load(reg, &provs[i], (void **)&r[i].obj, &r[i].size);
+	}
+	if (!err)
+		err = nmr_settle(reg, r, n);
+	for (size_t i = 0; r && i < n; i++)
+		free((void *)r[i].obj);
+	free(r);
+	free(provs);
+	return err;
+}
+
 /* 2. The interrupted command. */
 static int recover_command(struct nmr_registry *reg, const struct nmr_intent *in)
 {
@@ -167,6 +208,8 @@ static int recover_command(struct nmr_registry *reg, const struct nmr_intent *in
 	case NMR_INTENT_CLIENT_REGISTER:
 	case NMR_INTENT_CLIENT_DEREGISTER:
 		return has_c ? deregister_client(reg, &c) : 0;
+	case NMR_INTENT_BATCH:
+		return finish_batch(reg);
 	default:
 		return 0;
 	}
