@@ -435,6 +435,7 @@ void nmr_reconcile(struct nmr_registry *reg)
 
 	if (!reg->modules || nmr_lock(reg, true))
 		return;
+	reg->seen_generation = reg->generation_at_lock;	/* meets everything up to now */
 	/* Bindings another process took away (it unbound or deregistered a peer). */
 	for (struct nmr_binding *b = reg->live, *next; b; b = next) {
 		next = b->next;
@@ -469,6 +470,7 @@ static void *watch(void *arg)
 	struct pollfd fds[2] = { { .fd = reg->inotify_fd, .events = POLLIN },
 				 { .fd = reg->stop_fd, .events = POLLIN } };
 	char buf[4096];
+	__u64 gen;
 
 	while (poll(fds, 2, -1) >= 0 || errno == EINTR) {
 		if (fds[1].revents)
@@ -477,7 +479,9 @@ static void *watch(void *arg)
 			continue;
 		while (read(reg->inotify_fd, buf, sizeof(buf)) > 0)
 			;
-		nmr_reconcile(reg);
+		/* a change this process made itself (its generation seen): nothing to meet */
+		if (nmr_registry_generation(reg, &gen) || gen != reg->seen_generation)
+			nmr_reconcile(reg);
 	}
 	return NULL;
 }

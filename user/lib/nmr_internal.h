@@ -26,6 +26,7 @@
 #define NMR_PIN_LINK		"link"		/* XDP or TCX link */
 
 struct registry_bpf;
+struct nmr_replacement;
 
 struct nmr_registry {
 	char root[PATH_MAX - 64];
@@ -42,6 +43,11 @@ struct nmr_registry {
 	bool wait_owed;			/* code left a chain: wait before the lock is let go */
 	bool recovering;
 	bool force_relink;		/* registry check --repair: relink an unchanged chain */
+	bool batch;			/* provider changes wait for nmr_batch_settle() */
+	__u64 seen_generation;		/* the registry's, as far as this process has met it */
+	__u64 generation_at_lock;
+	struct nmr_replacement *batch_repl;
+	size_t nbatch_repl;
 	/* live modules of this process (module.c) */
 	struct nmr_module *modules;
 	struct nmr_binding *live;	/* their bindings, attaching, bound or detaching */
@@ -207,10 +213,19 @@ int nmr_bindings_of(struct nmr_registry *reg, const struct nmr_guid *client,
 bool nmr_pair_known(struct nmr_registry *reg, const struct nmr_guid *client,
 		    const struct nmr_guid *provider);
 
+/* A batch (apply): provider changes touch records; the settle swaps each client once. */
+void nmr_batch_begin(struct nmr_registry *reg);
+int nmr_batch_replace(struct nmr_registry *reg, const struct nmr_replacement *r);
+int nmr_batch_settle(struct nmr_registry *reg);
+/* Every declarative client's chain made what the records say, one commit each. */
+int nmr_settle(struct nmr_registry *reg, const struct nmr_replacement *repl, size_t nrepl);
+
 /* ---- recover.c: the next command after a kill ---- */
 /* Marks the registry busy with op; a command that finds it busy recovers first. */
 int nmr_intent_begin(struct nmr_registry *reg, enum nmr_intent_op op, const struct nmr_guid *id);
 void nmr_intent_end(struct nmr_registry *reg);
+/* The command that set op is done; the lock's holder goes on with others. */
+void nmr_intent_done(struct nmr_registry *reg, enum nmr_intent_op op);
 int nmr_recover(struct nmr_registry *reg);
 /* Directories and instances no record names: removed, or with found each reported only. */
 typedef void (*nmr_orphan_fn)(const char *path, void *ctx);

@@ -246,6 +246,8 @@ static int lock_taken(struct nmr_registry *reg, bool exclusive)
 	}
 	if (!err && exclusive)
 		err = nmr_intent_begin(reg, NMR_INTENT_CHANGE, NULL);
+	if (!err)
+		nmr_registry_generation(reg, &reg->generation_at_lock);
 	return err;
 }
 
@@ -283,8 +285,16 @@ void nmr_unlock(struct nmr_registry *reg)
 		if (reg->wait_owed && nmr_wait_for_readers())
 			nmr_wait_for_readers();	/* once more: a failure here is ENOMEM */
 		reg->wait_owed = false;
-		if (reg->lock_exclusive && reg->maps)
+		if (reg->lock_exclusive && reg->maps) {
 			nmr_intent_end(reg);
+			/*
+			 * What this process changed, its watcher need not meet
+			 * again; unless another process changed the registry
+			 * before this one took the lock, unseen yet.
+			 */
+			if (reg->generation_at_lock == reg->seen_generation)
+				nmr_registry_generation(reg, &reg->seen_generation);
+		}
 		flock(reg->root_fd, LOCK_UN);
 	}
 	pthread_mutex_unlock(&reg->mutex);
