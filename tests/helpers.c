@@ -108,8 +108,30 @@ void env_setup(void)
 		cr_assert_fail("cannot create network namespace %s with a veth pair", env.netns);
 }
 
+static pid_t children[16];
+static int nchildren;
+
+void env_track_child(pid_t pid)
+{
+	if (pid > 0 && nchildren < (int)(sizeof(children) / sizeof(children[0])))
+		children[nchildren++] = pid;
+}
+
+/* Processes a test started and did not reap (it failed half-way): SIGKILL, by pid. */
+static void reap_children(void)
+{
+	for (int i = 0; i < nchildren; i++) {
+		if (waitpid(children[i], NULL, WNOHANG) != 0)
+			continue;	/* reaped already, or not ours */
+		kill(children[i], SIGKILL);
+		waitpid(children[i], NULL, 0);
+	}
+	nchildren = 0;
+}
+
 void env_teardown(void)
 {
+	reap_children();
 	if (!env.root[0])
 		return;
 	/* Through the tool first (detaches links), then whatever is left. */

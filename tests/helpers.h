@@ -23,6 +23,8 @@ extern struct test_env env;
 void env_setup(void);		/* root + netns with veth pair; skips if not root */
 void env_setup_no_netns(void);	/* root only */
 void env_teardown(void);
+/* A process the test started: killed by env_teardown() if the test did not reap it. */
+void env_track_child(int pid);
 
 /* Path of a built BPF object: "frame_counter" -> build/bpf/frame_counter.bpf.o */
 const char *bpf_obj(const char *name);

@@ -593,6 +593,7 @@ Test(fleet, monitor_sees_every_kind_of_event_from_other_processes)
 		      env.netns, "--version", "1", NULL);
 		_exit(127);
 	}
+	env_track_child(live);
 	if (monitor_wait(&m, 5000, "\"client-registered\"", "\"version-client\"") < 0) {
 		kill(live, SIGKILL);
 		waitpid(live, &st, 0);

@@ -663,6 +663,7 @@ Test(modules, example_client_declines_providers_by_version)
 		      env.netns, "--version", "2", (char *)NULL);
 		_exit(127);
 	}
+	env_track_child(pid);
 	for (int i = 0; i < 300 && !ok; i++, usleep(10000))
 		ok = !sh("grep -qs registered: %s", log);	/* -s: not there yet */
 	cr_assert(ok, "the example did not register");

@@ -504,6 +504,9 @@ static int start_watcher(struct nmr_registry *reg)
 				      IN_MOVED_TO | IN_MOVED_FROM) < 0)
 			return nmr_error(-errno, "watch %s: %s", path, strerror(errno));
 	}
+	/* the doorbell every change rings when it is done (generation.c) */
+	if (inotify_add_watch(reg->inotify_fd, reg->root, IN_ATTRIB) < 0)
+		return nmr_error(-errno, "watch %s: %s", reg->root, strerror(errno));
 	if (pthread_create(&reg->watcher, NULL, watch, reg))
 		return nmr_error(-EAGAIN, "start the registry watcher thread");
 	reg->watching = true;
