@@ -831,6 +831,7 @@ static int link_btf(const struct emitter *e, const struct nmr_chain_link *links,
 	file = btf__add_str(btf, "nmr-bpf chain");
 	if (chain < 0 || any < 0 || file < 0 || add_func(&in, 0, chain))
 		goto fail;
+	err = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct nmr_code *c = links[i].code;
 		size_t at = 0;
