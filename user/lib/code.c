@@ -59,7 +59,7 @@ static const char *ld_imm64_kind(int src)
  * Refuses, by name, what the linker could not move correctly; marks what
  * decides how the code is linked.
  */
-static int check_insns(const char *name, const struct bpf_insn *insns, __u32 cnt, __u32 *flags)
+int nmr_code_check(const char *name, const struct bpf_insn *insns, __u32 cnt, __u32 *flags)
 {
 	for (__u32 i = 0; i < cnt; i++) {
 		const struct bpf_insn *in = &insns[i];
@@ -373,7 +373,7 @@ int nmr_code_from_prog(const struct bpf_object *obj, const struct bpf_program *p
 	out->hdr.magic = NMR_CODE_MAGIC;
 	out->hdr.insn_cnt = cnt;
 	out->hdr.gpl = info.gpl_compatible;
-	err = check_insns(name, out->insns, cnt, &out->hdr.flags);
+	err = nmr_code_check(name, out->insns, cnt, &out->hdr.flags);
 	if (!err && (err = func_starts(out->insns, cnt, &starts, &nstarts)))
 		err = nmr_error(err, "program %s: a call out of its code", name);
 	if (err)
@@ -422,6 +422,7 @@ int nmr_code_encode(const struct nmr_code *c, void **buf, size_t *size)
 	if (!p)
 		return nmr_error(-ENOMEM, "store code: out of memory");
 	memcpy(p, &c->hdr, sizeof(c->hdr));
+	((struct nmr_code_header *)p)->magic = NMR_CODE_MAGIC;
 	p += sizeof(c->hdr);
 	memcpy(p, c->insns, ni);
 	if (nf)
