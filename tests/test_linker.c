@@ -103,12 +103,12 @@ Test(linker_unit, calls_keep_a_providers_functions_and_move_their_btf)
 		{ .code = &b, .continue_on = NMR_VERDICT_BIT(2), .name = "first" },
 		{ .code = &a, .continue_on = NMR_VERDICT_BIT(2), .name = "second" },
 	};
-	struct nmr_link_opts o = unit_opts(NMR_LINK_AUTO);
+	struct nmr_link_opts o = unit_opts(NMR_LINK_CALL);
 	struct nmr_linked l;
 	long fb, fa;
 
 	cr_assert_eq(nmr_link(links, 2, &o, &l), 0, "%s", nmr_last_error());
-	cr_assert(l.call_mode, "a provider with subprograms makes the chain call");
+	cr_assert(l.call_mode);
 	fb = chain_call_target(&l, 0);
 	fa = chain_call_target(&l, 1);
 	cr_assert(fb > 0 && fa > fb);
@@ -158,6 +158,47 @@ Test(linker_unit, calls_keep_a_providers_functions_and_move_their_btf)
 	nmr_code_free(&b);
 }
 
+/* Simple providers stay in line; one with functions is called from where it would be. */
+Test(linker_unit, only_what_needs_a_call_is_called)
+{
+	struct nmr_code a = called_code(), b = simple_code(4, 16);
+	struct nmr_chain_link links[] = {
+		{ .code = &b, .continue_on = NMR_VERDICT_BIT(2), .name = "first" },
+		{ .code = &a, .continue_on = NMR_VERDICT_BIT(2), .name = "second" },
+		{ .code = &b, .continue_on = NMR_VERDICT_BIT(2), .name = "third" },
+	};
+	struct nmr_link_opts o = unit_opts(NMR_LINK_AUTO);
+	struct nmr_linked l;
+	long fa;
+
+	a.hdr.frames = 512 - 64;	/* fits below the chain's 64 (16 + 24, rounded) */
+	cr_assert_eq(nmr_link(links, 3, &o, &l), 0, "%s", nmr_last_error());
+	cr_assert_not(l.call_mode);
+	fa = chain_call_target(&l, 0);
+	cr_assert_eq(chain_call_target(&l, 1), -1, "one call only");
+	cr_assert_eq(l.origin[fa], 1);
+	/* first and third in line, before the called function */
+	for (size_t x = 0; x < l.n; x++)
+		if (l.origin[x] == 0 || l.origin[x] == 2)
+			cr_assert_lt((long)x, fa);
+	cr_assert_eq(l.nfunc, 4);
+	cr_assert_eq(l.func[1].insn_off, fa);
+	nmr_linked_free(&l);
+	/* its frames might not fit below the chain's: the chain keeps no frame */
+	a.hdr.frames = 512 - 32;
+	cr_assert_eq(nmr_link(links, 3, &o, &l), 0, "%s", nmr_last_error());
+	cr_assert(l.call_mode);
+	nmr_linked_free(&l);
+	/* nor with a tail call above 256 bytes */
+	a.hdr.frames = 256 - 64;
+	a.hdr.flags |= NMR_CODE_F_TAIL_CALL;
+	cr_assert_eq(nmr_link(links, 3, &o, &l), 0, "%s", nmr_last_error());
+	cr_assert(l.call_mode);
+	nmr_linked_free(&l);
+	nmr_code_free(&a);
+	nmr_code_free(&b);
+}
+
 Test(linker_unit, in_line_the_chains_words_go_below_the_verifiers_stack)
 {
 	struct nmr_code a = simple_code(3, 104), b = simple_code(3, 16);
@@ -183,6 +224,7 @@ Test(linker_unit, in_line_the_chains_words_go_below_the_verifiers_stack)
 	nmr_linked_free(&l);
 	/* a stack that leaves no room for the chain's words: called instead */
 	a.hdr.stack = 496;
+	a.hdr.frames = 512;
 	cr_assert_eq(nmr_link(links, 2, &o, &l), 0, "%s", nmr_last_error());
 	cr_assert(l.call_mode);
 	nmr_linked_free(&l);

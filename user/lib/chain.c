@@ -564,19 +564,23 @@ bool nmr_code_simple(const struct nmr_code *c)
 }
 
 /*
- * In line: each provider's main function copied into the chain's, its
+ * In line: each simple provider's main function copied into the chain's, its
  * exits jumps to the code that counts and goes on; the chain's own words on
- * the stack below the deepest provider's (the verifier's figure).
+ * the stack below the deepest of theirs (the verifier's figure). A provider
+ * that is not simple is called (called[i]) from the same place, its code
+ * after the chain's: a BPF call and return cost more than a hop in line, so
+ * only what needs a call of its own gets one.
  */
 static void link_in_line(struct emitter *e, const struct nmr_chain_link *links, size_t n,
 			 const struct counters *k, int default_fd, int empty_verdict,
-			 __u32 *stack)
+			 const bool *called, __u32 *stack)
 {
 	struct frame f;
 	__u32 depth = 0;
 
 	for (size_t i = 0; i < n; i++)
-		depth = MAX(depth, links[i].code->hdr.stack);
+		if (!called[i])
+			depth = MAX(depth, links[i].code->hdr.stack);
 	*stack = depth + CHAIN_WORDS;
 	f.ctx = -(short)(depth + 8);
 	f.stats = -(short)(depth + 16);
@@ -603,7 +607,10 @@ static void link_in_line(struct emitter *e, const struct nmr_chain_link *links, 
 
 		if (i)
 			emit(e, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, f.ctx));
-		emit_code(e, links[i].code, i, 0, links[i].code->hdr.main_len, true);
+		if (called[i])
+			emit_call_label(e, L_FUNC + i);
+		else
+			emit_code(e, links[i].code, i, 0, links[i].code->hdr.main_len, true);
 		place(e, L_AFTER + i);
 		if (nb == 1) {
 			int v = __builtin_ctz(cont) - 1;
@@ -640,6 +647,12 @@ static void link_in_line(struct emitter *e, const struct nmr_chain_link *links, 
 	for (size_t i = 0; i < n; i++)
 		emit_final_counts(e, k, &f, &links[i], i, i + 1 < n ? L_NEXT + i + 1 : L_END,
 				  n > 1);
+	for (size_t i = 0; i < n && !e->err; i++) {
+		if (!called[i])
+			continue;
+		place(e, L_FUNC + i);
+		emit_code(e, links[i].code, i, 0, links[i].code->hdr.insn_cnt, false);
+	}
 }
 
 /*
@@ -806,7 +819,7 @@ static void btf_ident(char *buf, size_t len, const char *name, size_t i, __u32 k
  * moved likewise, and a line of the chain's own at each stretch of its code.
  */
 static int link_btf(const struct emitter *e, const struct nmr_chain_link *links, size_t n,
-		    bool by_calls, struct nmr_linked *out)
+		    const bool *called, struct nmr_linked *out)
 {
 	struct btf *btf = btf__new_empty();
 	struct infos in = {};
@@ -836,7 +849,7 @@ static int link_btf(const struct emitter *e, const struct nmr_chain_link *links,
 		const struct nmr_code *c = links[i].code;
 		size_t at = 0;
 		struct btf *src = NULL;
-		__u32 base = 0, copied = by_calls ? c->hdr.insn_cnt : c->hdr.main_len;
+		__u32 base = 0, copied = called[i] ? c->hdr.insn_cnt : c->hdr.main_len;
 		int first;
 
 		while (at < e->n && e->origin[at] != (int)i + 1)
@@ -855,7 +868,7 @@ static int link_btf(const struct emitter *e, const struct nmr_chain_link *links,
 			}
 			base = first - 1;
 		}
-		if (by_calls) {
+		if (called[i]) {
 			err = code_funcs(c, starts, ARRAY_SIZE(starts), &nstarts);
 			if (err) {
 				btf__free(src);
@@ -964,8 +977,9 @@ int nmr_link(const struct nmr_chain_link *links, size_t n, const struct nmr_link
 {
 	int empty_verdict = opts->hook == NMR_HOOK_XDP ? XDP_PASS : TC_ACT_UNSPEC;
 	struct counters k = { .fd = opts->stats_fd, .ncpus = opts->ncpus };
-	bool by_calls = false, btf = false;
+	bool by_calls = false, btf = false, any_called = false, called[NMR_MAX_CHAIN] = {};
 	struct emitter e = {};
+	__u32 depth = 0;
 	int err;
 
 	memset(out, 0, sizeof(*out));
@@ -982,22 +996,40 @@ int nmr_link(const struct nmr_chain_link *links, size_t n, const struct nmr_link
 
 		out->gpl &= !!c->hdr.gpl;
 		btf |= c->hdr.btf_size != 0;
-		if (!nmr_code_simple(c)) {
-			if (opts->mode == NMR_LINK_INLINE)
-				return nmr_error(-EINVAL, "link chain: %s cannot be linked in line "
-						 "(it calls functions, uses LD_ABS or tail calls, "
-						 "or its stack leaves no room)",
-						 links[i].name ?: "a provider");
-			by_calls = true;
+		if (nmr_code_simple(c)) {
+			depth = MAX(depth, c->hdr.stack);
+			continue;
 		}
+		if (opts->mode == NMR_LINK_INLINE)
+			return nmr_error(-EINVAL, "link chain: %s cannot be linked in line "
+					 "(it calls functions, uses LD_ABS or tail calls, or its "
+					 "stack leaves no room)", links[i].name ?: "a provider");
+		called[i] = any_called = true;
+	}
+	/*
+	 * A called provider's frames go below the chain's: when they might not
+	 * fit as they do alone (or a tail call of theirs might find more than
+	 * the kernel allows above it), the chain keeps no frame at all.
+	 */
+	depth = (depth + CHAIN_WORDS + 31) & ~31U;
+	for (size_t i = 0; i < n; i++) {
+		const struct nmr_code_header *h = &links[i].code->hdr;
+
+		if (called[i] && (!(h->flags & NMR_CODE_F_STACK) || depth + h->frames > STACK_MAX ||
+				  ((h->flags & NMR_CODE_F_TAIL_CALL) && depth + h->frames >= 256)))
+			by_calls = true;
 	}
 	if (opts->mode == NMR_LINK_CALL && n)
 		by_calls = true;
 again:
-	if (by_calls)
+	if (by_calls) {
+		for (size_t i = 0; i < n; i++)
+			called[i] = true;
 		link_by_calls(&e, links, n, &k, opts->default_fd);
-	else
-		link_in_line(&e, links, n, &k, opts->default_fd, empty_verdict, &out->stack);
+	} else {
+		link_in_line(&e, links, n, &k, opts->default_fd, empty_verdict, called,
+			     &out->stack);
+	}
 	patch_jumps(&e);
 	if (e.err == -E2BIG && !by_calls && opts->mode == NMR_LINK_AUTO && n) {
 		/* in line, the jumps over a long provider are out of range: calls have none */
@@ -1007,8 +1039,8 @@ again:
 		goto again;
 	}
 	err = e.err;
-	if (!err && (by_calls || btf))
-		err = link_btf(&e, links, n, by_calls, out);
+	if (!err && (by_calls || any_called || btf))
+		err = link_btf(&e, links, n, called, out);
 	if (err) {
 		emitter_free(&e);
 		nmr_linked_free(out);

@@ -350,9 +350,38 @@ out:
 	return err;
 }
 
+/*
+ * The verifier's stack depths: "stack depth 8+0+16", one figure per
+ * function, the main function's first. false when there are none.
+ */
+static bool stack_depths(const char *stats, __u32 *main, __u32 *frames)
+{
+	const char *p = NULL, *q = stats;
+	char *end;
+
+	while (q && (q = strstr(q, "stack depth ")))
+		p = q++;
+	if (!p)
+		return false;
+	p += strlen("stack depth ");
+	*frames = 0;
+	for (int i = 0;; i++) {
+		unsigned long d = strtoul(p, &end, 10);
+
+		if (end == p || d > 512)
+			return false;
+		if (!i)
+			*main = (d + 7) & ~7UL;
+		*frames += (d + 31) & ~31UL;
+		if (*end != '+')
+			return true;
+		p = end + 1;
+	}
+}
+
 /* Takes a loaded program's instructions, with its maps named by id, and its BTF. */
 int nmr_code_from_prog(const struct bpf_object *obj, const struct bpf_program *prog,
-		       const void *elf, size_t elf_size, int stack, struct nmr_code *out)
+		       const void *elf, size_t elf_size, const char *stats, struct nmr_code *out)
 {
 	const struct bpf_insn *insns = bpf_program__insns(prog);
 	size_t cnt = bpf_program__insn_cnt(prog);
@@ -380,10 +409,8 @@ int nmr_code_from_prog(const struct bpf_object *obj, const struct bpf_program *p
 		goto fail;
 	out->hdr.main_len = nstarts > 1 ? starts[1] : cnt;	/* libbpf appends subprograms */
 	free(starts);
-	if (stack >= 0) {
-		out->hdr.stack = (stack + 7) & ~7;
+	if (stack_depths(stats, &out->hdr.stack, &out->hdr.frames))
 		out->hdr.flags |= NMR_CODE_F_STACK;
-	}
 	for (__u32 i = 0; i < cnt; i++) {
 		struct bpf_insn *in = &out->insns[i];
 		struct bpf_map_info mi = {};
@@ -458,7 +485,7 @@ int nmr_code_decode(const void *buf, size_t size, struct nmr_code *out)
 	if (size < sizeof(*h) || h->magic != NMR_CODE_MAGIC || !h->insn_cnt ||
 	    h->insn_cnt > MAX_INSNS || !h->main_len || h->main_len > h->insn_cnt ||
 	    h->nfunc > h->insn_cnt || h->nline > h->insn_cnt || h->btf_size > BTF_MAX ||
-	    h->stack > 512 || (h->nfunc && !h->btf_size))
+	    h->stack > 512 || h->frames > (1U << 24) || (h->nfunc && !h->btf_size))
 		return -EINVAL;
 	need = sizeof(*h) + (size_t)h->insn_cnt * sizeof(struct bpf_insn) +
 	       (size_t)h->nfunc * sizeof(struct bpf_func_info) +

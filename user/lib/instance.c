@@ -305,16 +305,6 @@ static int fill_dispatch(const struct nmr_provider_record *prov, struct bpf_obje
 	return 0;
 }
 
-/* The main function's stack depth in the verifier's statistics ("stack depth 8+16"). */
-static int verifier_stack(const char *log)
-{
-	const char *p = NULL, *q = log;
-
-	while ((q = strstr(q, "stack depth ")))
-		p = q++;
-	return p ? atoi(p + strlen("stack depth ")) : -1;
-}
-
 /*
  * Loads one instance of the provider's program from the ELF object in obj.
  * template: the instance made at registration, which verifies the program and
@@ -391,7 +381,7 @@ static int instance_load(struct nmr_registry *reg, const struct nmr_provider_rec
 	err = fill_dispatch(prov, obj, prog, inst);
 	if (!err && !template)	/* what the client's chain links in */
 		err = nmr_code_from_prog(obj, prog, obj_buf, obj_size,
-					 stats ? verifier_stack(stats_log) : -1, &inst->code);
+					 stats ? stats_log : NULL, &inst->code);
 	if (err) {
 		nmr_error_prefix(err, "provider %s", prov->name);
 		goto fail;

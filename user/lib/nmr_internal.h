@@ -95,7 +95,8 @@ struct nmr_code_header {
 	__u32 nfunc;		/* func_info records */
 	__u32 nline;		/* line_info records */
 	__u32 btf_size;		/* bytes of raw BTF; 0: none */
-	__u32 pad;
+	__u32 frames;		/* all its functions' frames, each rounded up to 32 bytes:
+				 * at least what its deepest call path needs */
 };
 #define NMR_CODE_F_CALLS	(1U << 0)	/* calls subprograms or refers to callbacks */
 #define NMR_CODE_F_LD_ABS	(1U << 1)	/* legacy packet loads, whose failure exits */
@@ -113,9 +114,9 @@ struct nmr_code {
 };
 struct bpf_program;
 struct bpf_object;
-/* stack: the verifier's stack depth of the main function, or -1 when not known. */
+/* stats: the verifier's statistics of the program's load (BPF_LOG_STATS), or NULL. */
 int nmr_code_from_prog(const struct bpf_object *obj, const struct bpf_program *prog,
-		       const void *elf, size_t elf_size, int stack, struct nmr_code *out);
+		       const void *elf, size_t elf_size, const char *stats, struct nmr_code *out);
 int nmr_code_store(const char *path, const struct nmr_code *code);
 int nmr_code_load(const char *path, struct nmr_code *out);
 /* The same from and to memory, checked: a damaged blob is refused, never read past. */
