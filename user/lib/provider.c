@@ -61,7 +61,7 @@ static bool prog_fits_hook(const struct bpf_program *prog, enum nmr_hook hook)
 
 /*
  * Opens the object only to inspect it: which program, of which type, whether
- * it uses the provider SDK. Fills prog_name and flags of rec.
+ * it uses binding contexts (nmr_provider.h). Fills prog_name and flags of rec.
  */
 /* The program of each of the NPI's slots after the first: named, in the object, of the type. */
 static int inspect_slots(struct bpf_object *obj, const char *path,
