@@ -287,6 +287,21 @@ Test(linker_unit, unknown_ld_imm64_kinds_are_refused_by_name)
 	cr_assert(flags & NMR_CODE_F_LD_ABS);
 }
 
+Test(linker_unit, call_depth_counts_frames_and_callbacks)
+{
+	struct nmr_code a = called_code();
+	struct bpf_insn cb[] = {
+		/* main: r2 = &callback; call helper; exit. callback: exit */
+		INSN(BPF_LD | BPF_IMM | BPF_DW, 2, BPF_PSEUDO_FUNC, 0, 3), INSN(0, 0, 0, 0, 0),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_loop), EXIT(),
+		EXIT(),
+	};
+
+	cr_assert_eq(nmr_code_call_depth(a.insns, a.hdr.insn_cnt), 3);
+	cr_assert_eq(nmr_code_call_depth(cb, 5), 2);
+	nmr_code_free(&a);
+}
+
 Test(linker_unit, a_damaged_code_blob_is_refused)
 {
 	struct nmr_code a = called_code(), back;

@@ -175,6 +175,55 @@ static int func_starts(const struct bpf_insn *insns, __u32 cnt, __u32 **out, __u
 	return 0;
 }
 
+/*
+ * How many frames deep a program's calls go, its main function's counted:
+ * a callback runs one frame below the function that hands it to a helper.
+ * The kernel allows 8 (MAX_CALL_FRAMES); called from a chain, a provider
+ * has one fewer.
+ */
+int nmr_code_call_depth(const struct bpf_insn *insns, __u32 cnt)
+{
+	__u32 *starts = NULL, n = 0;
+	int depth[256] = { 0 }, best = 1;
+
+	if (func_starts(insns, cnt, &starts, &n) || n > 256) {
+		free(starts);
+		return -EINVAL;
+	}
+	/* functions in reverse order of start until no depth grows: the graph has no cycle */
+	for (__u32 round = 0; round < n; round++) {
+		bool grew = false;
+
+		for (__u32 f = 0; f < n; f++) {
+			__u32 end = f + 1 < n ? starts[f + 1] : cnt;
+			int d = 1;
+
+			for (__u32 i = starts[f]; i < end; i++) {
+				const struct bpf_insn *in = &insns[i];
+				__u32 t = i + in->imm + 1;
+
+				if (((in->code == (BPF_JMP | BPF_CALL) &&
+				      in->src_reg == BPF_PSEUDO_CALL) ||
+				     (is_ld_imm64(in) && in->src_reg == BPF_PSEUDO_FUNC)))
+					for (__u32 g = 0; g < n; g++)
+						if (starts[g] == t && depth[g] + 1 > d)
+							d = depth[g] + 1;
+				i += is_ld_imm64(in);
+			}
+			if (d > depth[f]) {
+				depth[f] = d;
+				grew = true;
+			}
+		}
+		if (!grew)
+			break;
+	}
+	for (__u32 f = 0; f < n; f++)
+		best = depth[f] > best ? depth[f] : best;
+	free(starts);
+	return depth[0] ? depth[0] : best;
+}
+
 /* The bytes of the ELF section called name, or NULL. */
 static const void *elf_section(const void *elf, size_t size, const char *name, size_t *len)
 {

@@ -376,6 +376,15 @@ static int instance_load(struct nmr_registry *reg, const struct nmr_provider_rec
 				"");
 		goto fail;
 	}
+	/* what a provider needs alone must be enough in a chain, or be refused now */
+	if (template && nmr_code_call_depth(bpf_program__insns(prog),
+					    bpf_program__insn_cnt(prog)) >= 8) {
+		err = nmr_error(-E2BIG, "provider %s: program %s calls functions 8 frames deep, "
+				"the kernel's limit; in a chain it is called from the chain's "
+				"own function, one frame more: at most 7 deep", prov->name,
+				prov->prog_name);
+		goto fail;
+	}
 	inst->prog_fd = dup(bpf_program__fd(prog));
 	inst->prog_id = nmr_prog_id(inst->prog_fd);
 	err = fill_dispatch(prov, obj, prog, inst);

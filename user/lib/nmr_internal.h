@@ -123,6 +123,8 @@ int nmr_code_load(const char *path, struct nmr_code *out);
 int nmr_code_encode(const struct nmr_code *code, void **buf, size_t *size);
 int nmr_code_decode(const void *buf, size_t size, struct nmr_code *out);
 void nmr_code_free(struct nmr_code *code);
+/* How many frames deep its calls go (MAX_CALL_FRAMES is 8), or a negative errno. */
+int nmr_code_call_depth(const struct bpf_insn *insns, __u32 cnt);
 /* Refuses by name what the linker cannot move; sets NMR_CODE_F_* in *flags. */
 int nmr_code_check(const char *name, const struct bpf_insn *insns, __u32 cnt, __u32 *flags);
 
