@@ -605,3 +605,20 @@ Test(linker_load, a_refused_chain_names_the_provider_instruction_and_source_line
 	nmr_code_free(&good);
 	nmr_code_free(&bad);
 }
+
+Test(linker, bpf_timer_callback_alone_and_in_a_chain)
+{
+	differential(XDP_DIFF("lk_timer", "pass", NMR_VERDICT_BIT(2)));
+}
+
+/* What a provider needs alone must be enough in any chain: what cannot be is refused first. */
+Test(linker, calls_8_frames_deep_are_refused_at_registration)
+{
+	struct cli_result r;
+
+	cr_assert_eq(cli(&r, "npi register demo --hook xdp"), 0, "%s", r.err);
+	cr_assert_neq(cli(&r, "provider register %s --npi demo", test_obj("lk_deep8")), 0);
+	cr_assert(strstr(r.err, "8 frames deep"), "%s", r.err);
+	cr_assert_eq(cli(&r, "provider list"), 0);
+	cr_assert_null(strstr(r.out, "lk_deep8"), "%s", r.out);
+}
