@@ -353,6 +353,7 @@ static int chain_commit(struct nmr_registry *reg, const struct nmr_client_record
 	struct nmr_instance *built = NULL;
 	struct nmr_code *codes = NULL;
 	struct nmr_chain_link *links = NULL;
+	char (*names)[NMR_NAME_LEN] = NULL;	/* for the linker's errors */
 	bool changed, staged_chain = false;
 	int stats_fd = -1, next_fd = -1, running_fd = -1, err;
 	char path[PATH_MAX];
@@ -375,8 +376,9 @@ static int chain_commit(struct nmr_registry *reg, const struct nmr_client_record
 
 	built = calloc(nwant + 1, sizeof(*built));
 	codes = calloc(nwant + 1, sizeof(*codes));
+	names = calloc(nwant + 1, sizeof(*names));
 	links = calloc(nwant + 1, sizeof(*links));
-	if (!built || !codes || !links) {
+	if (!built || !codes || !links || !names) {
 		err = nmr_error(-ENOMEM, "commit chain: out of memory");
 		goto out;
 	}
@@ -416,6 +418,8 @@ static int chain_commit(struct nmr_registry *reg, const struct nmr_client_record
 			goto unbuild;
 		links[i].continue_on = prov.continue_on;
 		links[i].column = want[i].column;
+		memcpy(names[i], prov.name, sizeof(names[i]));
+		links[i].name = names[i];
 	}
 	next_fd = nmr_chain_load(reg, client, links, nwant);
 	err = next_fd < 0 ? next_fd : 0;
@@ -516,6 +520,7 @@ out:
 	for (size_t i = 0; codes && i < nwant; i++)
 		nmr_code_free(&codes[i]);
 	free(links);
+	free(names);
 	free(codes);
 	free(built);
 	free(old);
