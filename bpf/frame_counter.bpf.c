@@ -35,7 +35,7 @@ int frame_counter(struct xdp_md *ctx)
 		__sync_fetch_and_add(&count->frames, 1);
 		__sync_fetch_and_add(&count->bytes, ctx->data_end - ctx->data);
 	}
-	return nmr_provider_return(ctx, XDP_PASS);
+	return XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -162,7 +162,7 @@ struct nmr_owner {
 
 #define NMR_OWNER_F_PERSISTENT	(1U << 0)
 
-#define NMR_PROVIDER_F_SDK	(1U << 0)	/* uses nmr_provider_return(): hands packets on */
+#define NMR_PROVIDER_F_SDK	(1U << 0)	/* uses binding contexts (nmr_provider.h) */
 #define NMR_PROVIDER_F_FRAGS	(1U << 1)	/* built as xdp.frags */
 
 struct nmr_provider_record {

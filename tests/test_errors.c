@@ -191,13 +191,15 @@ Test(errors, missing_argument)
 	expect_refused(&r, "unknown option --bogus");
 }
 
+/* A program that knows nothing of nmr-bpf hands packets on like any other. */
 Test(errors, continue_on_for_a_plain_program)
 {
 	struct cli_result r;
 
-	cli(&r, "provider register %s --npi demo --prog plain_pass --continue-on pass",
-	    test_obj("two_progs"));
-	expect_refused(&r, "does not use the provider SDK");
+	cr_assert_eq(cli(&r, "provider register %s --npi demo --prog plain_pass --continue-on "
+			 "pass,drop", test_obj("two_progs")), 0, "%s", r.err);
+	cr_assert_eq(cli(&r, "-j provider show plain_pass"), 0, "%s", r.err);
+	cr_assert(strstr(r.out, "\"continue_on\":[\"drop\",\"pass\"]"), "%s", r.out);
 }
 
 Test(errors, native_xdp_unsupported_suggests_skb)

@@ -38,7 +38,7 @@ int subprog(struct xdp_md *ctx)
 		scratch[i] = i;
 	scratch[7] = bctx ? bctx->data[0] : 0;
 	stamp_trace(ctx, (1 << 6) | (scratch[7] & 0x3f));
-	return nmr_provider_return(ctx, scratch[63] == 63 ? XDP_PASS : XDP_ABORTED);
+	return scratch[63] == 63 ? XDP_PASS : XDP_ABORTED;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -22,7 +22,7 @@ int tc_count(struct __sk_buff *skb)
 
 	if (n && skb->protocol == bpf_htons(0x88b5))
 		__sync_fetch_and_add(n, 1);
-	return nmr_provider_return(skb, TC_ACT_OK);
+	return TC_ACT_OK;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

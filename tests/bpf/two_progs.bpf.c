@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Two plain XDP programs (no provider SDK): for --prog and for foreign attachments. */
+/* Two plain XDP programs (no nmr-bpf header): for --prog and for foreign attachments. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * nmr-bpf [OPTIONS] OBJECT COMMAND [ARGS]: the registrar's command line.
- * Grammar and output follow bpftool (see CLI.md in the README).
+ * Grammar and output follow bpftool (README.md, "Command line").
  */
 #include <errno.h>
 #include <stdarg.h>

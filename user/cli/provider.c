@@ -27,7 +27,8 @@ static int help(void)
 	       "object in the registry, and binds it into the chain of every client of the NPI\n"
 	       "whose characteristics it meets, in priority order.\n"
 	       "  --priority N        lower runs first in a client's chain (default %d)\n"
-	       "  --continue-on LIST  verdicts after which the next provider runs (default pass);\n"
+	       "  --continue-on LIST  verdicts after which the next provider runs (default: xdp\n"
+	       "                      pass; tc unspec, TC_ACT_UNSPEC, the kernel's TCX_NEXT);\n"
 	       "                      xdp: aborted, drop, pass, tx, redirect;\n"
 	       "                      tc: ok (or pass), shot, redirect, pipe, unspec, ...\n"
 	       "  --version N|MIN-MAX NPI versions the provider implements (default 1)\n"
@@ -144,7 +145,7 @@ static void print_provider(struct nmr_registry *reg, const struct nmr_provider_r
 	       "registration: %llu\n"
 	       "registry:     %s/provider/%s\n",
 	       guid, p->name, npi, p->prog_name, p->prog_id,
-	       p->flags & NMR_PROVIDER_F_SDK ? ", provider SDK" : ", plain: ends the chain",
+	       p->flags & NMR_PROVIDER_F_SDK ? ", binding contexts" : "",
 	       p->flags & NMR_PROVIDER_F_FRAGS ? ", xdp.frags" : "", p->priority, ver,
 	       cont[0] ? cont : "- (its verdict is final)",
 	       cli_af_format(p->chars.af_mask, af, sizeof(af)), (unsigned long long)p->number,

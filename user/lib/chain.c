@@ -38,195 +38,7 @@
 #define NMR_CODE_MAGIC 0x45444f43	/* "CODE" */
 #define MAX_INSNS 1000000		/* BPF_COMPLEXITY_LIMIT_INSNS */
 #define STACK_MAX 512
-#define CHAIN_SLOTS 24			/* ctx, stats, verdict below the providers' stack */
-
-/* ---- a binding's code ---- */
-
-static bool is_ld_imm64(const struct bpf_insn *insn)
-{
-	return insn->code == (BPF_LD | BPF_IMM | BPF_DW);
-}
-
-static bool is_map_ref(const struct bpf_insn *insn)
-{
-	return is_ld_imm64(insn) && (insn->src_reg == BPF_PSEUDO_MAP_FD ||
-				     insn->src_reg == BPF_PSEUDO_MAP_VALUE);
-}
-
-static bool is_call(const struct bpf_insn *insn)
-{
-	return insn->code == (BPF_JMP | BPF_CALL);
-}
-
-/* Subprogram calls and callback references are relative: their target. */
-static bool rel_target(const struct bpf_insn *insns, __u32 i, __u32 *target)
-{
-	const struct bpf_insn *insn = &insns[i];
-
-	if ((is_call(insn) && insn->src_reg == BPF_PSEUDO_CALL) ||
-	    (is_ld_imm64(insn) && insn->src_reg == BPF_PSEUDO_FUNC)) {
-		*target = i + insn->imm + 1;
-		return true;
-	}
-	return false;
-}
-
-/*
- * How deep the main function uses the stack: direct accesses off r10 and
- * pointers made as "rX = r10; rX += off". The chain keeps its own words
- * below that. A provider that reaches the stack otherwise and overwrites
- * them is refused by the verifier, not run wrongly.
- */
-static __u32 stack_depth(const struct bpf_insn *insns, __u32 len)
-{
-	int fp_off[11] = { 0 }, min = 0;
-	bool fp[11] = { false };
-
-	for (__u32 i = 0; i < len; i++) {
-		const struct bpf_insn *in = &insns[i];
-		__u8 cls = BPF_CLASS(in->code);
-
-		if ((cls == BPF_STX || cls == BPF_ST) && in->dst_reg <= 10 &&
-		    (in->dst_reg == BPF_REG_10 || fp[in->dst_reg]))
-			min = MIN(min, (in->dst_reg == BPF_REG_10 ? 0 : fp_off[in->dst_reg]) +
-				  in->off);
-		if (cls == BPF_LDX && in->src_reg <= 10 &&
-		    (in->src_reg == BPF_REG_10 || fp[in->src_reg]))
-			min = MIN(min, (in->src_reg == BPF_REG_10 ? 0 : fp_off[in->src_reg]) +
-				  in->off);
-		if (cls != BPF_ALU64 && cls != BPF_ALU && cls != BPF_LDX && cls != BPF_LD &&
-		    !(cls == BPF_JMP && BPF_OP(in->code) == BPF_CALL))
-			continue;
-		if (cls == BPF_JMP) {	/* a call clobbers r0-r5 */
-			for (int r = 0; r <= 5; r++)
-				fp[r] = false;
-			continue;
-		}
-		if (in->dst_reg > 10)
-			continue;
-		if (cls == BPF_ALU64 && in->code == (BPF_ALU64 | BPF_MOV | BPF_X) &&
-		    in->src_reg <= 10 && (in->src_reg == BPF_REG_10 || fp[in->src_reg])) {
-			fp_off[in->dst_reg] = in->src_reg == BPF_REG_10 ? 0 : fp_off[in->src_reg];
-			fp[in->dst_reg] = true;
-			min = MIN(min, fp_off[in->dst_reg]);
-		} else if (cls == BPF_ALU64 && in->code == (BPF_ALU64 | BPF_ADD | BPF_K) &&
-			   fp[in->dst_reg]) {
-			fp_off[in->dst_reg] += in->imm;
-			min = MIN(min, fp_off[in->dst_reg]);
-		} else {
-			fp[in->dst_reg] = false;
-		}
-		if (cls == BPF_LD)
-			i++;	/* the second half of an ld_imm64 */
-	}
-	return (__u32)((-min + 7) & ~7);
-}
-
-void nmr_code_free(struct nmr_code *code)
-{
-	free(code->insns);
-	code->insns = NULL;
-}
-
-/* Takes a loaded program's instructions, with its maps named by id. */
-int nmr_code_from_prog(const struct bpf_program *prog, struct nmr_code *out)
-{
-	const struct bpf_insn *insns = bpf_program__insns(prog);
-	size_t cnt = bpf_program__insn_cnt(prog);
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info), main_len = cnt;
-
-	memset(out, 0, sizeof(*out));
-	if (!insns || !cnt)
-		return nmr_error(-EINVAL, "program %s: no instructions", bpf_program__name(prog));
-	if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
-		return nmr_error(-errno, "program %s: %s", bpf_program__name(prog),
-				 strerror(errno));
-	out->insns = malloc(cnt * sizeof(*insns));
-	if (!out->insns)
-		return nmr_error(-ENOMEM, "program %s: out of memory", bpf_program__name(prog));
-	memcpy(out->insns, insns, cnt * sizeof(*insns));
-	for (__u32 i = 0; i < cnt; i++) {
-		struct bpf_insn *in = &out->insns[i];
-		__u32 target;
-
-		if (rel_target(out->insns, i, &target) && target < main_len)
-			main_len = target;	/* libbpf appends subprograms after main */
-		if (is_call(in) && in->src_reg == BPF_PSEUDO_KFUNC_CALL && in->off) {
-			nmr_code_free(out);
-			return nmr_error(-EOPNOTSUPP, "program %s calls a kernel module's kfunc: "
-					 "not supported in a chain", bpf_program__name(prog));
-		}
-		if (!is_ld_imm64(in))
-			continue;
-		if (in->src_reg == BPF_PSEUDO_BTF_ID && in[1].imm) {
-			nmr_code_free(out);
-			return nmr_error(-EOPNOTSUPP, "program %s uses a kernel module's ksym: "
-					 "not supported in a chain", bpf_program__name(prog));
-		}
-		if (is_map_ref(in)) {
-			struct bpf_map_info mi = {};
-			__u32 mlen = sizeof(mi);
-
-			if (bpf_obj_get_info_by_fd(in->imm, &mi, &mlen)) {
-				nmr_code_free(out);
-				return nmr_error(-errno, "program %s: map of instruction %u: %s",
-						 bpf_program__name(prog), i, strerror(errno));
-			}
-			in->imm = mi.id;
-		}
-		i++;
-	}
-	out->hdr.magic = NMR_CODE_MAGIC;
-	out->hdr.insn_cnt = cnt;
-	out->hdr.main_len = main_len;
-	out->hdr.stack = stack_depth(out->insns, main_len);
-	out->hdr.gpl = info.gpl_compatible;
-	return 0;
-}
-
-int nmr_code_store(const char *path, const struct nmr_code *code)
-{
-	size_t size = sizeof(code->hdr) + code->hdr.insn_cnt * sizeof(struct bpf_insn);
-	char *buf = malloc(size);
-	int err;
-
-	if (!buf)
-		return nmr_error(-ENOMEM, "store code: out of memory");
-	memcpy(buf, &code->hdr, sizeof(code->hdr));
-	memcpy(buf + sizeof(code->hdr), code->insns, size - sizeof(code->hdr));
-	err = nmr_blob_store(path, buf, size);
-	free(buf);
-	return err;
-}
-
-int nmr_code_load(const char *path, struct nmr_code *out)
-{
-	size_t size;
-	char *buf;
-	int err = nmr_blob_load(path, (void **)&buf, &size);
-
-	memset(out, 0, sizeof(*out));
-	if (err)
-		return err;
-	if (size < sizeof(out->hdr))
-		goto bad;
-	memcpy(&out->hdr, buf, sizeof(out->hdr));
-	if (out->hdr.magic != NMR_CODE_MAGIC ||
-	    size != sizeof(out->hdr) + (size_t)out->hdr.insn_cnt * sizeof(struct bpf_insn))
-		goto bad;
-	out->insns = malloc(size - sizeof(out->hdr));
-	if (!out->insns) {
-		free(buf);
-		return nmr_error(-ENOMEM, "load code: out of memory");
-	}
-	memcpy(out->insns, buf + sizeof(out->hdr), size - sizeof(out->hdr));
-	free(buf);
-	return 0;
-bad:
-	free(buf);
-	return nmr_error(-EINVAL, "load code %s: not a binding's code", path);
-}
+#define CHAIN_WORDS 24			/* ctx, stats, verdict below the providers' stack */
 
 /* ---- the client's counters ---- */
 
@@ -353,23 +165,59 @@ int nmr_chain_stats_reset(int fd, __u32 column)
 /* ---- linking ---- */
 
 /* Places in the main function; per provider i: L_NEXT + i is provider i + 1's start,
- * L_AFTER + i where its exits go, L_FINAL + i and L_MULTI + i its out-of-line counts. */
+ * L_AFTER + i where its exits go, L_FINAL + i and L_MULTI + i its out-of-line counts,
+ * L_FUNC + i its main function when it is called. */
 enum {
-	L_END,
+	L_END, L_EXIT,
 	L_NEXT, L_AFTER = L_NEXT + NMR_MAX_CHAIN, L_FINAL = L_AFTER + NMR_MAX_CHAIN,
-	L_MULTI = L_FINAL + NMR_MAX_CHAIN, L_NLABELS = L_MULTI + NMR_MAX_CHAIN,
+	L_MULTI = L_FINAL + NMR_MAX_CHAIN, L_FUNC = L_MULTI + NMR_MAX_CHAIN,
+	L_NLABELS = L_FUNC + NMR_MAX_CHAIN,
 };
 
 struct emitter {
 	struct bpf_insn *insns;
+	int *origin;		/* per instruction: its link + 1, 0 for the chain's own */
+	__u32 *oinsn;		/* and its index in the link's code */
 	size_t n, cap;
 	int err;
-	/* jumps to labels, patched at the end */
+	int link;		/* the origin of what is emitted next */
+	__u32 at;
+	__u32 *map_at;		/* instructions whose imm is a map id */
+	size_t nmap, capmap;
+	/* jumps (and calls) to labels, patched at the end */
 	struct { size_t at; int label; } *fix;
 	size_t nfix, capfix;
 	size_t labels[L_NLABELS];
 };
 
+static void emitter_free(struct emitter *e)
+{
+	free(e->insns);
+	free(e->origin);
+	free(e->oinsn);
+	free(e->map_at);
+	free(e->fix);
+}
+
+/* Grows *p of *cap elements of size to hold n + 1; false (e->err set) when it cannot. */
+static bool grow(struct emitter *e, void **p, size_t *cap, size_t n, size_t size, size_t max)
+{
+	size_t c = *cap ? 2 * *cap : 1024;
+	void *q;
+
+	if (n < *cap)
+		return true;
+	q = c > max ? NULL : realloc(*p, c * size);
+	if (!q) {
+		e->err = c > max ? nmr_error(-E2BIG, "link chain: more than %zu instructions",
+					     max)
+				 : nmr_error(-ENOMEM, "link chain: out of memory");
+		return false;
+	}
+	*p = q;
+	*cap = c;
+	return true;
+}
 
 static void emit(struct emitter *e, struct bpf_insn insn)
 {
@@ -378,15 +226,23 @@ static void emit(struct emitter *e, struct bpf_insn insn)
 	if (e->n == e->cap) {
 		size_t cap = e->cap ? 2 * e->cap : 1024;
 		struct bpf_insn *p = cap > MAX_INSNS ? NULL : realloc(e->insns, cap * sizeof(*p));
+		int *o = p ? realloc(e->origin, cap * sizeof(*o)) : NULL;
+		__u32 *oi = o ? realloc(e->oinsn, cap * sizeof(*oi)) : NULL;
 
-		if (!p) {
+		if (p)
+			e->insns = p;
+		if (o)
+			e->origin = o;
+		if (!oi) {
 			e->err = nmr_error(-E2BIG, "link chain: more than %d instructions",
 					   MAX_INSNS);
 			return;
 		}
-		e->insns = p;
+		e->oinsn = oi;
 		e->cap = cap;
 	}
+	e->origin[e->n] = e->link;
+	e->oinsn[e->n] = e->at;
 	e->insns[e->n++] = insn;
 }
 
@@ -546,80 +402,45 @@ static void emit_final_counts(struct emitter *e, const struct counters *k, const
 	emit_jump(e, BPF_JMP | BPF_JA, 0, 0, next);
 }
 
-/* Map ids in a binding's code back to fds, opened once per link. */
-struct map_fds {
-	__u32 id[512];
-	int fd[512];
-	size_t n;
-};
-
-static int map_fd_of(struct map_fds *m, __u32 id)
+static bool is_ld_imm64(const struct bpf_insn *insn)
 {
-	for (size_t i = 0; i < m->n; i++)
-		if (m->id[i] == id)
-			return m->fd[i];
-	if (m->n == ARRAY_SIZE(m->id))
-		return nmr_error(-E2BIG, "link chain: more than %zu maps", ARRAY_SIZE(m->id));
-	m->fd[m->n] = bpf_map_get_fd_by_id(id);
-	if (m->fd[m->n] < 0)
-		return nmr_error(-errno, "link chain: map id %u is gone: %s", id, strerror(errno));
-	m->id[m->n] = id;
-	return m->fd[m->n++];
+	return insn->code == (BPF_LD | BPF_IMM | BPF_DW);
 }
 
-/* Provider i's main function, in line: its exits jump to the code after it. */
-static int emit_provider(struct emitter *e, const struct nmr_code *code, size_t i,
-			 struct map_fds *maps, size_t *main_at)
+/* A call of the function at label (a BPF-to-BPF call, patched as a jump is). */
+static void emit_call_label(struct emitter *e, int label)
 {
-	*main_at = e->n;
-	for (__u32 j = 0; j < code->hdr.main_len && !e->err; j++) {
+	emit_jump(e, BPF_JMP | BPF_CALL, 0, 0, label);
+	if (!e->err)
+		e->insns[e->n - 1].src_reg = BPF_PSEUDO_CALL;
+}
+
+/*
+ * Link i's instructions [from, to), their origin noted. Copied as they are:
+ * a provider's calls and jumps are relative and stay within what is copied.
+ * In line, its exits become jumps to the code after it.
+ */
+static void emit_code(struct emitter *e, const struct nmr_code *code, size_t i, __u32 from,
+		      __u32 to, bool in_line)
+{
+	for (__u32 j = from; j < to && !e->err; j++) {
 		struct bpf_insn in = code->insns[j];
 
-		if (in.code == (BPF_JMP | BPF_EXIT)) {
+		e->link = i + 1;
+		e->at = j;
+		if (in_line && in.code == (BPF_JMP | BPF_EXIT)) {
 			emit_jump(e, BPF_JMP | BPF_JA, 0, 0, L_AFTER + i);
 			continue;
 		}
-		if (is_map_ref(&in)) {
-			int fd = map_fd_of(maps, in.imm);
-
-			if (fd < 0)
-				return fd;
-			in.imm = fd;
-		}
+		if (is_ld_imm64(&in) && (in.src_reg == BPF_PSEUDO_MAP_FD ||
+					 in.src_reg == BPF_PSEUDO_MAP_VALUE) &&
+		    grow(e, (void **)&e->map_at, &e->capmap, e->nmap, sizeof(*e->map_at),
+			 MAX_INSNS))
+			e->map_at[e->nmap++] = e->n;
 		emit(e, in);
 	}
-	return e->err;
-}
-
-/* Provider i's subprograms after the main function; its calls into them moved. */
-static void emit_subprogs(struct emitter *e, const struct nmr_code *code, size_t main_at,
-			  struct map_fds *maps)
-{
-	size_t sub_at = e->n;
-
-	for (__u32 j = code->hdr.main_len; j < code->hdr.insn_cnt && !e->err; j++) {
-		struct bpf_insn in = code->insns[j];
-
-		if (is_map_ref(&in)) {
-			int fd = map_fd_of(maps, in.imm);
-
-			if (fd < 0) {
-				e->err = fd;
-				return;
-			}
-			in.imm = fd;
-		}
-		emit(e, in);
-	}
-	/* calls from the main function: old target t is now at sub_at + t - main_len */
-	for (__u32 j = 0; j < code->hdr.main_len && !e->err; j++) {
-		__u32 t;
-
-		if (!rel_target(code->insns, j, &t))
-			continue;
-		e->insns[main_at + j].imm = (__s32)(sub_at + t - code->hdr.main_len) -
-					    (__s32)(main_at + j) - 1;
-	}
+	e->link = 0;
+	e->at = 0;
 }
 
 static void patch_jumps(struct emitter *e)
@@ -627,7 +448,9 @@ static void patch_jumps(struct emitter *e)
 	for (size_t i = 0; i < e->nfix && !e->err; i++) {
 		long off = (long)e->labels[e->fix[i].label] - (long)e->fix[i].at - 1;
 
-		if (off < -32768 || off > 32767)
+		if (e->insns[e->fix[i].at].code == (BPF_JMP | BPF_CALL))
+			e->insns[e->fix[i].at].imm = off;
+		else if (off < -32768 || off > 32767)
 			e->err = nmr_error(-E2BIG, "link chain: a provider is too long to jump "
 					   "over (%ld instructions)", off);
 		else
@@ -635,31 +458,7 @@ static void patch_jumps(struct emitter *e)
 	}
 }
 
-static int chain_prog_load(const struct nmr_client_record *c, const char *name,
-			   const struct emitter *e, bool gpl, char *log, size_t log_size)
-{
-	LIBBPF_OPTS(bpf_prog_load_opts, o);
-	enum bpf_prog_type type = c->hook == NMR_HOOK_XDP ? BPF_PROG_TYPE_XDP
-							  : BPF_PROG_TYPE_SCHED_CLS;
-	int fd;
 
-	if (c->hook == NMR_HOOK_XDP) {
-		o.expected_attach_type = BPF_XDP;
-		o.prog_flags = c->flags & NMR_CLIENT_F_FRAGS ? BPF_F_XDP_HAS_FRAGS : 0;
-	}
-	fd = bpf_prog_load(type, name, gpl ? "GPL" : "Proprietary", e->insns, e->n, &o);
-	if (fd >= 0 || !log)
-		return fd < 0 ? -errno : fd;
-	/* again, for the verifier's reasons */
-	o.log_buf = log;
-	o.log_size = log_size;
-	o.log_level = 1;
-	log[0] = 0;
-	fd = bpf_prog_load(type, name, gpl ? "GPL" : "Proprietary", e->insns, e->n, &o);
-	if (fd >= 0)
-		return fd;
-	return -errno;
-}
 
 /* The last lines of a verifier log, which say why. */
 static const char *log_tail(const char *log, int lines)
@@ -694,69 +493,43 @@ static int open_client_maps(struct nmr_registry *reg, const struct nmr_client_re
 	return err;
 }
 
-/* Loads what the emitter holds; on failure the error says what the verifier said. */
-static int load_emitted(const struct nmr_client_record *c, const char *name,
-			const struct emitter *e, bool gpl, size_t n)
-{
-	char *log = malloc(1 << 20);
-	int fd = chain_prog_load(c, name, e, gpl, log, log ? 1 << 20 : 0);
 
-	if (fd < 0)
-		fd = nmr_error(fd, "link the %s of client %s (%zu providers, %zu instructions): "
-			       "%s%s%s", name, c->name, n, e->n, strerror(-fd),
-			       log && log[0] ? "; the verifier says:\n" : "",
-			       log && log[0] ? log_tail(log, 4) : "");
-	free(log);
-	return fd;
+bool nmr_code_simple(const struct nmr_code *c)
+{
+	return !(c->hdr.flags & (NMR_CODE_F_CALLS | NMR_CODE_F_LD_ABS | NMR_CODE_F_TAIL_CALL)) &&
+	       (c->hdr.flags & NMR_CODE_F_STACK) && c->hdr.stack + CHAIN_WORDS <= STACK_MAX &&
+	       c->hdr.main_len == c->hdr.insn_cnt;
 }
 
-int nmr_chain_load(struct nmr_registry *reg, const struct nmr_client_record *c,
-		   const struct nmr_chain_link *links, size_t n)
+/*
+ * In line: each simple provider's main function copied into the chain's, its
+ * exits jumps to the code that counts and goes on; the chain's own words on
+ * the stack below the deepest of theirs (the verifier's figure). A provider
+ * that is not simple is called (called[i]) from the same place, its code
+ * after the chain's: a BPF call and return cost more than a hop in line, so
+ * only what needs a call of its own gets one.
+ */
+static void link_in_line(struct emitter *e, const struct nmr_chain_link *links, size_t n,
+			 const struct counters *k, int default_fd, int empty_verdict,
+			 const bool *called, __u32 *stack)
 {
-	int empty_verdict = c->hook == NMR_HOOK_XDP ? XDP_PASS : TC_ACT_UNSPEC;
-	struct emitter e = {};
-	struct map_fds *maps = calloc(1, sizeof(*maps));
-	size_t main_at[NMR_MAX_CHAIN];
-	struct counters k = { .fd = -1 };
-	int default_fd = -1, err;
 	struct frame f;
 	__u32 depth = 0;
-	bool gpl = true;
 
-	if (!maps)
-		return nmr_error(-ENOMEM, "link chain: out of memory");
-	if (n > NMR_MAX_CHAIN) {
-		err = nmr_error(-E2BIG, "link chain: %zu providers, at most %d", n, NMR_MAX_CHAIN);
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		depth = MAX(depth, links[i].code->hdr.stack);
-		gpl &= !!links[i].code->hdr.gpl;
-	}
-	if (depth + CHAIN_SLOTS > STACK_MAX) {
-		err = nmr_error(-E2BIG, "link chain of client %s: a provider uses %u bytes of "
-				"stack; a chain needs %d of the %d for itself", c->name, depth,
-				CHAIN_SLOTS, STACK_MAX);
-		goto out;
-	}
+	for (size_t i = 0; i < n; i++)
+		if (!called[i])
+			depth = MAX(depth, links[i].code->hdr.stack);
+	*stack = depth + CHAIN_WORDS;
 	f.ctx = -(short)(depth + 8);
 	f.stats = -(short)(depth + 16);
 	f.verdict = -(short)(depth + 24);
-	err = open_client_maps(reg, c, &k, &default_fd);
-	if (err)
-		goto out;
-
-	/* A provider that hands nothing on ends the chain: what follows never runs. */
-	for (size_t i = 0; i + 1 < n; i++)
-		if (!links[i].continue_on)
-			n = i + 1;
 	/* The context, for the providers after the first and the default action. */
 	if (n > 1 || default_fd >= 0)
-		emit(&e, STX(BPF_DW, BPF_REG_10, BPF_REG_1, f.ctx));
+		emit(e, STX(BPF_DW, BPF_REG_10, BPF_REG_1, f.ctx));
 	if (!n) {
-		emit_event_count(&e, &k, offsetof(struct nmr_chain_events, no_provider));
-		emit(&e, MOV64_IMM(BPF_REG_0, empty_verdict));
-		emit_jump(&e, BPF_JMP | BPF_JA, 0, 0, L_END);
+		emit_event_count(e, k, offsetof(struct nmr_chain_events, no_provider));
+		emit(e, MOV64_IMM(BPF_REG_0, empty_verdict));
+		emit_jump(e, BPF_JMP | BPF_JA, 0, 0, L_END);
 	}
 	/*
 	 * Per provider, the path a packet takes on to the next one is kept
@@ -765,66 +538,629 @@ int nmr_chain_load(struct nmr_registry *reg, const struct nmr_client_record *c,
 	 * line (emit_final_counts) before it is returned. This CPU's counters
 	 * are found once the first provider is done (emit_first_counters).
 	 */
-	for (size_t i = 0; i < n && !e.err; i++) {
+	for (size_t i = 0; i < n && !e->err; i++) {
 		__u32 cont = links[i].continue_on;
 		short col = links[i].column * sizeof(struct nmr_binding_stats);
 		int next = i + 1 < n ? L_NEXT + i + 1 : L_END, nb = __builtin_popcount(cont);
 
 		if (i)
-			emit(&e, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, f.ctx));
-		err = emit_provider(&e, links[i].code, i, maps, &main_at[i]);
-		if (err)
-			goto out;
-		place(&e, L_AFTER + i);
+			emit(e, LDX(BPF_DW, BPF_REG_1, BPF_REG_10, f.ctx));
+		if (called[i])
+			emit_call_label(e, L_FUNC + i);
+		else
+			emit_code(e, links[i].code, i, 0, links[i].code->hdr.main_len, true);
+		place(e, L_AFTER + i);
 		if (nb == 1) {
 			int v = __builtin_ctz(cont) - 1;
 
-			emit_jump(&e, BPF_JMP32 | BPF_JNE | BPF_K, BPF_REG_0, v, L_FINAL + i);
+			emit_jump(e, BPF_JMP32 | BPF_JNE | BPF_K, BPF_REG_0, v, L_FINAL + i);
 			if (!i)		/* the verdict is v: nothing to keep */
-				emit_first_counters(&e, &k, &f, n > 1, false);
-			emit_count(&e, &f, col + 8 * NMR_VERDICT_INDEX(v), !i);
+				emit_first_counters(e, k, &f, n > 1, false);
+			emit_count(e, &f, col + 8 * NMR_VERDICT_INDEX(v), !i);
 			if (!i && next == L_END)
-				emit(&e, MOV64_IMM(BPF_REG_0, v));
+				emit(e, MOV64_IMM(BPF_REG_0, v));
 		} else {
 			for (int b = 0; b < NMR_VERDICT_SLOTS; b++)
 				if (cont & (1U << b))
-					emit_jump(&e, BPF_JMP32 | BPF_JEQ | BPF_K, BPF_REG_0, b - 1,
+					emit_jump(e, BPF_JMP32 | BPF_JEQ | BPF_K, BPF_REG_0, b - 1,
 						  L_MULTI + i);
-			emit_jump(&e, BPF_JMP | BPF_JA, 0, 0, L_FINAL + i);
+			emit_jump(e, BPF_JMP | BPF_JA, 0, 0, L_FINAL + i);
 		}
 		if (i + 1 < n)
-			place(&e, next);
+			place(e, next);
 	}
 	/* handed on by the last provider (or the chain is empty): the default action */
-	place(&e, L_END);
+	place(e, L_END);
 	if (n && !links[n - 1].continue_on) {
 		/* nothing reaches here */
 	} else if (default_fd >= 0) {
-		emit(&e, STX(BPF_DW, BPF_REG_10, BPF_REG_0, f.verdict));
-		emit_tail_call(&e, default_fd, 0, &f);
-		emit_event_count(&e, &k, offsetof(struct nmr_chain_events, default_missed));
-		emit(&e, LDX(BPF_DW, BPF_REG_0, BPF_REG_10, f.verdict));
-		emit(&e, EXIT());
+		emit(e, STX(BPF_DW, BPF_REG_10, BPF_REG_0, f.verdict));
+		emit_tail_call(e, default_fd, 0, &f);
+		emit_event_count(e, k, offsetof(struct nmr_chain_events, default_missed));
+		emit(e, LDX(BPF_DW, BPF_REG_0, BPF_REG_10, f.verdict));
+		emit(e, EXIT());
 	} else {
-		emit(&e, EXIT());
+		emit(e, EXIT());
 	}
 	for (size_t i = 0; i < n; i++)
-		emit_final_counts(&e, &k, &f, &links[i], i, i + 1 < n ? L_NEXT + i + 1 : L_END,
+		emit_final_counts(e, k, &f, &links[i], i, i + 1 < n ? L_NEXT + i + 1 : L_END,
 				  n > 1);
-	for (size_t i = 0; i < n; i++)
-		emit_subprogs(&e, links[i].code, main_at[i], maps);
+	for (size_t i = 0; i < n && !e->err; i++) {
+		if (!called[i])
+			continue;
+		place(e, L_FUNC + i);
+		emit_code(e, links[i].code, i, 0, links[i].code->hdr.insn_cnt, false);
+	}
+}
+
+/*
+ * By calls: the chain's main function keeps the context in r6, this CPU's
+ * counters in r7 and a verdict for the default action in r8 (callee-saved,
+ * so no stack at all) and calls each provider's main function, copied whole
+ * with its subprograms after it. A provider's stack is then what it is
+ * alone, whatever its neighbours; an LD_ABS that fails returns 0 from that
+ * provider's function only, counted, as the program alone returns 0; a
+ * tail call returns its target's verdict to the chain.
+ */
+static void link_by_calls(struct emitter *e, const struct nmr_chain_link *links, size_t n,
+			  const struct counters *k, int default_fd)
+{
+	struct frame f = {};
+
+	emit(e, MOV64_REG(BPF_REG_6, BPF_REG_1));
+	emit_cpu_part(e, k, 0, NMR_CHAIN_STATS_SHIFT);
+	emit(e, MOV64_REG(BPF_REG_7, BPF_REG_1));
+	for (size_t i = 0; i < n && !e->err; i++) {
+		__u32 cont = links[i].continue_on;
+		short col = links[i].column * sizeof(struct nmr_binding_stats);
+		int next = i + 1 < n ? L_NEXT + i + 1 : L_END;
+
+		emit(e, MOV64_REG(BPF_REG_1, BPF_REG_6));
+		emit_call_label(e, L_FUNC + i);
+		emit(e, MOV64_REG(BPF_REG_1, BPF_REG_7));
+		emit_verdict_count(e, &f, col, true);
+		if (__builtin_popcount(cont) == 1) {
+			emit_jump(e, BPF_JMP32 | BPF_JNE | BPF_K, BPF_REG_0,
+				  __builtin_ctz(cont) - 1, L_EXIT);
+		} else if (cont) {
+			for (int b = 0; b < NMR_VERDICT_SLOTS; b++)
+				if (cont & (1U << b))
+					emit_jump(e, BPF_JMP32 | BPF_JEQ | BPF_K, BPF_REG_0, b - 1,
+						  next);
+			emit_jump(e, BPF_JMP | BPF_JA, 0, 0, L_EXIT);
+		}
+		if (i + 1 < n)
+			place(e, next);
+	}
+	place(e, L_END);
+	if (links[n - 1].continue_on && default_fd >= 0) {
+		emit(e, MOV64_REG(BPF_REG_8, BPF_REG_0));
+		emit(e, MOV64_REG(BPF_REG_1, BPF_REG_6));
+		emit_ld_map(e, BPF_REG_2, default_fd, false);
+		emit(e, MOV64_IMM(BPF_REG_3, 0));
+		emit(e, CALL(BPF_FUNC_tail_call));
+		emit_event_count(e, k, offsetof(struct nmr_chain_events, default_missed));
+		emit(e, MOV64_REG(BPF_REG_0, BPF_REG_8));
+	}
+	place(e, L_EXIT);
+	emit(e, EXIT());
+	for (size_t i = 0; i < n && !e->err; i++) {
+		place(e, L_FUNC + i);
+		emit_code(e, links[i].code, i, 0, links[i].code->hdr.insn_cnt, false);
+	}
+}
+
+/* ---- the chain's BTF ---- */
+
+struct infos {
+	struct bpf_func_info *func;
+	size_t nfunc, capfunc;
+	struct bpf_line_info *line;
+	size_t nline, capline;
+};
+
+static int add_func(struct infos *in, __u32 off, __u32 type)
+{
+	if (in->nfunc == in->capfunc) {
+		size_t cap = in->capfunc ? 2 * in->capfunc : 64;
+		void *p = realloc(in->func, cap * sizeof(*in->func));
+
+		if (!p)
+			return -ENOMEM;
+		in->func = p;
+		in->capfunc = cap;
+	}
+	in->func[in->nfunc++] = (struct bpf_func_info){ .insn_off = off, .type_id = type };
+	return 0;
+}
+
+static int add_line(struct infos *in, __u32 off, __u32 file, __u32 line, __u32 col)
+{
+	if (in->nline == in->capline) {
+		size_t cap = in->capline ? 2 * in->capline : 256;
+		void *p = realloc(in->line, cap * sizeof(*in->line));
+
+		if (!p)
+			return -ENOMEM;
+		in->line = p;
+		in->capline = cap;
+	}
+	in->line[in->nline++] = (struct bpf_line_info){ .insn_off = off, .file_name_off = file,
+							 .line_off = line, .line_col = col };
+	return 0;
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+	const struct bpf_line_info *x = a, *y = b;
+
+	if (x->insn_off != y->insn_off)
+		return x->insn_off < y->insn_off ? -1 : 1;
+	return x < y ? -1 : 1;	/* stable: a provider's own line before the chain's */
+}
+
+/* The sorted starts of a code's functions: its func_info, or found from its calls. */
+static int code_funcs(const struct nmr_code *c, __u32 *starts, __u32 max, __u32 *n)
+{
+	*n = 0;
+	if (c->hdr.nfunc) {
+		for (__u32 i = 0; i < c->hdr.nfunc && i < max; i++)
+			starts[(*n)++] = c->func[i].insn_off;
+		return 0;
+	}
+	starts[(*n)++] = 0;
+	for (__u32 i = 0; i < c->hdr.insn_cnt; i++) {
+		const struct bpf_insn *in = &c->insns[i];
+		__s64 t = (__s64)i + in->imm + 1;
+		bool seen = false;
+
+		if (!((in->code == (BPF_JMP | BPF_CALL) && in->src_reg == BPF_PSEUDO_CALL) ||
+		      (is_ld_imm64(in) && in->src_reg == BPF_PSEUDO_FUNC)))
+			continue;
+		if (t <= 0 || t >= c->hdr.insn_cnt)
+			return -EINVAL;
+		for (__u32 j = 0; j < *n; j++)
+			seen |= starts[j] == t;
+		if (!seen && *n == max)
+			return -E2BIG;
+		if (!seen)
+			starts[(*n)++] = t;
+	}
+	for (__u32 i = 1; i < *n; i++)
+		for (__u32 j = i; j > 0 && starts[j - 1] > starts[j]; j--) {
+			__u32 x = starts[j];
+
+			starts[j] = starts[j - 1];
+			starts[j - 1] = x;
+		}
+	return 0;
+}
+
+/* A BTF name from a provider's name: letters, digits and '_'. */
+static void btf_ident(char *buf, size_t len, const char *name, size_t i, __u32 k)
+{
+	size_t at;
+
+	snprintf(buf, len, "nmr_%s_%u", name ? name : "provider", k);
+	for (at = 0; buf[at]; at++)
+		if (!(buf[at] == '_' || (buf[at] >= '0' && buf[at] <= '9') ||
+		      (buf[at] >= 'a' && buf[at] <= 'z') || (buf[at] >= 'A' && buf[at] <= 'Z')))
+			buf[at] = '_';
+	(void)i;
+}
+
+/*
+ * The chain's BTF: its own main function's type, then each provider's BTF
+ * as it is, its types moved by where they land. One func_info per function
+ * at its new offset (a provider's main called as a static function: alone it
+ * is the program, not a global function to verify on its own), its lines
+ * moved likewise, and a line of the chain's own at each stretch of its code.
+ */
+static int link_btf(const struct emitter *e, const struct nmr_chain_link *links, size_t n,
+		    const bool *called, struct nmr_linked *out)
+{
+	struct btf *btf = btf__new_empty();
+	struct infos in = {};
+	__u32 starts[256], nstarts;
+	int int_id, ptr, proto, any, chain, file, err = -ENOMEM;
+
+	if (!btf)
+		return nmr_error(-ENOMEM, "link chain: out of memory");
+	int_id = btf__add_int(btf, "int", 4, BTF_INT_SIGNED);
+	ptr = btf__add_ptr(btf, 0);
+	proto = btf__add_func_proto(btf, int_id);
+	if (int_id < 0 || ptr < 0 || proto < 0 || btf__add_func_param(btf, "ctx", ptr))
+		goto fail;
+	chain = btf__add_func(btf, "nmr_chain", BTF_FUNC_GLOBAL, proto);
+	any = btf__add_func_proto(btf, int_id);
+	for (int a = 0; a < 5 && any >= 0; a++) {
+		char name[4] = { 'r', '1' + a, 0 };
+
+		if (btf__add_func_param(btf, name, ptr))
+			any = -1;
+	}
+	file = btf__add_str(btf, "nmr-bpf chain");
+	if (chain < 0 || any < 0 || file < 0 || add_func(&in, 0, chain))
+		goto fail;
+	err = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct nmr_code *c = links[i].code;
+		size_t at = 0;
+		struct btf *src = NULL;
+		__u32 base = 0, copied = called[i] ? c->hdr.insn_cnt : c->hdr.main_len;
+		int first;
+
+		while (at < e->n && e->origin[at] != (int)i + 1)
+			at++;
+		if (c->hdr.btf_size) {
+			src = btf__new(c->btf, c->hdr.btf_size);
+			if (!src) {
+				err = nmr_error(-EINVAL, "link chain: the BTF of %s is damaged",
+						links[i].name ?: "a provider");
+				goto fail_quiet;
+			}
+			first = btf__add_btf(btf, src);
+			if (first < 0) {
+				btf__free(src);
+				goto fail;
+			}
+			base = first - 1;
+		}
+		if (called[i]) {
+			err = code_funcs(c, starts, ARRAY_SIZE(starts), &nstarts);
+			if (err) {
+				btf__free(src);
+				err = nmr_error(err, "link chain: the functions of %s",
+						links[i].name ?: "a provider");
+				goto fail_quiet;
+			}
+			for (__u32 f = 0; f < nstarts && !err; f++) {
+				char name[64];
+				int t;
+
+				if (src && c->hdr.nfunc) {
+					const struct btf_type *ft = btf__type_by_id(src,
+									c->func[f].type_id);
+
+					t = base + c->func[f].type_id;
+					if (!ft || !btf_is_func(ft))
+						t = -EINVAL;
+					else if (!f)	/* the provider's main: static here */
+						t = btf__add_func(btf, btf__name_by_offset(src,
+								  ft->name_off), BTF_FUNC_STATIC,
+								  base + ft->type);
+				} else {
+					btf_ident(name, sizeof(name), links[i].name, i, f);
+					t = btf__add_func(btf, name, BTF_FUNC_STATIC, any);
+				}
+				err = t < 0 ? t : add_func(&in, at + starts[f], t);
+				/* the kernel wants a line where each function starts */
+				if (!err)
+					err = add_line(&in, at + starts[f], file, 0, 0);
+			}
+		}
+		for (__u32 l = 0; src && l < c->hdr.nline && !err; l++) {
+			const struct bpf_line_info *li = &c->line[l];
+			const char *fname = btf__str_by_offset(src, li->file_name_off);
+			const char *line = btf__str_by_offset(src, li->line_off);
+			int fo, lo;
+
+			if (li->insn_off >= copied)
+				continue;
+			fo = btf__add_str(btf, fname ?: "");
+			lo = btf__add_str(btf, line ?: "");
+			err = fo < 0 || lo < 0 ? -ENOMEM : 0;
+			/* a provider's own lines go first: sorted before the chain's at one offset */
+			if (!err)
+				err = add_line(&in, at + li->insn_off, fo, lo, li->line_col);
+		}
+		btf__free(src);
+		if (err)
+			goto fail;
+	}
+	/* the chain's own code: a line where each stretch of it starts */
+	for (size_t x = 0; x < e->n && !err; x++)
+		if (!e->origin[x] && (!x || e->origin[x - 1]))
+			err = add_line(&in, x, file, 0, 0);
+	if (err)
+		goto fail;
+	/* stable by position: move the chain's lines after providers' at one offset */
+	for (size_t a = 0; a < in.nline; a++)
+		if (in.line[a].file_name_off == (__u32)file && !in.line[a].line_off)
+			in.line[a].line_col = 1;	/* marks "ours" for the sort below */
+	qsort(in.line, in.nline, sizeof(*in.line), cmp_line);
+	{
+		size_t w = 0;
+
+		for (size_t r = 0; r < in.nline; r++)
+			if (!w || in.line[w - 1].insn_off != in.line[r].insn_off)
+				in.line[w++] = in.line[r];
+			else if (in.line[w - 1].file_name_off == (__u32)file &&
+				 !in.line[w - 1].line_off)
+				in.line[w - 1] = in.line[r];	/* the provider's own line wins */
+		in.nline = w;
+		for (size_t r = 0; r < w; r++)
+			if (in.line[r].file_name_off == (__u32)file && !in.line[r].line_off)
+				in.line[r].line_col = 0;
+	}
+	out->btf = btf;
+	out->func = in.func;
+	out->nfunc = in.nfunc;
+	out->line = in.line;
+	out->nline = in.nline;
+	return 0;
+fail:
+	err = nmr_error(err < 0 ? err : -ENOMEM, "link chain: make its BTF");
+fail_quiet:
+	free(in.func);
+	free(in.line);
+	btf__free(btf);
+	return err;
+}
+
+void nmr_linked_free(struct nmr_linked *l)
+{
+	free(l->insns);
+	free(l->func);
+	free(l->line);
+	free(l->map_at);
+	free(l->origin);
+	free(l->origin_insn);
+	btf__free(l->btf);
+	memset(l, 0, sizeof(*l));
+}
+
+int nmr_link(const struct nmr_chain_link *links, size_t n, const struct nmr_link_opts *opts,
+	     struct nmr_linked *out)
+{
+	int empty_verdict = opts->hook == NMR_HOOK_XDP ? XDP_PASS : TC_ACT_UNSPEC;
+	struct counters k = { .fd = opts->stats_fd, .ncpus = opts->ncpus };
+	bool by_calls = false, btf = false, any_called = false, called[NMR_MAX_CHAIN] = {};
+	struct emitter e = {};
+	__u32 depth = 0;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (n > NMR_MAX_CHAIN)
+		return nmr_error(-E2BIG, "link chain: %zu providers, at most %d", n,
+				 NMR_MAX_CHAIN);
+	out->gpl = true;
+	/* A provider that hands nothing on ends the chain: what follows never runs. */
+	for (size_t i = 0; i + 1 < n; i++)
+		if (!links[i].continue_on)
+			n = i + 1;
+	for (size_t i = 0; i < n; i++) {
+		const struct nmr_code *c = links[i].code;
+
+		out->gpl &= !!c->hdr.gpl;
+		btf |= c->hdr.btf_size != 0;
+		if (nmr_code_simple(c)) {
+			depth = MAX(depth, c->hdr.stack);
+			continue;
+		}
+		if (opts->mode == NMR_LINK_INLINE)
+			return nmr_error(-EINVAL, "link chain: %s cannot be linked in line "
+					 "(it calls functions, uses LD_ABS or tail calls, or its "
+					 "stack leaves no room)", links[i].name ?: "a provider");
+		called[i] = any_called = true;
+	}
+	/*
+	 * A called provider's frames go below the chain's: when they might not
+	 * fit as they do alone (or a tail call of theirs might find more than
+	 * the kernel allows above it), the chain keeps no frame at all.
+	 */
+	depth = (depth + CHAIN_WORDS + 31) & ~31U;
+	for (size_t i = 0; i < n; i++) {
+		const struct nmr_code_header *h = &links[i].code->hdr;
+
+		if (called[i] && (!(h->flags & NMR_CODE_F_STACK) || depth + h->frames > STACK_MAX ||
+				  ((h->flags & NMR_CODE_F_TAIL_CALL) && depth + h->frames >= 256)))
+			by_calls = true;
+	}
+	if (opts->mode == NMR_LINK_CALL && n)
+		by_calls = true;
+again:
+	if (by_calls) {
+		for (size_t i = 0; i < n; i++)
+			called[i] = true;
+		link_by_calls(&e, links, n, &k, opts->default_fd);
+	} else {
+		link_in_line(&e, links, n, &k, opts->default_fd, empty_verdict, called,
+			     &out->stack);
+	}
 	patch_jumps(&e);
-	if (!(err = e.err))
-		err = load_emitted(c, "nmr_chain", &e, gpl, n);
+	if (e.err == -E2BIG && !by_calls && opts->mode == NMR_LINK_AUTO && n) {
+		/* in line, the jumps over a long provider are out of range: calls have none */
+		emitter_free(&e);
+		e = (struct emitter){};
+		by_calls = true;
+		goto again;
+	}
+	err = e.err;
+	if (!err && (by_calls || any_called || btf))
+		err = link_btf(&e, links, n, called, out);
+	if (err) {
+		emitter_free(&e);
+		nmr_linked_free(out);
+		return err;
+	}
+	out->insns = e.insns;
+	out->n = e.n;
+	out->map_at = e.map_at;
+	out->nmap = e.nmap;
+	out->origin = e.origin;
+	out->origin_insn = e.oinsn;
+	out->call_mode = by_calls;
+	for (size_t x = 0; x < e.n; x++)
+		out->origin[x]--;	/* the link, or -1 for the chain's own */
+	free(e.fix);
+	return 0;
+}
+
+/* ---- loading a linked chain ---- */
+
+/* The source line of instruction at of code c: "file:line: text", or "". */
+static void source_line(const struct nmr_code *c, __u32 at, char *buf, size_t len)
+{
+	const struct bpf_line_info *best = NULL;
+	struct btf *btf;
+
+	buf[0] = 0;
+	for (__u32 i = 0; i < c->hdr.nline; i++)
+		if (c->line[i].insn_off <= at && (!best || c->line[i].insn_off > best->insn_off))
+			best = &c->line[i];
+	if (!best || !c->hdr.btf_size || !(btf = btf__new(c->btf, c->hdr.btf_size)))
+		return;
+	snprintf(buf, len, "; source %s:%u: %s", btf__str_by_offset(btf, best->file_name_off) ?: "?",
+		 BPF_LINE_INFO_LINE_NUM(best->line_col),
+		 btf__str_by_offset(btf, best->line_off) ?: "");
+	btf__free(btf);
+}
+
+/* The instruction the verifier stopped at: the last "N: (" line of its log. */
+static long failing_insn(const char *log)
+{
+	long at = -1;
+
+	for (const char *p = log; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		char *end;
+		long v = strtol(p, &end, 10);
+
+		if (end != p && end[0] == ':' && end[1] == ' ' && end[2] == '(')
+			at = v;
+	}
+	return at;
+}
+
+
+int nmr_link_load(const struct nmr_linked *l, const struct nmr_chain_link *links, size_t n,
+		  const struct nmr_link_opts *opts, const char *client_name)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, o);
+	enum bpf_prog_type type = opts->hook == NMR_HOOK_XDP ? BPF_PROG_TYPE_XDP
+							     : BPF_PROG_TYPE_SCHED_CLS;
+	const char *lic = l->gpl ? "GPL" : "Proprietary";
+	struct bpf_insn *insns = malloc(l->n * sizeof(*insns));
+	__u32 ids[64];
+	int fds[64], nfds = 0, fd = -ENOMEM;
+	size_t log_size = 16 << 20;
+	char *log = NULL, where[1024] = "";
+
+	if (!insns)
+		return nmr_error(-ENOMEM, "link chain: out of memory");
+	memcpy(insns, l->insns, l->n * sizeof(*insns));
+	/* map ids back to fds, each map opened once */
+	for (size_t m = 0; m < l->nmap; m++) {
+		struct bpf_insn *in = &insns[l->map_at[m]];
+		int k = 0;
+
+		while (k < nfds && ids[k] != (__u32)in->imm)
+			k++;
+		if (k == nfds) {
+			if (nfds == ARRAY_SIZE(ids)) {
+				fd = nmr_error(-E2BIG, "link chain: more than %zu maps",
+					       ARRAY_SIZE(ids));
+				goto out;
+			}
+			ids[k] = in->imm;
+			fds[k] = bpf_map_get_fd_by_id(in->imm);
+			if (fds[k] < 0) {
+				fd = nmr_error(-errno, "link chain: map id %u is gone: %s",
+					       in->imm, strerror(errno));
+				goto out;
+			}
+			nfds++;
+		}
+		in->imm = fds[k];
+	}
+	if (l->btf && btf__load_into_kernel(l->btf)) {
+		fd = nmr_error(-errno ?: -EINVAL, "link the chain of client %s: the kernel "
+			       "refuses its BTF: %s", client_name, strerror(errno ?: EINVAL));
+		goto out;
+	}
+	if (l->btf) {
+		o.prog_btf_fd = btf__fd(l->btf);
+		o.func_info = l->func;
+		o.func_info_cnt = l->nfunc;
+		o.func_info_rec_size = sizeof(*l->func);
+		o.line_info = l->line;
+		o.line_info_cnt = l->nline;
+		o.line_info_rec_size = sizeof(*l->line);
+	}
+	if (opts->hook == NMR_HOOK_XDP) {
+		o.expected_attach_type = BPF_XDP;
+		o.prog_flags = opts->frags ? BPF_F_XDP_HAS_FRAGS : 0;
+	}
+	fd = bpf_prog_load(type, "nmr_chain", lic, insns, l->n, &o);
+	if (fd >= 0)
+		goto out;
+	fd = -errno;
+	/* again, for the verifier's reasons */
+	log = malloc(log_size);
+	if (log) {
+		long at;
+
+		o.log_buf = log;
+		o.log_size = log_size;
+		o.log_level = 1;
+		log[0] = 0;
+		if ((fd = bpf_prog_load(type, "nmr_chain", lic, insns, l->n, &o)) >= 0)
+			goto out;
+		fd = -errno;
+		at = failing_insn(log);
+		if (at >= 0 && (size_t)at < l->n && l->origin[at] >= 0 &&
+		    (size_t)l->origin[at] < n) {
+			const struct nmr_chain_link *lk = &links[l->origin[at]];
+			char src[512];
+
+			source_line(lk->code, l->origin_insn[at], src, sizeof(src));
+			if (lk->name)
+				snprintf(where, sizeof(where), " at instruction %u of provider %s%s",
+					 l->origin_insn[at], lk->name, src);
+			else
+				snprintf(where, sizeof(where), " at instruction %u of the chain's "
+					 "provider %d%s", l->origin_insn[at], l->origin[at] + 1, src);
+		} else if (at >= 0) {
+			snprintf(where, sizeof(where), " at instruction %ld of the chain's own code",
+				 at);
+		}
+	}
+	fd = nmr_error(fd, "link the chain of client %s (%zu providers, %zu instructions, %s)%s: "
+		       "%s%s%s", client_name, n, l->n, l->call_mode ? "by calls" : "in line",
+		       where, strerror(-fd), log && log[0] ? "; the verifier says:\n" : "",
+		       log && log[0] ? log_tail(log, 4) : "");
 out:
-	for (size_t i = 0; i < maps->n; i++)
-		close(maps->fd[i]);
+	while (nfds--)
+		close(fds[nfds]);
+	free(log);
+	free(insns);
+	return fd;
+}
+
+int nmr_chain_load(struct nmr_registry *reg, const struct nmr_client_record *c,
+		   const struct nmr_chain_link *links, size_t n)
+{
+	struct nmr_link_opts opts = {
+		.hook = c->hook, .frags = c->flags & NMR_CLIENT_F_FRAGS, .mode = NMR_LINK_AUTO,
+	};
+	struct counters k = { .fd = -1 };
+	struct nmr_linked l;
+	int default_fd = -1, err;
+
+	err = open_client_maps(reg, c, &k, &default_fd);
+	if (!err) {
+		opts.stats_fd = k.fd;
+		opts.ncpus = k.ncpus;
+		opts.default_fd = default_fd;
+		err = nmr_link(links, n, &opts, &l);
+	}
+	if (!err) {
+		err = nmr_link_load(&l, links, n, &opts, c->name);
+		nmr_linked_free(&l);
+	}
 	if (k.fd >= 0)
 		close(k.fd);
 	if (default_fd >= 0)
 		close(default_fd);
-	free(maps);
-	free(e.insns);
-	free(e.fix);
 	return err;
 }

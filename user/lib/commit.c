@@ -295,6 +295,7 @@ int nmr_chain_commit(struct nmr_registry *reg, struct nmr_client_record *c,
 	struct nmr_instance *built = NULL;
 	struct nmr_code *codes = NULL;
 	struct nmr_chain_link *links = NULL;
+	char (*names)[NMR_NAME_LEN] = NULL;
 	int table_fd = -1, chain_fd = -1, stats_fd = -1, err;
 	char path[PATH_MAX];
 	__u64 t0;
@@ -327,7 +328,8 @@ int nmr_chain_commit(struct nmr_registry *reg, struct nmr_client_record *c,
 	built = calloc(n + 1, sizeof(*built));
 	codes = calloc(n + 1, sizeof(*codes));
 	links = calloc(n + 1, sizeof(*links));
-	if (!built || !codes || !links) {
+	names = calloc(n + 1, sizeof(*names));
+	if (!built || !codes || !links || !names) {
 		err = nmr_error(-ENOMEM, "commit chain: out of memory");
 		goto undo;
 	}
@@ -366,6 +368,8 @@ int nmr_chain_commit(struct nmr_registry *reg, struct nmr_client_record *c,
 			err = nmr_chain_stats_reset(stats_fd, want[i].column);
 		links[i].continue_on = prov.continue_on;
 		links[i].column = want[i].column;
+		memcpy(names[i], prov.name, sizeof(names[i]));
+		links[i].name = names[i];	/* for the linker's errors */
 	}
 	/*
 	 * No provider left: an empty chain (it counts, hands to the default
@@ -407,6 +411,7 @@ out:
 	for (size_t i = 0; codes && i < n; i++)
 		nmr_code_free(&codes[i]);
 	free(links);
+	free(names);
 	free(codes);
 	free(built);
 	if (chain_fd >= 0)

@@ -187,36 +187,45 @@ static enum map_role map_role(const struct bpf_map *map)
 	return MAP_SHARED;
 }
 
-/* A pinned map that a new version of the object would reuse must be of the same shape. */
-static int check_compatible(const struct nmr_provider_record *prov, const struct bpf_map *map,
-			    const char *path)
+/*
+ * A pinned shared map that this instance is to use, checked for the shape
+ * the object wants: returns its fd. The kernel sets BPF_F_RDONLY_PROG on
+ * every devmap it creates, so that flag does not count (libbpf's own reuse by
+ * pin path compares flags exactly, and fails on every devmap).
+ */
+static int open_shared(const struct nmr_provider_record *prov, const struct bpf_map *map,
+		       const char *path)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
-	int fd = bpf_obj_get(path), err = 0;
+	int fd = bpf_obj_get(path);
 
 	if (fd < 0)
 		return nmr_error(-errno, "provider %s: open %s: %s", prov->name, path,
 				 strerror(errno));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		err = nmr_error(-errno, "provider %s: inspect %s: %s", prov->name, path,
-				strerror(errno));
-	else if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
-		 info.value_size != bpf_map__value_size(map) ||
-		 info.max_entries != bpf_map__max_entries(map))
-		err = nmr_error(-EINVAL, "provider %s: map %s of the new object has another "
-				"definition (type, key, value or size) than the provider's pinned "
-				"one; deregister and register the provider to start with new maps",
-				prov->name, bpf_map__name(map));
-	close(fd);
-	return err;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		close(fd);
+		return nmr_error(-errno, "provider %s: inspect %s: %s", prov->name, path,
+				 strerror(errno));
+	}
+	if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+	    info.value_size != bpf_map__value_size(map) ||
+	    info.max_entries != bpf_map__max_entries(map) ||
+	    (info.map_flags ^ bpf_map__map_flags(map)) & ~BPF_F_RDONLY_PROG) {
+		close(fd);
+		return nmr_error(-EINVAL, "provider %s: map %s of the object has another "
+				 "definition (type, key, value, size or flags) than the "
+				 "provider's pinned one; deregister and register the provider to "
+				 "start with new maps", prov->name, bpf_map__name(map));
+	}
+	return fd;
 }
 
 /*
- * Prepares the object's maps for one instance. Shared maps go through
- * libbpf's pin path: an existing pin is reused when its definition matches
- * (and refused when it does not), a missing one is created and pinned at
- * load. Only a template may create: it notes in created[] the pins it makes.
+ * Prepares the object's maps for one instance. An existing shared map is
+ * reused by fd when its definition matches (and refused when it does not); a
+ * missing one is created and pinned at load through libbpf's pin path. Only
+ * a template may create: it notes in created[] the pins it makes.
  */
 static int prepare_maps(struct nmr_registry *reg, const struct nmr_provider_record *prov,
 			struct bpf_object *obj, const struct nmr_instance_config *cfg,
@@ -244,9 +253,14 @@ static int prepare_maps(struct nmr_registry *reg, const struct nmr_provider_reco
 			err = shared_map_path(reg, prov, map, path, sizeof(path));
 			if (err)
 				return err;
-			if (!access(path, F_OK) && (err = check_compatible(prov, map, path)))
-				return err;
-			if (access(path, F_OK)) {
+			if (!access(path, F_OK)) {
+				int fd = open_shared(prov, map, path);
+
+				if (fd < 0)
+					return fd;
+				err = bpf_map__reuse_fd(map, fd);
+				close(fd);
+			} else {
 				if (!template)
 					return nmr_error(-ENOENT, "provider %s: shared map %s is "
 							 "missing", prov->name, path);
@@ -254,8 +268,8 @@ static int prepare_maps(struct nmr_registry *reg, const struct nmr_provider_reco
 					return nmr_error(-E2BIG, "provider %s: more than %d maps",
 							 prov->name, NMR_MAX_SHARED_MAPS);
 				snprintf(created[(*ncreated)++], PATH_MAX, "%s", path);
+				err = bpf_map__set_pin_path(map, path);
 			}
-			err = bpf_map__set_pin_path(map, path);
 			break;
 		}
 		if (err)
@@ -294,12 +308,14 @@ static int fill_dispatch(const struct nmr_provider_record *prov, struct bpf_obje
 /*
  * Loads one instance of the provider's program from the ELF object in obj.
  * template: the instance made at registration, which verifies the program and
- * creates (and pins) the provider's shared maps.
+ * creates (and pins) the provider's shared maps. stats: the verifier's
+ * statistics asked for, which give the exact stack depth the chain needs.
  */
-int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record *prov,
-		      const void *obj_buf, size_t obj_size, __u32 slot, bool template,
-		      struct nmr_instance *inst, char *log, size_t log_size)
+static int instance_load(struct nmr_registry *reg, const struct nmr_provider_record *prov,
+			 const void *obj_buf, size_t obj_size, __u32 slot, bool template,
+			 struct nmr_instance *inst, char *log, size_t log_size, bool stats)
 {
+	char stats_log[4096];
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = prov->name);
 	struct nmr_instance_config cfg = { .binding_slot = slot };
 	char (*created)[PATH_MAX] = calloc(NMR_MAX_SHARED_MAPS, PATH_MAX);
@@ -336,7 +352,11 @@ int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record
 		bpf_program__set_expected_attach_type(p, bpf_program__type(p) ==
 						      BPF_PROG_TYPE_XDP ? BPF_XDP : 0);
 	}
-	if (log && log_size) {
+	stats_log[0] = 0;
+	if (stats) {
+		bpf_program__set_log_buf(prog, stats_log, sizeof(stats_log));
+		bpf_program__set_log_level(prog, 4);	/* BPF_LOG_STATS */
+	} else if (log && log_size) {
 		log[0] = 0;
 		bpf_program__set_log_buf(prog, log, log_size);
 	}
@@ -352,15 +372,25 @@ int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record
 	if (err) {
 		err = nmr_error(err, "provider %s: load program %s: %s%s", prov->name,
 				prov->prog_name, strerror(-err),
-				err == -EACCES || err == -EINVAL ? " (rejected by the verifier)" :
+				!stats && log && log_size && log[0] ? " (rejected by the verifier)" :
 				"");
+		goto fail;
+	}
+	/* what a provider needs alone must be enough in a chain, or be refused now */
+	if (template && nmr_code_call_depth(bpf_program__insns(prog),
+					    bpf_program__insn_cnt(prog)) >= 8) {
+		err = nmr_error(-E2BIG, "provider %s: program %s calls functions 8 frames deep, "
+				"the kernel's limit; in a chain it is called from the chain's "
+				"own function, one frame more: at most 7 deep", prov->name,
+				prov->prog_name);
 		goto fail;
 	}
 	inst->prog_fd = dup(bpf_program__fd(prog));
 	inst->prog_id = nmr_prog_id(inst->prog_fd);
 	err = fill_dispatch(prov, obj, prog, inst);
 	if (!err && !template)	/* what the client's chain links in */
-		err = nmr_code_from_prog(prog, &inst->code);
+		err = nmr_code_from_prog(obj, prog, obj_buf, obj_size,
+					 stats ? stats_log : NULL, &inst->code);
 	if (err) {
 		nmr_error_prefix(err, "provider %s", prov->name);
 		goto fail;
@@ -375,5 +405,19 @@ fail:
 	free(created);
 	bpf_object__close(obj);
 	nmr_instance_close(inst);
+	return err;
+}
+
+int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record *prov,
+		      const void *obj, size_t obj_size, __u32 slot, bool template,
+		      struct nmr_instance *inst, char *log, size_t log_size)
+{
+	int err = instance_load(reg, prov, obj, obj_size, slot, template, inst, log, log_size,
+				!template);
+
+	/* statistics give no reasons: for them, load it again as libbpf does */
+	if (err && !template)
+		err = instance_load(reg, prov, obj, obj_size, slot, template, inst, log,
+				    log_size, false);
 	return err;
 }

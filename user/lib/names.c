@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Names of hooks and verdicts, as users type them (CLI.md). */
+/* Names of hooks and verdicts, as users type them on the command line. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -115,5 +115,10 @@ char *nmr_verdicts_format(enum nmr_hook hook, __u32 mask, char *buf, size_t len)
 
 __u32 nmr_default_continue_on(enum nmr_hook hook)
 {
-	return NMR_VERDICT_BIT(hook == NMR_HOOK_XDP ? 2 /* XDP_PASS */ : 0 /* TC_ACT_OK */);
+	/*
+	 * "Not mine": XDP_PASS; for TC, TC_ACT_UNSPEC, which is TCX_NEXT: the
+	 * verdict by which the kernel itself hands a packet to the next program
+	 * of a TCX hook (and cls_bpf to the next filter).
+	 */
+	return NMR_VERDICT_BIT(hook == NMR_HOOK_XDP ? 2 /* XDP_PASS */ : -1 /* TC_ACT_UNSPEC */);
 }

@@ -104,34 +104,108 @@ int nmr_frags_check(const struct nmr_client_record *client,
 		    const struct nmr_provider_record *provider);
 
 /* ---- chain.c: a client's providers linked into one program ---- */
-/* A binding's code: its instance's instructions, maps named by id. */
+/*
+ * A binding's code: its instance's instructions (maps named by id), with
+ * what linking needs to give the chain BTF: one func_info per function
+ * (insn_off in instructions of this code, type_id in btf) and line_info
+ * (string offsets in btf), and the program's BTF itself, raw.
+ */
 struct nmr_code_header {
 	__u32 magic;
 	__u32 insn_cnt;
 	__u32 main_len;		/* the main function; subprograms follow */
-	__u32 stack;		/* bytes of stack the main function uses */
+	__u32 stack;		/* bytes of stack the main function uses (the verifier's) */
 	__u32 gpl;		/* GPL-compatible license */
-	__u32 pad;
+	__u32 flags;		/* NMR_CODE_F_* */
+	__u32 nfunc;		/* func_info records */
+	__u32 nline;		/* line_info records */
+	__u32 btf_size;		/* bytes of raw BTF; 0: none */
+	__u32 frames;		/* all its functions' frames, each rounded up to 32 bytes:
+				 * at least what its deepest call path needs */
 };
+#define NMR_CODE_F_CALLS	(1U << 0)	/* calls subprograms or refers to callbacks */
+#define NMR_CODE_F_LD_ABS	(1U << 1)	/* legacy packet loads, whose failure exits */
+#define NMR_CODE_F_TAIL_CALL	(1U << 2)	/* bpf_tail_call() */
+#define NMR_CODE_F_STACK	(1U << 3)	/* stack is the verifier's figure */
 struct bpf_insn;
+struct bpf_func_info;
+struct bpf_line_info;
 struct nmr_code {
 	struct nmr_code_header hdr;
 	struct bpf_insn *insns;
+	struct bpf_func_info *func;
+	struct bpf_line_info *line;
+	void *btf;
 };
 struct bpf_program;
-int nmr_code_from_prog(const struct bpf_program *prog, struct nmr_code *out);
+struct bpf_object;
+/* stats: the verifier's statistics of the program's load (BPF_LOG_STATS), or NULL. */
+int nmr_code_from_prog(const struct bpf_object *obj, const struct bpf_program *prog,
+		       const void *elf, size_t elf_size, const char *stats, struct nmr_code *out);
 int nmr_code_store(const char *path, const struct nmr_code *code);
 int nmr_code_load(const char *path, struct nmr_code *out);
+/* The same from and to memory, checked: a damaged blob is refused, never read past. */
+int nmr_code_encode(const struct nmr_code *code, void **buf, size_t *size);
+int nmr_code_decode(const void *buf, size_t size, struct nmr_code *out);
 void nmr_code_free(struct nmr_code *code);
+/* How many frames deep its calls go (MAX_CALL_FRAMES is 8), or a negative errno. */
+int nmr_code_call_depth(const struct bpf_insn *insns, __u32 cnt);
+/* Refuses by name what the linker cannot move; sets NMR_CODE_F_* in *flags. */
+int nmr_code_check(const char *name, const struct bpf_insn *insns, __u32 cnt, __u32 *flags);
 
 struct nmr_chain_link {
 	const struct nmr_code *code;
 	__u32 continue_on;	/* NMR_VERDICT_BIT() set */
 	__u32 column;		/* the binding's counters */
+	const char *name;	/* the provider's, for errors; NULL: "provider N" */
 };
 /* Links the chain and loads it: returns its program fd or an error. */
 int nmr_chain_load(struct nmr_registry *reg, const struct nmr_client_record *client,
 		   const struct nmr_chain_link *links, size_t n);
+
+/*
+ * The linker as a pure function: codes and options in, a program out. No
+ * system call: map ids stay ids (map_at lists where) until nmr_link_load().
+ */
+enum nmr_link_mode {
+	NMR_LINK_AUTO,		/* in line when every provider is simple, else calls */
+	NMR_LINK_INLINE,	/* refused when a provider is not simple */
+	NMR_LINK_CALL,		/* every provider's main called as a subprogram */
+};
+struct nmr_link_opts {
+	enum nmr_hook hook;
+	bool frags;
+	enum nmr_link_mode mode;
+	int stats_fd;		/* the client's counters (nmr_chain_stats_create) */
+	int ncpus;		/* the CPUs they hold */
+	int default_fd;		/* the default action's prog array, or -1 */
+};
+struct btf;
+struct nmr_linked {
+	struct bpf_insn *insns;
+	size_t n;
+	struct bpf_func_info *func;
+	size_t nfunc;
+	struct bpf_line_info *line;
+	size_t nline;
+	struct btf *btf;	/* NULL: none */
+	__u32 *map_at;		/* instructions whose imm is a map id */
+	size_t nmap;
+	int *origin;		/* per instruction: its link, or -1 for the chain's own */
+	__u32 *origin_insn;	/* and its index in that link's code */
+	bool gpl;
+	bool call_mode;
+	__u32 stack;		/* the chain main's frame in line mode */
+};
+int nmr_link(const struct nmr_chain_link *links, size_t n, const struct nmr_link_opts *opts,
+	     struct nmr_linked *out);
+void nmr_linked_free(struct nmr_linked *l);
+/* Loads a linked chain; errors name the provider, instruction and source line. */
+int nmr_link_load(const struct nmr_linked *l, const struct nmr_chain_link *links, size_t n,
+		  const struct nmr_link_opts *opts, const char *client_name);
+/* Whether a code can be linked in line (no calls, no LD_ABS, no tail call, stack fits). */
+bool nmr_code_simple(const struct nmr_code *code);
+
 int nmr_chain_stats_create(struct nmr_registry *reg);
 int nmr_chain_stats_read(int fd, struct nmr_chain_stats *sum, struct nmr_chain_events *ev);
 int nmr_chain_stats_reset(int fd, __u32 column);

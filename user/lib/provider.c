@@ -61,7 +61,7 @@ static bool prog_fits_hook(const struct bpf_program *prog, enum nmr_hook hook)
 
 /*
  * Opens the object only to inspect it: which program, of which type, whether
- * it uses the provider SDK. Fills prog_name and flags of rec.
+ * it uses binding contexts (nmr_provider.h). Fills prog_name and flags of rec.
  */
 /* The program of each of the NPI's slots after the first: named, in the object, of the type. */
 static int inspect_slots(struct bpf_object *obj, const char *path,
@@ -223,16 +223,9 @@ int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provi
 	rec.npi = npi.id;
 	rec.object_size = size;
 	rec.priority = opts->priority_set ? opts->priority : NMR_DEFAULT_PRIORITY;
-	if (opts->continue_on_set && opts->continue_on && !(rec.flags & NMR_PROVIDER_F_SDK)) {
-		err = nmr_error(-EINVAL, "register provider %s: program %s does not use the "
-				"provider SDK (nmr_provider_return() in nmr_provider.h), so it "
-				"cannot hand packets on: drop --continue-on", rec.name,
-				rec.prog_name);
-		goto out;
-	}
-	if (rec.flags & NMR_PROVIDER_F_SDK)
-		rec.continue_on = opts->continue_on_set ? opts->continue_on
-							: nmr_default_continue_on(npi.hook);
+	/* Any program hands packets on: the chain sees its verdict as the hook would. */
+	rec.continue_on = opts->continue_on_set ? opts->continue_on
+						: nmr_default_continue_on(npi.hook);
 	err = fill_characteristics(opts, &npi, &rec);
 	if (err)
 		goto out;
@@ -450,10 +443,6 @@ static int stage(struct nmr_registry *reg, const struct nmr_provider_replacement
 				 "registered one is not: they cannot share its clients' dispatch "
 				 "tables", rec->name, probe.flags & NMR_PROVIDER_F_FRAGS ?
 				 "xdp.frags" : "plain xdp");
-	if (!(probe.flags & NMR_PROVIDER_F_SDK))
-		rec->continue_on = 0;
-	else if (!(rec->flags & NMR_PROVIDER_F_SDK))
-		rec->continue_on = nmr_default_continue_on(npi.hook);
 	rec->flags = probe.flags;
 	rec->object_size = size;
 	st->new.obj = st->new_obj;
