@@ -25,22 +25,29 @@ static int help(void)
 	return 0;
 }
 
+/* The registry's providers and clients, read once per command for every NPI printed. */
+static struct {
+	bool read;
+	struct nmr_provider_record *p;
+	struct nmr_client_record *c;
+	size_t np, nc;
+} users;
+
 static void count_users(struct nmr_registry *reg, const struct nmr_npi_record *npi,
 			size_t *nprov, size_t *ncli)
 {
-	struct nmr_provider_record *p = NULL;
-	struct nmr_client_record *c = NULL;
-	size_t np = 0, nc = 0;
-
+	if (!users.read) {
+		users.read = true;
+		if (nmr_provider_list(reg, &users.p, &users.np))
+			users.np = 0;
+		if (nmr_client_list(reg, &users.c, &users.nc))
+			users.nc = 0;
+	}
 	*nprov = *ncli = 0;
-	if (!nmr_provider_list(reg, &p, &np))
-		for (size_t i = 0; i < np; i++)
-			*nprov += nmr_guid_equal(&p[i].npi, &npi->id);
-	if (!nmr_client_list(reg, &c, &nc))
-		for (size_t i = 0; i < nc; i++)
-			*ncli += nmr_guid_equal(&c[i].npi, &npi->id);
-	free(p);
-	free(c);
+	for (size_t i = 0; i < users.np; i++)
+		*nprov += nmr_guid_equal(&users.p[i].npi, &npi->id);
+	for (size_t i = 0; i < users.nc; i++)
+		*ncli += nmr_guid_equal(&users.c[i].npi, &npi->id);
 }
 
 static void print_npi(struct nmr_registry *reg, const struct nmr_npi_record *npi, bool header,
