@@ -137,8 +137,9 @@ void env_teardown(void)
 	/* Through the tool first (detaches links), then whatever is left. */
 	sh("%s/nmr-bpf --root %s registry destroy >/dev/null 2>&1", env.bin, env.root);
 	sh("rm -rf %s 2>/dev/null", env.root);
-	if (env.netns[0])
-		sh("ip netns del %s 2>/dev/null", env.netns);
+	if (env.netns[0])	/* and those a test made beside it, named after it */
+		sh("for ns in $(ip netns list | awk '{print $1}' | grep '^%s'); do "
+		   "ip netns del $ns; done 2>/dev/null", env.netns);
 	sh("rm -rf %s", env.tmp);
 	env.root[0] = 0;
 }
