@@ -144,6 +144,23 @@ int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record
 void nmr_instance_close(struct nmr_instance *inst);
 __u32 nmr_prog_id(int prog_fd);
 
+/* ---- object_file.c: a provider's object file, untrusted ---- */
+#define NMR_OBJECT_MAX_SIZE	(64 << 20)
+#define NMR_INSPECT_TIMEOUT_MS	10000
+/* Reads a regular file whole (never waits on a FIFO); call it before taking the lock. */
+int nmr_object_read(const char *path, void **buf, size_t *size);
+/*
+ * Which program of the object the provider is, of which type, with the SDK or not: fills
+ * rec's prog_name, slot_progs and flags. nmr_object_inspect parses the object in a child
+ * process (a crash or a hang there is "malformed BPF object"); _here in this one.
+ */
+int nmr_object_inspect(const void *buf, size_t size, const char *path, const char *want,
+		       const struct nmr_npi_record *npi, const char *const *slot_progs,
+		       struct nmr_provider_record *rec);
+int nmr_object_inspect_here(const void *buf, size_t size, const char *path, const char *want,
+			    const struct nmr_npi_record *npi, const char *const *slot_progs,
+			    struct nmr_provider_record *rec);
+
 /* ---- binding.c ---- */
 /* A provider whose bindings are rebuilt from another object (provider replace). */
 struct nmr_replacement {
