@@ -21,7 +21,7 @@ endif
 INCLUDES   := -Iinclude -I$(OUT)/skel -Iuser/lib
 CFLAGS     ?= -g -O2
 CFLAGS     += -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE \
-	      -DNMR_BPF_VERSION='"$(VERSION)"' $(INCLUDES)
+	      -DNMR_BPF_VERSION='"$(VERSION)"' $(INCLUDES) $(SANITIZE)
 LDLIBS     := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function \
 	      -I/usr/include/$(shell $(CC) -dumpmachine) \
@@ -53,7 +53,7 @@ EXAMPLES := $(patsubst examples/%.c,$(OUT)/examples/%,$(wildcard examples/*.c))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps vmlinux demo test bench clean install
+.PHONY: all deps vmlinux demo test test-asan fuzz bench clean install
 
 all: $(CLI) $(LIB) $(PROVIDERS) $(PKTGEN) $(EXAMPLES)
 
@@ -134,6 +134,12 @@ demo: all
 
 test: all $(TESTS) $(TEST_BPF)
 	$(Q)scripts/run-tests.sh $(TESTS)
+
+# The suite again with the library, CLI and tests built with ASan and UBSan, in their own
+# build directory; any sanitizer report fails the test that caused it.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+test-asan:
+	$(Q)$(MAKE) --no-print-directory OUT=build-asan SANITIZE="$(ASAN_FLAGS)" test
 
 # At most 5 minutes (QUICK=1: 60 s); writes bench/results.json, docs/BENCHMARKS.md and its plot.
 bench: all $(BENCH) $(BENCH_BPF) $(TEST_BPF)

@@ -23,6 +23,7 @@ struct registry_bpf;
 struct nmr_registry {
 	char root[PATH_MAX - 64];
 	int root_fd;			/* flock()ed to serialize registrars */
+	__u32 meta_id;			/* the meta map opened: still pinned while live */
 	unsigned int flags;
 	bool empty;			/* read-only open of a root with no registry */
 	int lock_depth;
