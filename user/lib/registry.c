@@ -653,6 +653,9 @@ int nmr_name_check(const char *kind, const char *name)
 			return nmr_error(-EINVAL, "%s name '%s': only letters, digits, '_', '-' "
 					 "and '.' are allowed", kind, name);
 	}
+	if (name[0] == '-' || name[0] == '.')
+		return nmr_error(-EINVAL, "%s name '%s': must start with a letter, a digit or '_' "
+				 "(a leading '-' reads as an option)", kind, name);
 	if (!nmr_guid_parse(name, &id))
 		return nmr_error(-EINVAL, "%s name '%s': a name must not be a GUID", kind, name);
 	return 0;
