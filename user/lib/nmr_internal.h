@@ -73,6 +73,14 @@ int nmr_wait_for_readers(void);
 int nmr_unpin_tree(const char *path);
 int nmr_mkdir(const char *path);
 
+/* ---- record_check.c ---- */
+/*
+ * Checks a record read back from a registry map (its kind told by size): ends its strings
+ * within their fields and puts counts in range, in place, so it is safe to print; returns
+ * -EBADMSG when it was damaged (a record to refuse, not to act on).
+ */
+int nmr_record_check(void *rec, size_t size);
+
 /* ---- characteristics.c ---- */
 int nmr_attach_decision(const struct nmr_client_record *client, size_t bound,
 			const struct nmr_provider_record *provider, char *reason, size_t len);

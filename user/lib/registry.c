@@ -381,8 +381,11 @@ int nmr_records_read(int map_fd, size_t value_size, size_t max, void **out, size
 			}
 			buf = nb;
 		}
-		if (!bpf_map_lookup_elem(map_fd, &next, buf + n * value_size))
+		if (!bpf_map_lookup_elem(map_fd, &next, buf + n * value_size)) {
+			/* damaged ones are listed (made safe to print), so they can be removed */
+			nmr_record_check(buf + n * value_size, value_size);
 			n++;
+		}
 		key = next;
 		prev_key = &key;
 		if (n > max)
@@ -599,6 +602,15 @@ int nmr_registry_destroy(struct nmr_registry *reg)
 	return 0;
 }
 
+static int damaged(void *rec, size_t size, const char *kind, const char *ident)
+{
+	if (!nmr_record_check(rec, size))
+		return 0;
+	return nmr_error(-EBADMSG, "%s %s: its record in the registry is damaged (a name without "
+			 "its end, or a value out of range), so nmr-bpf will not act on it: "
+			 "'nmr-bpf registry destroy' removes the registry", kind, ident);
+}
+
 /*
  * Finds a record by GUID or unique name. Every record starts with its GUID;
  * name_off is where its name is.
@@ -619,7 +631,7 @@ int nmr_record_find(struct nmr_registry *reg, int map_fd, size_t value_size, siz
 	if (!nmr_guid_parse(ident, &id)) {
 		if (bpf_map_lookup_elem(map_fd, &id, out))
 			return nmr_error(-ENOENT, "unknown %s %s", kind, ident);
-		return 0;
+		return damaged(out, value_size, kind, ident);
 	}
 	err = nmr_records_read(map_fd, value_size, SIZE_MAX / 2, (void **)&all, &n);
 	if (err)
@@ -628,7 +640,7 @@ int nmr_record_find(struct nmr_registry *reg, int map_fd, size_t value_size, siz
 	for (size_t i = 0; i < n; i++) {
 		if (!strncmp(all + i * value_size + name_off, ident, NMR_NAME_LEN)) {
 			memcpy(out, all + i * value_size, value_size);
-			err = 0;
+			err = damaged(out, value_size, kind, ident);
 			break;
 		}
 	}
