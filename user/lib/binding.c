@@ -86,7 +86,8 @@ int nmr_bindings_of(struct nmr_registry *reg, const struct nmr_guid *client,
 			continue;
 		all[m++] = all[i];
 	}
-	qsort(all, m, sizeof(*all), cmp_position);
+	if (m)	/* qsort may not be given NULL, even for no elements */
+		qsort(all, m, sizeof(*all), cmp_position);
 	*out = all;
 	*count = m;
 	return 0;
@@ -682,7 +683,8 @@ int nmr_bind_client(struct nmr_registry *reg, const struct nmr_client_record *cl
 	err = nmr_provider_list(reg, &provs, &nprovs);
 	if (err)
 		return err;
-	qsort(provs, nprovs, sizeof(*provs), cmp_provider_order);
+	if (nprovs)
+		qsort(provs, nprovs, sizeof(*provs), cmp_provider_order);
 	want = calloc(NMR_MAX_CHAIN + 1, sizeof(*want));
 	if (!want)
 		err = nmr_error(-ENOMEM, "bind: out of memory");
