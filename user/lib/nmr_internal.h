@@ -41,6 +41,7 @@ struct nmr_registry {
 	int watchdog_pid;
 	pthread_mutex_t wait_mutex;
 	pthread_cond_t wait_cond;	/* a live binding finished */
+	__u64 wait_gen;			/* bindings finished: read and written under wait_mutex */
 };
 
 /* ---- errors: the one place messages are made ---- */
@@ -227,13 +228,16 @@ void nmr_reconcile(struct nmr_registry *reg);
 void nmr_modules_close(struct nmr_registry *reg);
 /* Deregisters the modules a process owned (the watchdog, once it ended). */
 int nmr_reap_owner(struct nmr_registry *reg, __u32 pid, __u64 start_time);
+/* Deregisters the modules of owners that ended with their watchdog (on opening a registry). */
+void nmr_reap_orphans(struct nmr_registry *reg);
 
 /* ---- netns.c ---- */
 struct nmr_netns_guard {
 	int saved_fd;
 };
 int nmr_netns_enter(const char *name, struct nmr_netns_guard *guard);
-void nmr_netns_leave(struct nmr_netns_guard *guard);
+/* 0, or an error when this thread could not go back (it then is not where it was). */
+int nmr_netns_leave(struct nmr_netns_guard *guard);
 int nmr_netns_ino(const char *name, __u64 *ino);
 
 #endif /* NMR_INTERNAL_H */

@@ -279,6 +279,7 @@ again:
 	nmr_unlock(reg);
 	if (err)
 		goto fail;
+	nmr_reap_orphans(reg);
 	*out = reg;
 	return 0;
 fail:
