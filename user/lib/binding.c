@@ -604,9 +604,11 @@ int nmr_bind_one(struct nmr_registry *reg, const struct nmr_client_record *clien
 	if (!err) {
 		for (at = 0; at < n && chain_order(reg, &b, prov, &chain[at]) > 0; at++)
 			;
-		memcpy(want, chain, at * sizeof(*want));
+		if (n)	/* no chain yet: chain is NULL, which memcpy may not see */
+			memcpy(want, chain, at * sizeof(*want));
 		want[at] = b;
-		memcpy(want + at + 1, chain + at, (n - at) * sizeof(*want));
+		if (n)
+			memcpy(want + at + 1, chain + at, (n - at) * sizeof(*want));
 		err = chain_commit(reg, client, want, n + 1, NULL, 0);
 		if (err) {
 			bpf_map_delete_elem(reg->bindings_fd, &b.id);

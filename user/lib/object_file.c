@@ -78,8 +78,9 @@ int nmr_object_read(const char *path, void **out, size_t *size)
 	close(fd);
 	if (len < 4 || memcmp(buf, "\177ELF", 4)) {
 		free(buf);
-		return nmr_error(-ENOEXEC, "read %s: not an ELF file: give the BPF object file "
-				 "(clang -target bpf -c ... -o FILE.bpf.o)", path);
+		return nmr_error(-ENOEXEC, "register provider: %s is not a BPF object file (not "
+				 "even ELF): give one built with clang -target bpf -c ... -o "
+				 "FILE.bpf.o", path);
 	}
 	*out = buf;
 	*size = len;
