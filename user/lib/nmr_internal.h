@@ -143,6 +143,8 @@ struct nmr_instance {
 /* A byte string kept in a frozen array map pinned at path. */
 int nmr_blob_store(const char *path, const void *buf, size_t size);
 int nmr_blob_load(const char *path, void **buf, size_t *size);
+/* The blob in buf (total bytes as read): moved to buf's start, its size in *size; or -EINVAL. */
+int nmr_blob_parse(void *buf, size_t total, size_t *size);
 /* Keeps the ELF object in the registry as provider/<id>/<leaf> ("object"). */
 int nmr_object_store(struct nmr_registry *reg, const struct nmr_provider_record *prov,
 		     const char *leaf, const void *buf, size_t size);
