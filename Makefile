@@ -140,7 +140,8 @@ test: all $(TESTS) $(TEST_BPF)
 # build directory; any sanitizer report fails the test that caused it.
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 test-asan:
-	$(Q)$(MAKE) --no-print-directory OUT=build-asan SANITIZE="$(ASAN_FLAGS)" test
+	$(Q)LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
+		$(MAKE) --no-print-directory OUT=build-asan SANITIZE="$(ASAN_FLAGS)" test
 
 # Fuzz targets (tests/fuzz/fuzz_NAME.c), built with clang's libFuzzer, ASan and UBSan in their
 # own build directory; each runs FUZZ_SECONDS from its seeds (tests/fuzz/corpus/NAME, and the
