@@ -136,6 +136,8 @@ static bool libbpf_crashes_on(const void *buf, size_t size)
 	if (pid == 0) {
 		struct bpf_object *obj;
 
+		signal(SIGSEGV, SIG_DFL);	/* a sanitizer's handler would exit instead */
+		signal(SIGBUS, SIG_DFL);
 		libbpf_set_print(quiet);
 		obj = bpf_object__open_mem(buf, size, NULL);
 		bpf_object__close(obj);

@@ -261,6 +261,11 @@ int nmr_object_inspect(const void *buf, size_t size, const char *path, const cha
 		return err;
 	}
 	if (pid == 0) {
+		/* a crash here is an answer: the process's own handlers (ASan's) must not run */
+		static const int fatal[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+
+		for (size_t i = 0; i < ARRAY_SIZE(fatal); i++)
+			signal(fatal[i], SIG_DFL);
 		close(pipefd[0]);
 		in->rec = *rec;
 		in->err = nmr_object_inspect_here(buf, size, path, want, npi, slot_progs,
