@@ -151,7 +151,8 @@ FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-o
 FUZZERS   := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 fuzz:
 	$(Q)$(MAKE) --no-print-directory OUT=build-fuzz CC=clang MULTIARCH=$(MULTIARCH) \
-		SANITIZE="$(FUZZ_SAN) -fsanitize=fuzzer-no-link -Wno-unknown-warning-option" fuzz-run
+		SANITIZE="$(FUZZ_SAN) -fsanitize=fuzzer-no-link -Wno-unknown-warning-option" \
+		fuzz-run
 
 fuzz-run: $(FUZZERS) $(PROVIDERS) $(TEST_BPF)
 	$(Q)for f in $(FUZZERS); do \
@@ -161,8 +162,8 @@ fuzz-run: $(FUZZERS) $(PROVIDERS) $(TEST_BPF)
 		printf '  %-8s %s (%ss)\n' FUZZ $$t $(FUZZ_SECONDS); \
 		$$f -max_total_time=$(FUZZ_SECONDS) -timeout=30 -rss_limit_mb=4096 \
 			-artifact_prefix=$(OUT)/fuzz/$$t- $$c > $(OUT)/fuzz/$$t.log 2>&1 || \
-			{ tail -40 $(OUT)/fuzz/$$t.log; echo "fuzz $$t failed: $(OUT)/fuzz/$$t.log"; \
-			  exit 1; }; \
+			{ tail -40 $(OUT)/fuzz/$$t.log; \
+			  echo "fuzz $$t failed: $(OUT)/fuzz/$$t.log"; exit 1; }; \
 		grep -h '^Done' $(OUT)/fuzz/$$t.log | sed 's/^/           /'; \
 	done
 

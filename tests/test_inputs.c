@@ -33,17 +33,17 @@ Test(inputs, bad_arguments_are_refused_with_nothing_changed)
 		const char *args;
 		const char *says;
 	} bad[] = {
-		{ "provider register OBJ --npi a --continue-on ''", "give one or more xdp verdicts" },
+		{ "provider register OBJ --npi a --continue-on ''", "one or more xdp verdicts" },
 		{ "provider register OBJ --npi a --continue-on pass,,drop", "verdict list" },
 		{ "provider register OBJ --npi a --continue-on pass,", "verdict list" },
-		{ "provider register OBJ --npi a --name -j", "--name needs a value, not the option -j" },
+		{ "provider register OBJ --npi a --name -j", "--name needs a value, not the option" },
 		{ "provider register OBJ --npi a --name=-j", "must start with a letter" },
 		{ "provider register OBJ --npi a --name ''", "must be 1 to" },
 		{ "provider register OBJ --npi a --priority 0x10", "'0x10' is not a number" },
 		{ "provider register OBJ --npi a --priority ' 7'", "is not a number" },
 		{ "provider register OBJ --npi a --priority 5x", "'5x' is not a number" },
 		{ "provider register OBJ --npi a --priority 4294967296", "out of range" },
-		{ "provider register OBJ --npi a --priority 99999999999999999999999", "out of range" },
+		{ "provider register OBJ --npi a --priority 99999999999999999999", "out of range" },
 		{ "provider register OBJ --npi a --version 0", "out of range" },
 		{ "provider register OBJ --npi a --version 3-1", "the range is empty" },
 		{ "provider register OBJ --npi a --version 1-", "is not a number" },

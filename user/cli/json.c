@@ -55,7 +55,7 @@ static void quoted(const char *s)
 		size_t len = jw_utf8_len((const unsigned char *)s);
 
 		if (!len) {
-			fputs("\\ufffd", stdout);	/* an invalid byte: the replacement character */
+			fputs("\\ufffd", stdout);	/* an invalid byte: U+FFFD replaces it */
 			continue;
 		}
 		if (len > 1) {

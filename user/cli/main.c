@@ -222,8 +222,8 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts, const char **po
 			return cli_usage_err(usage, "--%s needs a value", o->name);
 		/* "--name -j": a forgotten value, not a name (--name=-x says it is meant) */
 		if (!eq && argv[i + 1][0] == '-' && argv[i + 1][1])
-			return cli_usage_err(usage, "--%s needs a value, not the option %s", o->name,
-					     argv[i + 1]);
+			return cli_usage_err(usage, "--%s needs a value, not the option %s",
+					     o->name, argv[i + 1]);
 		if (o->list) {
 			int n = 0;
 

@@ -41,7 +41,7 @@ struct nmr_registry {
 	int watchdog_pid;
 	pthread_mutex_t wait_mutex;
 	pthread_cond_t wait_cond;	/* a live binding finished */
-	__u64 wait_gen;			/* bindings finished: read and written under wait_mutex */
+	__u64 wait_gen;			/* bindings finished; under wait_mutex */
 };
 
 /* ---- errors: the one place messages are made ---- */

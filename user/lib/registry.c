@@ -240,8 +240,8 @@ again:
 			return 0;
 		}
 		if (!is_bpffs(reg->root)) {
-			err = nmr_error(-EINVAL, "registry root %s: not on a bpf filesystem, so not "
-					"a registry: nothing was changed (give the registry's "
+			err = nmr_error(-EINVAL, "registry root %s: not on a bpf filesystem, so "
+					"not a registry: nothing was changed (give the registry's "
 					"directory in bpffs with --root)", reg->root);
 			goto fail;
 		}
