@@ -36,7 +36,7 @@ Test(inputs, bad_arguments_are_refused_with_nothing_changed)
 		{ "provider register OBJ --npi a --continue-on ''", "one or more xdp verdicts" },
 		{ "provider register OBJ --npi a --continue-on pass,,drop", "verdict list" },
 		{ "provider register OBJ --npi a --continue-on pass,", "verdict list" },
-		{ "provider register OBJ --npi a --name -j", "--name needs a value, not the option" },
+		{ "provider register OBJ --npi a --name -j", "--name needs a value, not the" },
 		{ "provider register OBJ --npi a --name=-j", "must start with a letter" },
 		{ "provider register OBJ --npi a --name ''", "must be 1 to" },
 		{ "provider register OBJ --npi a --priority 0x10", "'0x10' is not a number" },
