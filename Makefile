@@ -150,6 +150,7 @@ FUZZ_SECONDS ?= 20
 FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZERS   := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 fuzz:
+	$(Q)scripts/install-deps.sh fuzz
 	$(Q)$(MAKE) --no-print-directory OUT=build-fuzz CC=clang MULTIARCH=$(MULTIARCH) \
 		SANITIZE="$(FUZZ_SAN) -fsanitize=fuzzer-no-link -Wno-unknown-warning-option" \
 		fuzz-run

@@ -2,6 +2,7 @@
 # Installs the Debian/Ubuntu packages nmr-bpf needs when they are missing.
 #   install-deps.sh build   what `make`, `make demo` and `make test` need
 #   install-deps.sh bench   the same plus gnuplot for `make bench`
+#   install-deps.sh fuzz    the same plus clang's libFuzzer runtime for `make fuzz`
 set -euo pipefail
 
 need=()
@@ -20,6 +21,9 @@ for p in libbpf-dev libelf-dev zlib1g-dev libcriterion-dev; do
 done
 if [ "${1:-build}" = bench ]; then
 	have_cmd gnuplot || need+=(gnuplot-nox)
+fi
+if [ "${1:-build}" = fuzz ]; then
+	have_pkg libclang-rt-14-dev || need+=(libclang-rt-14-dev)
 fi
 
 [ ${#need[@]} -eq 0 ] && exit 0
