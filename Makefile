@@ -18,15 +18,16 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
+MULTIARCH  ?= $(shell $(CC) -dumpmachine)
 INCLUDES   := -Iinclude -I$(OUT)/skel -Iuser/lib
 CFLAGS     ?= -g -O2
 CFLAGS     += -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE \
-	      -DNMR_BPF_VERSION='"$(VERSION)"' $(INCLUDES)
+	      -DNMR_BPF_VERSION='"$(VERSION)"' $(INCLUDES) $(SANITIZE)
 LDLIBS     := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lyaml -lpthread
 # only the CLI serves HTTP (metrics --listen): the library does not link libmicrohttpd
 CLI_LDLIBS := -lmicrohttpd
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function \
-	      -I/usr/include/$(shell $(CC) -dumpmachine) \
+	      -I/usr/include/$(MULTIARCH) \
 	      -Iinclude -Ivmlinux/$(ARCH)
 
 LIB_SRCS  := $(wildcard user/lib/*.c)
@@ -55,7 +56,7 @@ EXAMPLES := $(patsubst examples/%.c,$(OUT)/examples/%,$(wildcard examples/*.c))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps vmlinux demo test bench clean install
+.PHONY: all deps vmlinux demo test test-asan fuzz fuzz-run bench clean install
 
 all: $(CLI) $(LIB) $(PROVIDERS) $(PKTGEN) $(EXAMPLES)
 
@@ -137,6 +138,53 @@ demo: all
 test: all $(TESTS) $(TEST_BPF)
 	$(Q)scripts/install-deps.sh test
 	$(Q)scripts/run-tests.sh $(TESTS)
+
+# The suite again with the library, CLI and tests built with ASan and UBSan, in their own
+# build directory; any sanitizer report fails the test that caused it.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+test-asan:
+	$(Q)LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
+		$(MAKE) --no-print-directory OUT=build-asan SANITIZE="$(ASAN_FLAGS)" test
+
+# Fuzz targets (tests/fuzz/fuzz_NAME.c), built with clang's libFuzzer, ASan and UBSan in their
+# own build directory; each runs FUZZ_SECONDS from its seeds (tests/fuzz/corpus/NAME, and the
+# BPF objects for "object"). A crash, a leak or a sanitizer report fails make fuzz.
+FUZZ_SECONDS ?= 20
+FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZERS   := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+fuzz:
+	$(Q)scripts/install-deps.sh fuzz
+	$(Q)$(MAKE) --no-print-directory OUT=build-fuzz CC=clang MULTIARCH=$(MULTIARCH) \
+		SANITIZE="$(FUZZ_SAN) -fsanitize=fuzzer-no-link -Wno-unknown-warning-option" \
+		fuzz-run
+
+fuzz-run: $(FUZZERS) $(PROVIDERS) $(TEST_BPF)
+	$(Q)for f in $(FUZZERS); do \
+		t=$${f##*/fuzz_}; c=$(OUT)/fuzz/corpus/$$t; mkdir -p $$c; \
+		cp tests/fuzz/corpus/$$t/* $$c/ 2>/dev/null; \
+		[ $$t = object ] && cp $(PROVIDERS) $(TEST_BPF) $$c/; \
+		printf '  %-8s %s (%ss)\n' FUZZ $$t $(FUZZ_SECONDS); \
+		$$f -max_total_time=$(FUZZ_SECONDS) -timeout=30 -rss_limit_mb=4096 \
+			-artifact_prefix=$(OUT)/fuzz/$$t- $$c > $(OUT)/fuzz/$$t.log 2>&1 || \
+			{ tail -40 $(OUT)/fuzz/$$t.log; \
+			  echo "fuzz $$t failed: $(OUT)/fuzz/$$t.log"; exit 1; }; \
+		grep -h '^Done' $(OUT)/fuzz/$$t.log | sed 's/^/           /'; \
+	done
+
+$(OUT)/fuzz/cli_main.o: user/cli/main.c $(HEADERS) $(wildcard user/cli/*.h) | $(DEPS_OK)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iuser/cli -Dmain=nmr_cli_main -c $< -o $@
+
+$(OUT)/fuzz/fuzz_cli: tests/fuzz/fuzz_cli.c $(OUT)/fuzz/cli_main.o \
+		      $(filter-out $(OUT)/cli/main.o,$(CLI_OBJS)) $(LIB)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CC) $(CFLAGS) -Iuser/cli -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+
+$(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
 
 # At most 5 minutes (QUICK=1: 60 s); writes bench/results.json, docs/BENCHMARKS.md and its plot.
 bench: all $(BENCH) $(BENCH_BPF) $(TEST_BPF)

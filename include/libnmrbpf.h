@@ -384,7 +384,11 @@ struct nmr_registration_instance {
 	__u64 netns_ino;
 	const char *dev;
 	const char *netns;
-	/* the NPI-specific characteristics, read from the registry maps */
+	/*
+	 * The NPI-specific characteristics, read from the registry maps. Like name, dev and
+	 * netns, they point into the registrar's copy of the peer's record, valid only during
+	 * the callback that is given the instance: copy what is to be kept.
+	 */
 	const struct nmr_provider_characteristics *provider_characteristics;
 	const struct nmr_client_characteristics *client_characteristics;
 };

@@ -3,6 +3,7 @@
 #   install-deps.sh build   what `make`, `make demo` and `make test` need
 #   install-deps.sh bench   the same plus gnuplot for `make bench`
 #   install-deps.sh test    the same plus prometheus (promtool and a server) for `make test`
+#   install-deps.sh fuzz    the same plus clang's libFuzzer runtime for `make fuzz`
 set -euo pipefail
 
 need=()
@@ -27,6 +28,9 @@ if [ "${1:-build}" = test ]; then
 fi
 if [ "${1:-build}" = bench ]; then
 	have_cmd gnuplot || need+=(gnuplot-nox)
+fi
+if [ "${1:-build}" = fuzz ]; then
+	have_pkg libclang-rt-14-dev || need+=(libclang-rt-14-dev)
 fi
 
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -130,7 +130,7 @@ Test(cli, destroy_purges_a_registry_of_another_layout_but_nothing_else)
 	cr_assert_eq(sh("bpftool map create %s/meta type array key 4 value 8 entries 1 name meta",
 			env.root), 0);
 	cr_assert_eq(cli(&r, "registry destroy"), 0, "%s", r.err);
-	cr_assert(strstr(r.err, "purging its pins instead"), "%s", r.err);
+	cr_assert(strstr(r.err, "removed its pins instead"), "%s", r.err);
 	cr_assert_eq(access(env.root, F_OK), -1);
 }
 

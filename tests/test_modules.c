@@ -29,6 +29,9 @@ static struct {
 	bool decline_client, decline_provider, detach_pending;
 	struct nmr_registration_instance seen;	/* the last peer */
 	char seen_name[64], seen_dev[16];
+	/* copies: the instance's pointers are valid only during the callback */
+	struct nmr_provider_characteristics seen_pchars;
+	struct nmr_client_characteristics seen_cchars;
 	struct nmr_binding *binding;
 	void *peer_ctx;
 	const struct nmr_dispatch_table *peer_dispatch;
@@ -47,6 +50,10 @@ static double now(void)
 static void remember(const struct nmr_registration_instance *peer)
 {
 	cb.seen = *peer;
+	if (peer->provider_characteristics)
+		cb.seen_pchars = *peer->provider_characteristics;
+	if (peer->client_characteristics)
+		cb.seen_cchars = *peer->client_characteristics;
 	snprintf(cb.seen_name, sizeof(cb.seen_name), "%s", peer->name);
 	snprintf(cb.seen_dev, sizeof(cb.seen_dev), "%s", peer->dev ? peer->dev : "");
 }
@@ -283,10 +290,10 @@ Test(modules, registration_instances_carry_ids_numbers_interfaces_and_characteri
 	cr_assert(nmr_guid_equal(&cb.seen.module_id, &p.id));
 	cr_assert(nmr_guid_equal(&cb.seen.npi_id, &n.id));
 	cr_assert_eq(cb.seen.number, p.number);
-	cr_assert_eq(cb.seen.provider_characteristics->version_min, 2);
-	cr_assert_eq(cb.seen.provider_characteristics->version_max, 5);
-	cr_assert_eq(cb.seen.provider_characteristics->af_mask, NMR_AF_INET);
-	cr_assert_str_eq(cb.seen.provider_characteristics->tags[0], "fast");
+	cr_assert_eq(cb.seen_pchars.version_min, 2);
+	cr_assert_eq(cb.seen_pchars.version_max, 5);
+	cr_assert_eq(cb.seen_pchars.af_mask, NMR_AF_INET);
+	cr_assert_str_eq(cb.seen_pchars.tags[0], "fast");
 
 	/* and a provider module sees a client as its interface */
 	npi("b");
@@ -300,8 +307,8 @@ Test(modules, registration_instances_carry_ids_numbers_interfaces_and_characteri
 	cr_assert_neq(cb.seen.netns_ino, 0);
 	cr_assert_eq(cb.seen.netns_ino, c.netns_ino);
 	cr_assert_str_eq(cb.seen_dev, "veth1");
-	cr_assert_eq(cb.seen.client_characteristics->require_version, 1);
-	cr_assert_eq(cb.seen.client_characteristics->af_mask, NMR_AF_INET6);
+	cr_assert_eq(cb.seen_cchars.require_version, 1);
+	cr_assert_eq(cb.seen_cchars.af_mask, NMR_AF_INET6);
 	nmr_registry_close(reg);
 }
 

@@ -58,6 +58,8 @@ int cli_lib_err(void);
 int cli_usage_err(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 int cli_parse_u32(const char *what, const char *s, __u32 *out);
+/* A decimal number from min to max, or a usage error that says which. */
+int cli_parse_range(const char *what, const char *s, __u32 min, __u32 max, __u32 *out);
 int cli_parse_af(const char *s, __u32 *mask);
 const char *cli_af_format(__u32 mask, char *buf, size_t len);
 
@@ -78,6 +80,8 @@ void jw_uint(const char *key, unsigned long long value);
 void jw_int(const char *key, long long value);
 void jw_bool(const char *key, bool value);
 void jw_finish(void);
+/* The length of the valid UTF-8 sequence at s, 0 for an invalid byte (json.c). */
+size_t jw_utf8_len(const unsigned char *s);
 
 /*
  * A registered object's list, show and deregister commands (object.c); an

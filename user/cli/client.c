@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* nmr-bpf client { register | list | show | deregister } */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
@@ -192,7 +193,8 @@ static int do_register(int argc, char **argv)
 		return cli_usage_err(CLIENT_REGISTER_USAGE, "'%s' is not a GUID", id);
 	if (mode && strcmp(mode, "native") && strcmp(mode, "skb"))
 		return cli_usage_err(CLIENT_REGISTER_USAGE, "mode '%s': native or skb", mode);
-	if (req && (err = cli_parse_u32("--require-version", req, &o.require_version)))
+	if (req && (err = cli_parse_range("--require-version", req, 1, UINT32_MAX,
+						&o.require_version)))
 		return err;
 	if (maxp && (err = cli_parse_u32("--max-providers", maxp, &o.max_providers)))
 		return err;

@@ -17,19 +17,59 @@ static void indent(void)
 		fputs("    ", stdout);
 }
 
+/*
+ * The length of the valid UTF-8 sequence at s (1 to 4), or 0: names and messages may hold
+ * any bytes (an interface name, a path), and JSON must be valid UTF-8.
+ */
+size_t jw_utf8_len(const unsigned char *s)
+{
+	unsigned int cp;
+	size_t len;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)	/* also stops at the NUL */
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
 static void quoted(const char *s)
 {
 	putchar('"');
 	for (; *s; s++) {
 		unsigned char c = *s;
+		size_t len = jw_utf8_len((const unsigned char *)s);
 
+		if (!len) {
+			fputs("\\ufffd", stdout);	/* an invalid byte: U+FFFD replaces it */
+			continue;
+		}
+		if (len > 1) {
+			fwrite(s, 1, len, stdout);
+			s += len - 1;
+			continue;
+		}
 		if (c == '"' || c == '\\')
 			printf("\\%c", c);
 		else if (c == '\n')
 			fputs("\\n", stdout);
 		else if (c == '\t')
 			fputs("\\t", stdout);
-		else if (c < 0x20)
+		else if (c < 0x20 || c == 0x7f)
 			printf("\\u%04x", c);
 		else
 			putchar(c);

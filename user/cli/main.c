@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
@@ -244,6 +245,10 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts, const char **po
 		}
 		if (!eq && i + 1 >= argc)
 			return cli_usage_err(usage, "--%s needs a value", o->name);
+		/* "--name -j": a forgotten value, not a name (--name=-x says it is meant) */
+		if (!eq && argv[i + 1][0] == '-' && argv[i + 1][1])
+			return cli_usage_err(usage, "--%s needs a value, not the option %s",
+					     o->name, argv[i + 1]);
 		if (o->list) {
 			int n = 0;
 
@@ -262,17 +267,30 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts, const char **po
 	return 0;
 }
 
-int cli_parse_u32(const char *what, const char *s, __u32 *out)
+/* Decimal digits only: no sign, no space, no 0x or octal surprise, no trailing junk. */
+int cli_parse_range(const char *what, const char *s, __u32 min, __u32 max, __u32 *out)
 {
-	char *end;
-	unsigned long v;
+	unsigned long long v = 0;
+	const char *p = s;
 
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (errno || end == s || *end || s[0] == '-' || v > 0xffffffffUL)
-		return cli_usage_err(NULL, "%s: '%s' is not a number", what, s);
+	for (; *p >= '0' && *p <= '9'; p++) {
+		v = v * 10 + (*p - '0');
+		if (v > max)
+			break;
+	}
+	if (p == s || (*p && (*p < '0' || *p > '9')))
+		return cli_usage_err(NULL, "%s: '%s' is not a number (give a decimal number from "
+				     "%u to %u)", what, s, min, max);
+	if (v > max || v < min)
+		return cli_usage_err(NULL, "%s: %s is out of range (give a number from %u to %u)",
+				     what, s, min, max);
 	*out = v;
 	return 0;
+}
+
+int cli_parse_u32(const char *what, const char *s, __u32 *out)
+{
+	return cli_parse_range(what, s, 0, UINT32_MAX, out);
 }
 
 int cli_parse_af(const char *s, __u32 *mask)

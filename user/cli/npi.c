@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* nmr-bpf npi { register | list | show | deregister } */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
@@ -106,7 +107,7 @@ static int do_register(int argc, char **argv)
 				     "tc-egress)", hook);
 	if (id && nmr_guid_parse(id, &guid))
 		return cli_usage_err(NPI_REGISTER_USAGE, "'%s' is not a GUID", id);
-	if (version && (err = cli_parse_u32("--version", version, &o.version)))
+	if (version && (err = cli_parse_range("--version", version, 1, UINT32_MAX, &o.version)))
 		return err;
 	if (slots) {
 		int n = 0;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* nmr-bpf provider { register | list | show | deregister } */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
@@ -169,15 +170,22 @@ static int parse_version(const char *s, __u32 *min, __u32 *max)
 {
 	char buf[32], *dash;
 
-	snprintf(buf, sizeof(buf), "%s", s);
+	if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf))
+		return cli_usage_err(NULL, "--version: '%s' is not N or MIN-MAX", s);
 	dash = strchr(buf, '-');
 	if (dash)
 		*dash = 0;
-	if (cli_parse_u32("--version", buf, min))
+	if (cli_parse_range("--version", buf, 1, UINT32_MAX, min))
 		return EXIT_USAGE;
-	if (dash)
-		return cli_parse_u32("--version", dash + 1, max);
-	*max = *min;
+	if (!dash) {
+		*max = *min;
+		return 0;
+	}
+	if (cli_parse_range("--version", dash + 1, 1, UINT32_MAX, max))
+		return EXIT_USAGE;
+	if (*max < *min)
+		return cli_usage_err(NULL, "--version %s: the range is empty (give MIN-MAX with "
+				     "MIN <= MAX)", s);
 	return 0;
 }
 

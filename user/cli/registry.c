@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* nmr-bpf registry { show | check | destroy }: the registry root as a whole. */
+#include <errno.h>
 #include <stdlib.h>
 #include "cli.h"
 
@@ -15,8 +16,11 @@ static int help(void)
 	       "A command killed half-way is finished or undone by the next command anyway.\n"
 	       "--repair: make them agree (relink a chain from its records, deregister a\n"
 	       "client whose device is gone, remove what no record names).\n"
-	       "destroy: deregister every client (detaching its dispatcher), provider and NPI,\n"
-	       "then remove the registry's maps and directory from bpffs.\n");
+
+	       "destroy: deregister every client (detaching its hook), provider and NPI,\n"
+	       "then remove the registry's maps and directories from bpffs. Only names\n"
+	       "nmr-bpf makes are removed: other tools' pins in a shared root stay. A root\n"
+	       "that is not on bpffs is refused. Problems are reported after the rest is done.\n");
 	return 0;
 }
 
@@ -68,11 +72,17 @@ static int do_destroy(int argc, char **argv)
 
 	if (err)
 		return err;
-	if (nmr_registry_open(cli.root, NMR_REGISTRY_NO_CREATE, &reg)) {
-		/* a registry we cannot read: take it apart by its pins */
-		fprintf(stderr, "Warning: %s; purging its pins instead\n", nmr_last_error());
+	err = nmr_registry_open(cli.root, NMR_REGISTRY_NO_CREATE, &reg);
+	if (err == -EPERM || err == -EACCES)
+		return cli_lib_err();
+	if (err) {
+		/* a registry this build cannot read: take it apart by its pins */
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", nmr_last_error());
 		if (nmr_registry_purge(cli.root))
 			return cli_lib_err();
+		fprintf(stderr, "Warning: %s; removed its pins instead\n", why);
 		return 0;
 	}
 	if (cli.expect_gen_set && (nmr_registry_lock(reg) ||

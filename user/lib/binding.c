@@ -102,7 +102,7 @@ int nmr_bindings_of(struct nmr_registry *reg, const struct nmr_guid *client,
 			continue;
 		all[m++] = all[i];
 	}
-	if (m)
+	if (m)	/* qsort may not be given NULL, even for no elements */
 		qsort(all, m, sizeof(*all), cmp_position);
 	*out = all;
 	*count = m;

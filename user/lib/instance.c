@@ -73,22 +73,46 @@ int nmr_blob_store(const char *path, const void *buf, size_t size)
 	return err;
 }
 
+/*
+ * A stored blob as read back, chunks end to end: its first __u64 is its size, which must fit
+ * in what was read. The registry's maps can be written by anyone with the rights, so the
+ * size is checked before it is used.
+ */
+int nmr_blob_parse(void *buf, size_t total, size_t *size)
+{
+	__u64 n;
+
+	if (total < sizeof(n))
+		return -EINVAL;
+	memcpy(&n, buf, sizeof(n));
+	if (n > total - sizeof(n))
+		return -EINVAL;
+	memmove(buf, (char *)buf + sizeof(n), n);
+	*size = n;
+	return 0;
+}
+
 int nmr_blob_load(const char *path, void **out, size_t *size)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 	char *buf = NULL;
-	__u64 n = 0;
+	size_t total;
 	int fd, err = 0;
 
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return nmr_error(-errno, "read %s: %s", path, strerror(errno));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.value_size != OBJECT_CHUNK) {
-		err = nmr_error(-EINVAL, "read %s: not a stored blob", path);
+	/* what nmr_blob_store makes: an array of whole chunks, not more than an object's */
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.type != BPF_MAP_TYPE_ARRAY ||
+	    info.key_size != 4 || info.value_size != OBJECT_CHUNK || !info.max_entries ||
+	    info.max_entries > NMR_OBJECT_MAX_SIZE / OBJECT_CHUNK + 1) {
+		err = nmr_error(-EINVAL, "read %s: not a stored blob (damaged registry: "
+				"'nmr-bpf registry destroy' removes it)", path);
 		goto out;
 	}
-	buf = malloc((size_t)info.max_entries * OBJECT_CHUNK);
+	total = (size_t)info.max_entries * OBJECT_CHUNK;
+	buf = malloc(total);
 	if (!buf) {
 		err = nmr_error(-ENOMEM, "read %s: out of memory", path);
 		goto out;
@@ -96,15 +120,11 @@ int nmr_blob_load(const char *path, void **out, size_t *size)
 	for (__u32 i = 0; i < info.max_entries && !err; i++)
 		if (bpf_map_lookup_elem(fd, &i, buf + (size_t)i * OBJECT_CHUNK))
 			err = nmr_error(-errno, "read %s: %s", path, strerror(errno));
+	if (!err && nmr_blob_parse(buf, total, size))
+		err = nmr_error(-EINVAL, "read %s: its size is beyond its end (damaged registry: "
+				"'nmr-bpf registry destroy' removes it)", path);
 	if (!err) {
-		n = *(__u64 *)buf;
-		if (n > (size_t)info.max_entries * OBJECT_CHUNK - sizeof(__u64))
-			err = nmr_error(-EINVAL, "read %s: bad size", path);
-	}
-	if (!err) {
-		memmove(buf, buf + sizeof(__u64), n);
 		*out = buf;
-		*size = n;
 		buf = NULL;
 	}
 out:

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -90,9 +91,92 @@ int nmr_owner_self(struct nmr_owner *owner, bool persistent)
 	return owner->start_time ? 0 : nmr_error(-EIO, "read this process's start time");
 }
 
+/*
+ * Whether the process with this start time has, in one of its PID namespaces, this pid:
+ * the NSpid line of its status lists its pid in each namespace from ours down to its own.
+ */
+static bool nspid_has(__u32 proc, __u32 pid)
+{
+	char path[64], line[256];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", proc);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *p = line + 6, *end;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		for (unsigned long v; (v = strtoul(p, &end, 10)), end != p; p = end)
+			if (v == pid)
+				found = true;
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+/* An owner registered from a PID namespace below ours: found by its start time. */
+static bool live_in_child_namespace(const struct nmr_owner *owner)
+{
+	struct dirent *de;
+	bool live = false;
+	DIR *d = opendir("/proc");
+
+	while (d && !live && (de = readdir(d))) {
+		char *end;
+		unsigned long proc = strtoul(de->d_name, &end, 10);
+
+		if (*end || !proc)
+			continue;
+		live = start_time_of(proc) == owner->start_time && nspid_has(proc, owner->pid);
+	}
+	if (d)
+		closedir(d);
+	return live;
+}
+
+static bool in_initial_pid_namespace(void)
+{
+	struct stat st;
+
+	/* PROC_PID_INIT_INO: the initial namespace's inode number, fixed by the kernel */
+	return !stat("/proc/self/ns/pid", &st) && st.st_ino == 0xEFFFFFFCU;
+}
+
+/*
+ * Whether the owner runs. The start time (clock ticks since boot: the same in every PID
+ * namespace) tells a pid reused by another process apart; a pidfd holds the process while
+ * its start time is read, so the answer is about that process. An owner in a PID namespace
+ * below ours has another pid here: it is looked for by start time. One in a namespace we
+ * cannot see (ours is not the initial one) is taken as live: only its watchdog, or a
+ * registrar that sees it, may decide it is gone.
+ */
 bool nmr_owner_live(const struct nmr_owner *owner)
 {
-	return owner->pid && start_time_of(owner->pid) == owner->start_time;
+	int pidfd;
+	bool live;
+
+	if (!owner->pid)
+		return false;
+	pidfd = syscall(SYS_pidfd_open, owner->pid, 0);
+	live = start_time_of(owner->pid) == owner->start_time;
+	if (pidfd >= 0)
+		close(pidfd);
+	if (live)
+		return true;
+	if (!in_initial_pid_namespace())
+		return true;
+	return live_in_child_namespace(owner);
+}
+
+/* A live module whose owner is gone: its watchdog should have removed it. */
+static bool orphaned(const struct nmr_owner *owner)
+{
+	return owner->pid && !(owner->flags & NMR_OWNER_F_PERSISTENT) && !nmr_owner_live(owner);
 }
 
 static bool owned_here(const struct nmr_owner *owner)
@@ -166,6 +250,7 @@ static void binding_free(struct nmr_binding *b)
 	}
 	free(b);
 	pthread_mutex_lock(&reg->wait_mutex);
+	reg->wait_gen++;
 	pthread_cond_broadcast(&reg->wait_cond);
 	pthread_mutex_unlock(&reg->wait_mutex);
 }
@@ -540,6 +625,10 @@ static int start_watchdog(struct nmr_registry *reg)
 			pfd.events = POLLIN;
 			while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
 				;
+		} else {
+			/* no pidfd (an older kernel): the parent's end is seen as re-parenting */
+			while (getppid() == parent)
+				sleep(1);
 		}
 		if (!nmr_registry_open(reg->root, NMR_REGISTRY_NO_CREATE, &r)) {
 			nmr_reap_owner(r, parent, parent_start);
@@ -585,6 +674,30 @@ int nmr_reap_owner(struct nmr_registry *reg, __u32 pid, __u64 start_time)
 	free(clients);
 	free(provs);
 	return 0;
+}
+
+/*
+ * Modules whose owner and watchdog both died (killed together, or the machine's OOM killer):
+ * the next registrar that sees them does the watchdog's work.
+ */
+void nmr_reap_orphans(struct nmr_registry *reg)
+{
+	struct nmr_provider_record *provs = NULL;
+	struct nmr_client_record *clients = NULL;
+	size_t np = 0, nc = 0;
+
+	if (reg->empty || nmr_client_list(reg, &clients, &nc) ||
+	    nmr_provider_list(reg, &provs, &np))
+		goto out;
+	for (size_t i = 0; i < nc; i++)
+		if (orphaned(&clients[i].owner))
+			nmr_reap_owner(reg, clients[i].owner.pid, clients[i].owner.start_time);
+	for (size_t i = 0; i < np; i++)
+		if (orphaned(&provs[i].owner))
+			nmr_reap_owner(reg, provs[i].owner.pid, provs[i].owner.start_time);
+out:
+	free(clients);
+	free(provs);
 }
 
 /* ---- registration ---- */
@@ -719,7 +832,12 @@ int nmr_module_wait(struct nmr_module *m)
 
 	while (busy) {
 		struct timespec ts;
+		__u64 gen;
 
+		/* the generation first: a binding that finishes after it is not missed */
+		pthread_mutex_lock(&reg->wait_mutex);
+		gen = reg->wait_gen;
+		pthread_mutex_unlock(&reg->wait_mutex);
 		nmr_lock(reg, true);
 		busy = module_busy(m);
 		if (!busy) {
@@ -741,7 +859,9 @@ int nmr_module_wait(struct nmr_module *m)
 			ts.tv_nsec -= 1000000000;
 		}
 		pthread_mutex_lock(&reg->wait_mutex);
-		pthread_cond_timedwait(&reg->wait_cond, &reg->wait_mutex, &ts);
+		while (reg->wait_gen == gen &&
+		       pthread_cond_timedwait(&reg->wait_cond, &reg->wait_mutex, &ts) != ETIMEDOUT)
+			;
 		pthread_mutex_unlock(&reg->wait_mutex);
 	}
 	free(m);
@@ -763,9 +883,18 @@ void nmr_modules_close(struct nmr_registry *reg)
 		close(reg->inotify_fd);
 	if (reg->stop_fd > 0)
 		close(reg->stop_fd);
+	/*
+	 * The BPF bindings stay (the watchdog or the modules' deregistration removes them);
+	 * what the modules gave this process for them goes with it.
+	 */
 	for (struct nmr_binding *b = reg->live, *next; b; b = next) {
 		next = b->next;
-		free(b);
+		if (b->phase == BOUND && b->cm && b->cm->c.cleanup_binding_context)
+			b->cm->c.cleanup_binding_context(b->client_ctx);
+		if (b->phase == BOUND && b->pm && b->provider_accepted &&
+		    b->pm->p.cleanup_binding_context)
+			b->pm->p.cleanup_binding_context(b->provider_ctx);
+		binding_free(b);
 	}
 	for (struct nmr_module *m = reg->modules, *next; m; m = next) {
 		next = m->next;

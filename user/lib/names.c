@@ -75,6 +75,10 @@ int nmr_verdicts_parse(enum nmr_hook hook, const char *list, __u32 *mask)
 
 	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf))
 		return nmr_error(-EINVAL, "verdict list too long");
+	/* strtok_r would skip empty items: "" or "pass,,drop" is a mistake to report */
+	if (!buf[0] || buf[0] == ',' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,"))
+		return nmr_error(-EINVAL, "verdict list '%s': give one or more %s verdicts, "
+				 "separated by commas (e.g. pass,drop)", list, nmr_hook_name(hook));
 	*mask = 0;
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		size_t i;

@@ -52,14 +52,29 @@ int nmr_netns_enter(const char *name, struct nmr_netns_guard *guard)
 	return 0;
 }
 
-void nmr_netns_leave(struct nmr_netns_guard *guard)
+/*
+ * Back to the namespace saved by nmr_netns_enter. setns() on an fd we hold fails only
+ * without memory or rights that we had a moment ago: it is retried, and on failure the
+ * saved fd stays in the guard (for another try) and the error is the caller's to act on;
+ * the library never writes to stderr.
+ */
+int nmr_netns_leave(struct nmr_netns_guard *guard)
 {
+	int err = 0;
+
 	if (guard->saved_fd < 0)
-		return;
-	if (setns(guard->saved_fd, CLONE_NEWNET))
-		fprintf(stderr, "libnmrbpf: return to network namespace: %s\n", strerror(errno));
+		return 0;
+	for (int i = 0; i < 3; i++) {
+		err = setns(guard->saved_fd, CLONE_NEWNET) ? -errno : 0;
+		if (!err)
+			break;
+	}
+	if (err)
+		return nmr_error(err, "return to this thread's network namespace: %s",
+				 strerror(-err));
 	close(guard->saved_fd);
 	guard->saved_fd = -1;
+	return 0;
 }
 
 int nmr_netns_ino(const char *name, __u64 *ino)

@@ -31,6 +31,7 @@ struct nmr_replacement;
 struct nmr_registry {
 	char root[PATH_MAX - 64];
 	int root_fd;			/* flock()ed to serialize registrars */
+	__u32 meta_id;			/* the meta map opened: still pinned while live */
 	unsigned int flags;
 	bool empty;			/* read-only open of a root with no registry */
 	int lock_depth;
@@ -57,6 +58,7 @@ struct nmr_registry {
 	int watchdog_pid;
 	pthread_mutex_t wait_mutex;
 	pthread_cond_t wait_cond;	/* a live binding finished */
+	__u64 wait_gen;			/* bindings finished; under wait_mutex */
 };
 
 /* ---- errors: the one place messages are made ---- */
@@ -96,6 +98,14 @@ void nmr_sha256_hex(const void *data, size_t len, char out[NMR_SHA256_HEX_LEN]);
 /* ---- generation.c ---- */
 /* After a change: the registry's generation, and client's when not NULL, go up by one. */
 int nmr_generation_bump(struct nmr_registry *reg, const struct nmr_guid *client);
+
+/* ---- record_check.c ---- */
+/*
+ * Checks a record read back from a registry map (its kind told by size): ends its strings
+ * within their fields and puts counts in range, in place, so it is safe to print; returns
+ * -EBADMSG when it was damaged (a record to refuse, not to act on).
+ */
+int nmr_record_check(void *rec, size_t size);
 
 /* ---- characteristics.c ---- */
 int nmr_attach_decision(const struct nmr_client_record *client, size_t bound,
@@ -223,6 +233,8 @@ struct nmr_instance {
 /* A byte string kept in a frozen array map pinned at path. */
 int nmr_blob_store(const char *path, const void *buf, size_t size);
 int nmr_blob_load(const char *path, void **buf, size_t *size);
+/* The blob in buf (total bytes as read): moved to buf's start, its size in *size; or -EINVAL. */
+int nmr_blob_parse(void *buf, size_t total, size_t *size);
 /* Keeps the ELF object in the registry as provider/<id>/<leaf> ("object"). */
 int nmr_object_store(struct nmr_registry *reg, const struct nmr_provider_record *prov,
 		     const char *leaf, const void *buf, size_t size);
@@ -233,6 +245,24 @@ int nmr_instance_load(struct nmr_registry *reg, const struct nmr_provider_record
 		      struct nmr_instance *inst, char *log, size_t log_size);
 void nmr_instance_close(struct nmr_instance *inst);
 __u32 nmr_prog_id(int prog_fd);
+
+/* ---- object_file.c: a provider's object file, untrusted ---- */
+#define NMR_OBJECT_MAX_SIZE	(64 << 20)
+#define NMR_INSPECT_TIMEOUT_MS	10000
+/* Reads a regular file whole (never waits on a FIFO); call it before taking the lock. */
+int nmr_object_read(const char *path, void **buf, size_t *size);
+/*
+ * Which program of the object the provider is, of which type, with the SDK or not: fills
+ * rec's prog_name, slot_progs and flags. nmr_object_inspect parses the object in a child
+ * process (a crash or a hang there is "malformed BPF object"); _here in this one.
+ */
+int nmr_object_inspect(const void *buf, size_t size, const char *path, const char *want,
+		       const struct nmr_npi_record *npi, const char *const *slot_progs,
+		       struct nmr_provider_record *rec);
+int nmr_object_inspect_here(const void *buf, size_t size, const char *path, const char *want,
+			    const struct nmr_npi_record *npi, const char *const *slot_progs,
+			    struct nmr_provider_record *rec);
+
 
 /* ---- commit.c: one change of one client's chain, a transaction ---- */
 /* A provider whose bindings are rebuilt from another object (provider replace). */
@@ -340,13 +370,16 @@ void nmr_reconcile(struct nmr_registry *reg);
 void nmr_modules_close(struct nmr_registry *reg);
 /* Deregisters the modules a process owned (the watchdog, once it ended). */
 int nmr_reap_owner(struct nmr_registry *reg, __u32 pid, __u64 start_time);
+/* Deregisters the modules of owners that ended with their watchdog (on opening a registry). */
+void nmr_reap_orphans(struct nmr_registry *reg);
 
 /* ---- netns.c ---- */
 struct nmr_netns_guard {
 	int saved_fd;
 };
 int nmr_netns_enter(const char *name, struct nmr_netns_guard *guard);
-void nmr_netns_leave(struct nmr_netns_guard *guard);
+/* 0, or an error when this thread could not go back (it then is not where it was). */
+int nmr_netns_leave(struct nmr_netns_guard *guard);
 int nmr_netns_ino(const char *name, __u64 *ino);
 
 #endif /* NMR_INTERNAL_H */

@@ -28,119 +28,6 @@ int nmr_provider_list(struct nmr_registry *reg, struct nmr_provider_record **out
 				offsetof(struct nmr_provider_record, number), (void **)out, count);
 }
 
-static int read_file(const char *path, void **out, size_t *size)
-{
-	FILE *f = fopen(path, "rb");
-	long len;
-	void *buf;
-
-	if (!f)
-		return nmr_error(-errno, "read %s: %s", path, strerror(errno));
-	if (fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
-		fclose(f);
-		return nmr_error(-EIO, "read %s: not a regular file", path);
-	}
-	buf = malloc(len ? len : 1);
-	if (!buf || fread(buf, 1, len, f) != (size_t)len) {
-		free(buf);
-		fclose(f);
-		return nmr_error(-EIO, "read %s: %s", path, strerror(errno ?: EIO));
-	}
-	fclose(f);
-	*out = buf;
-	*size = len;
-	return 0;
-}
-
-static bool prog_fits_hook(const struct bpf_program *prog, enum nmr_hook hook)
-{
-	enum bpf_prog_type type = bpf_program__type(prog);
-
-	return hook == NMR_HOOK_XDP ? type == BPF_PROG_TYPE_XDP : type == BPF_PROG_TYPE_SCHED_CLS;
-}
-
-/*
- * Opens the object only to inspect it: which program, of which type, whether
- * it uses binding contexts (nmr_provider.h). Fills prog_name and flags of rec.
- */
-/* The program of each of the NPI's slots after the first: named, in the object, of the type. */
-static int inspect_slots(struct bpf_object *obj, const char *path,
-			 const struct nmr_npi_record *npi, const char *const *slot_progs,
-			 struct nmr_provider_record *rec)
-{
-	for (__u32 i = 1; i < npi->nslots; i++) {
-		const char *name = slot_progs ? slot_progs[i] : rec->slot_progs[i];
-		struct bpf_program *p;
-
-		if (!name || !name[0])
-			return nmr_error(-EINVAL, "register provider: npi %s has a slot %s: give "
-					 "its program with --slot %s=PROGRAM", npi->name,
-					 npi->slots[i], npi->slots[i]);
-		p = bpf_object__find_program_by_name(obj, name);
-		if (!p)
-			return nmr_error(-ENOENT, "register provider: %s has no program %s for "
-					 "slot %s", path, name, npi->slots[i]);
-		if (!prog_fits_hook(p, npi->hook))
-			return nmr_error(-EINVAL, "register provider: program %s (slot %s) is not "
-					 "of the hook's type", name, npi->slots[i]);
-		snprintf(rec->slot_progs[i], NMR_PROG_NAME_LEN, "%s", name);
-	}
-	return 0;
-}
-
-static int inspect_object(const void *buf, size_t size, const char *path, const char *want,
-			  const struct nmr_npi_record *npi, const char *const *slot_progs,
-			  struct nmr_provider_record *rec)
-{
-	struct bpf_program *prog = NULL, *p;
-	struct bpf_object *obj;
-	char names[256] = "";
-	int n = 0, err = 0;
-
-	obj = bpf_object__open_mem(buf, size, NULL);
-	if (!obj) {
-		char why[128];
-
-		libbpf_strerror(errno, why, sizeof(why));
-		return nmr_error(-EINVAL, "register provider: %s is not a BPF object file: %s",
-				 path, why);
-	}
-	bpf_object__for_each_program(p, obj) {
-		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
-			 n++ ? ", " : "", bpf_program__name(p));
-		if (want ? !strcmp(bpf_program__name(p), want) : true)
-			prog = p;
-	}
-	if (!n) {
-		err = nmr_error(-ENOENT, "register provider: %s has no BPF program", path);
-	} else if (want && !prog) {
-		err = nmr_error(-ENOENT, "register provider: %s has no program named %s "
-				"(it has: %s)", path, want, names);
-	} else if (!want && n > 1) {
-		err = nmr_error(-EINVAL, "register provider: %s has %d programs (%s); "
-				"name one with --prog", path, n, names);
-	} else if (!prog_fits_hook(prog, npi->hook)) {
-		err = nmr_error(-EINVAL, "register provider: program %s is of type %s, but npi %s "
-				"is for %s hooks, which need %s programs", bpf_program__name(prog),
-				libbpf_bpf_prog_type_str(bpf_program__type(prog)), npi->name,
-				nmr_hook_name(npi->hook),
-				npi->hook == NMR_HOOK_XDP ? "xdp" : "sched_cls (SEC(\"tc\"))");
-	}
-	if (!err)
-		err = inspect_slots(obj, path, npi, slot_progs, rec);
-	if (!err) {
-		snprintf(rec->prog_name, sizeof(rec->prog_name), "%s", bpf_program__name(prog));
-		memcpy(rec->slot_progs[0], rec->prog_name, sizeof(rec->prog_name));
-		if (bpf_object__find_map_by_name(obj, ".rodata.nmr"))
-			rec->flags |= NMR_PROVIDER_F_SDK;
-		/* libbpf 1.1 sets BPF_F_XDP_HAS_FRAGS only at load: read the section */
-		if (strstr(bpf_program__section_name(prog), ".frags"))
-			rec->flags |= NMR_PROVIDER_F_FRAGS;
-	}
-	bpf_object__close(obj);
-	return err;
-}
-
 static int fill_characteristics(const struct nmr_provider_opts *opts,
 				const struct nmr_npi_record *npi, struct nmr_provider_record *rec)
 {
@@ -184,7 +71,7 @@ int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provi
 	struct nmr_provider_record rec = {};
 	struct nmr_instance tmpl = NMR_INSTANCE_INIT;
 	struct nmr_registry_meta meta;
-	struct nmr_npi_record npi;
+	struct nmr_npi_record npi, npi_now;
 	char dir[PATH_MAX], path[PATH_MAX];
 	bool dir_made = false, stored = false;
 	void *obj = NULL;
@@ -195,17 +82,27 @@ int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provi
 		return nmr_error(-EINVAL, "register provider: a BPF object file is required");
 	if (!opts->npi)
 		return nmr_error(-EINVAL, "register provider: an NPI is required (--npi)");
-	err = nmr_lock(reg, true);
-	if (err)
+	/* The user's file is read and parsed before the lock: it cannot hold other registrars. */
+	err = nmr_object_read(opts->object_path, &obj, &size);
+	if (!err)
+		err = nmr_npi_find(reg, opts->npi, &npi);
+	if (!err)
+		err = nmr_object_inspect(obj, size, opts->object_path, opts->prog, &npi,
+					 opts->slot_progs, &rec);
+	if (err) {
+		free(obj);
 		return err;
-	err = nmr_npi_find(reg, opts->npi, &npi);
-	if (err)
-		goto out;
-	err = read_file(opts->object_path, &obj, &size);
-	if (err)
-		goto out;
-	err = inspect_object(obj, size, opts->object_path, opts->prog, &npi, opts->slot_progs,
-			     &rec);
+	}
+	err = nmr_lock(reg, true);
+	if (err) {
+		free(obj);
+		return err;
+	}
+	/* the NPI as it is now, under the lock: the same one the object was checked for */
+	err = nmr_npi_find(reg, opts->npi, &npi_now);
+	if (!err && memcmp(&npi, &npi_now, sizeof(npi)))
+		err = nmr_error(-EAGAIN, "register provider: npi %s changed during the "
+				"registration; run it again", opts->npi);
 	if (err)
 		goto out;
 
@@ -315,8 +212,9 @@ int nmr_provider_deregister(struct nmr_registry *reg, const char *provider)
 	if (err)
 		return err;
 	err = nmr_provider_find(reg, provider, &rec);
-	if (!err)
-		err = nmr_intent_begin(reg, NMR_INTENT_PROVIDER_DEREGISTER, &rec.id);
+	if (err)	/* its message names what is unknown; rec holds nothing */
+		goto out;
+	err = nmr_intent_begin(reg, NMR_INTENT_PROVIDER_DEREGISTER, &rec.id);
 	if (!err && !reg->batch)	/* a batch unbinds it when it settles */
 		err = nmr_unbind_provider(reg, &rec);
 	if (!err) {
@@ -328,6 +226,7 @@ int nmr_provider_deregister(struct nmr_registry *reg, const char *provider)
 	} else {
 		nmr_error_prefix(err, "deregister provider %s", rec.name);
 	}
+out:
 	nmr_unlock(reg);
 	return err;
 }
@@ -423,13 +322,12 @@ static int stage(struct nmr_registry *reg, const struct nmr_provider_replacement
 		return err;
 	nmr_guid_format(&st->old.rec.npi, guid);
 	err = nmr_npi_find(reg, guid, &npi);
-	if (!err)
-		err = read_file(r->object_path, &st->new_obj, &size);
+	size = st->new.size;	/* read before the lock (nmr_provider_replace) */
 	if (!err)
 		memcpy(probe.slot_progs, st->old.rec.slot_progs, sizeof(probe.slot_progs));
 	if (!err)	/* the new version has the same slot programs */
-		err = inspect_object(st->new_obj, size, r->object_path, r->prog, &npi, NULL,
-				     &probe);
+		err = nmr_object_inspect(st->new_obj, size, r->object_path, r->prog, &npi, NULL,
+					 &probe);
 	if (!err)
 		err = nmr_object_load(reg, &st->old.rec, &st->old_obj, &st->old.size);
 	if (err)
@@ -493,7 +391,7 @@ int nmr_provider_replace(struct nmr_registry *reg, const struct nmr_provider_rep
 {
 	struct nmr_replacement *next = NULL, *prev = NULL;
 	struct staged *st;
-	int err;
+	int err = 0;
 
 	if (!n)
 		return 0;
@@ -506,7 +404,11 @@ int nmr_provider_replace(struct nmr_registry *reg, const struct nmr_provider_rep
 		free(prev);
 		return nmr_error(-ENOMEM, "replace provider: out of memory");
 	}
-	err = nmr_lock(reg, true);
+	/* the users' files, read before the lock: none of them can hold other registrars */
+	for (size_t i = 0; !err && i < n; i++)
+		err = nmr_object_read(r[i].object_path, &st[i].new_obj, &st[i].new.size);
+	if (!err)
+		err = nmr_lock(reg, true);
 	if (err)
 		goto out_free;
 	err = nmr_intent_begin(reg, NMR_INTENT_PROVIDER_REPLACE, NULL);

@@ -12,9 +12,11 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -30,10 +32,45 @@ static bool is_bpffs(const char *path)
 	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
 }
 
+/* The rights every command needs, said once: what a user without them must get. */
+#define NMR_RIGHTS "run it as root, or with CAP_BPF and CAP_NET_ADMIN and access to"
+
+static int denied(int err, const char *root, const char *what)
+{
+	return nmr_error(err, "%s: permission denied: %s %s", what, NMR_RIGHTS, root);
+}
+
+static bool has_cap(const struct __user_cap_data_struct *d, int cap)
+{
+	return d[cap / 32].effective & (1U << (cap % 32));
+}
+
+/*
+ * Without the rights, bpffs and the bpf() calls answer as if nothing were registered (an
+ * unreadable directory looks empty): the caller must hear that it lacks them instead.
+ */
+static int check_rights(const char *root)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {};
+
+	if (syscall(SYS_capget, &hdr, d))
+		return 0;	/* cannot tell: the calls below will say */
+	if ((has_cap(d, CAP_BPF) || has_cap(d, CAP_SYS_ADMIN)) && has_cap(d, CAP_NET_ADMIN))
+		return 0;
+	return denied(-EPERM, root, "registry");
+}
+
+/* Directories are 0700 whatever the umask: only the registrar reads the registry. */
 int nmr_mkdir(const char *path)
 {
-	if (mkdir(path, 0700) && errno != EEXIST)
+	if (mkdir(path, 0700)) {
+		if (errno == EEXIST)
+			return 0;
 		return nmr_error(-errno, "create %s: %s", path, strerror(errno));
+	}
+	if (chmod(path, 0700))
+		return nmr_error(-errno, "chmod %s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -41,6 +78,7 @@ int nmr_mkdir(const char *path)
 static int ensure_bpffs(const char *root)
 {
 	char path[PATH_MAX];
+	int err;
 
 	if (!strncmp(root, BPFFS_MOUNT, strlen(BPFFS_MOUNT)) && !is_bpffs(BPFFS_MOUNT)) {
 		if (mount("bpf", BPFFS_MOUNT, "bpf", 0, "mode=0700"))
@@ -50,15 +88,19 @@ static int ensure_bpffs(const char *root)
 	/* mkdir -p, each component */
 	snprintf(path, sizeof(path), "%s", root);
 	for (char *p = path + 1; *p; p++) {
+		int err;
+
 		if (*p != '/')
 			continue;
 		*p = 0;
-		if (mkdir(path, 0700) && errno != EEXIST)
-			return nmr_error(-errno, "create %s: %s", path, strerror(errno));
+		err = nmr_mkdir(path);
+		if (err)
+			return err;
 		*p = '/';
 	}
-	if (mkdir(path, 0700) && errno != EEXIST)
-		return nmr_error(-errno, "create %s: %s", path, strerror(errno));
+	err = nmr_mkdir(path);
+	if (err)
+		return err;
 	if (!is_bpffs(root))
 		return nmr_error(-EINVAL, "registry root %s: not on a bpf filesystem "
 				 "(mount one with: mount -t bpf bpf DIR)", root);
@@ -80,6 +122,40 @@ int nmr_path(const struct nmr_registry *reg, char *buf, size_t len, const char *
 
 static int lock_taken(struct nmr_registry *reg, bool exclusive);
 
+static __u32 map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+/*
+ * Whether the root this process locked is still the live registry: a registry destroy
+ * that held the lock before us removes the root (or, in a root shared with other tools, at
+ * least its meta pin). A registrar that went on would write records nobody can see.
+ */
+static int check_live(struct nmr_registry *reg)
+{
+	char path[PATH_MAX];
+	struct stat a, b;
+	int fd;
+	__u32 id;
+
+	if (fstat(reg->root_fd, &a) || stat(reg->root, &b) || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino)
+		return -ESTALE;
+	if (!reg->meta_id)
+		return 0;	/* opening: the maps are not ours yet */
+	snprintf(path, sizeof(path), "%s/meta", reg->root);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -ESTALE;
+	id = map_id(fd);
+	close(fd);
+	return id == reg->meta_id ? 0 : -ESTALE;
+}
+
 static int open_maps(struct nmr_registry *reg)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = reg->root);
@@ -91,6 +167,8 @@ static int open_maps(struct nmr_registry *reg)
 	if (!reg->maps)
 		return nmr_error(-errno, "open registry maps: %s", strerror(errno));
 	err = registry_bpf__load(reg->maps);
+	if (err == -EACCES || err == -EPERM)
+		return denied(err, reg->root, "open registry maps");
 	if (err)
 		return nmr_error(err, "create registry maps under %s: %s (a registry of "
 				 "another nmr-bpf version? remove it with "
@@ -105,6 +183,7 @@ static int open_maps(struct nmr_registry *reg)
 
 	if (bpf_map_lookup_elem(reg->meta_fd, &zero, &meta))
 		return nmr_error(-errno, "read registry meta: %s", strerror(errno));
+	reg->meta_id = map_id(reg->meta_fd);
 	if (meta.abi_version == 0 && !(reg->flags & NMR_REGISTRY_NO_CREATE)) {
 		meta.abi_version = NMR_ABI_VERSION;
 		meta.next_number = 1;
@@ -124,7 +203,7 @@ int nmr_registry_open(const char *root, unsigned int flags, struct nmr_registry 
 	pthread_mutexattr_t attr;
 	struct nmr_registry *reg;
 	char meta_path[PATH_MAX];
-	int err;
+	int err, tries = 0;
 
 	if (!root || !root[0])
 		root = getenv(NMR_ROOT_ENV);
@@ -149,12 +228,26 @@ int nmr_registry_open(const char *root, unsigned int flags, struct nmr_registry 
 	pthread_mutex_init(&reg->mutex, &attr);
 	pthread_mutexattr_destroy(&attr);
 
+	err = check_rights(reg->root);
+	if (err)
+		goto fail;
+again:
 	if (flags & NMR_REGISTRY_NO_CREATE) {
 		snprintf(meta_path, sizeof(meta_path), "%s/meta", reg->root);
 		if (access(meta_path, F_OK)) {
+			if (errno == EACCES || errno == EPERM) {
+				err = denied(-errno, reg->root, reg->root);
+				goto fail;
+			}
 			reg->empty = true;
 			*out = reg;
 			return 0;
+		}
+		if (!is_bpffs(reg->root)) {
+			err = nmr_error(-EINVAL, "registry root %s: not on a bpf filesystem, so "
+					"not a registry: nothing was changed (give the registry's "
+					"directory in bpffs with --root)", reg->root);
+			goto fail;
 		}
 	} else {
 		err = ensure_bpffs(reg->root);
@@ -163,10 +256,17 @@ int nmr_registry_open(const char *root, unsigned int flags, struct nmr_registry 
 	}
 	reg->root_fd = open(reg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (reg->root_fd < 0) {
-		err = nmr_error(-errno, "open registry root %s: %s", reg->root, strerror(errno));
+		err = errno == EACCES || errno == EPERM ? denied(-errno, reg->root, reg->root) :
+		      nmr_error(-errno, "open registry root %s: %s", reg->root, strerror(errno));
 		goto fail;
 	}
 	err = nmr_lock(reg, !(flags & NMR_REGISTRY_NO_CREATE));
+	if (err == -ESTALE && ++tries < 5) {
+		/* destroyed while we waited for it: the next one is a new registry */
+		close(reg->root_fd);
+		reg->root_fd = -1;
+		goto again;
+	}
 	if (err)
 		goto fail;
 	err = open_maps(reg);
@@ -185,6 +285,7 @@ int nmr_registry_open(const char *root, unsigned int flags, struct nmr_registry 
 	nmr_unlock(reg);
 	if (err)
 		goto fail;
+	nmr_reap_orphans(reg);
 	*out = reg;
 	return 0;
 fail:
@@ -266,7 +367,13 @@ int nmr_lock(struct nmr_registry *reg, bool exclusive)
 		}
 		reg->lock_exclusive = exclusive;
 		reg->wait_owed = false;
-		err = lock_taken(reg, exclusive);
+		err = check_live(reg);
+		if (err)
+			err = nmr_error(err, "registry %s was destroyed while this command waited "
+					"for it; nothing was changed: run the command again",
+					reg->root);
+		else
+			err = lock_taken(reg, exclusive);
 		if (err) {
 			flock(reg->root_fd, LOCK_UN);
 			goto fail;
@@ -337,8 +444,11 @@ int nmr_records_read(int map_fd, size_t value_size, size_t max, void **out, size
 			}
 			buf = nb;
 		}
-		if (!bpf_map_lookup_elem(map_fd, &next, buf + n * value_size))
+		if (!bpf_map_lookup_elem(map_fd, &next, buf + n * value_size)) {
+			/* damaged ones are listed (made safe to print), so they can be removed */
+			nmr_record_check(buf + n * value_size, value_size);
 			n++;
+		}
 		key = next;
 		prev_key = &key;
 		if (n > max)
@@ -408,42 +518,160 @@ int nmr_unpin_tree(const char *path)
 	return err;
 }
 
+/*
+ * The names nmr-bpf makes at the top of a root: the registry maps (registry.bpf.c) and one
+ * directory per kind of object, whose entries are named by GUID. A root may be shared with
+ * other tools: destroy removes these names and nothing else.
+ */
+static const char *const registry_pins[] = {
+	"meta", "npis", "providers", "clients", "bindings", "binding_contexts",
+};
+static const char *const registry_dirs[] = {
+	NMR_CLIENTS_DIR, NMR_BINDINGS_DIR, NMR_PROVIDERS_DIR,
+};
+
+/* Problems met on the way, kept so that destroy goes on and reports them all at the end. */
+struct destroy_report {
+	int err;
+	int count;
+	char msg[768];
+};
+
+static void report(struct destroy_report *r, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void report(struct destroy_report *r, int err, const char *fmt, ...)
+{
+	size_t used = strlen(r->msg);
+	va_list ap;
+
+	if (!r->err)
+		r->err = err;
+	if (r->count++)
+		used += snprintf(r->msg + used, used < sizeof(r->msg) ? sizeof(r->msg) - used : 0,
+				 "; ");
+	va_start(ap, fmt);
+	if (used < sizeof(r->msg))
+		vsnprintf(r->msg + used, sizeof(r->msg) - used, fmt, ap);
+	va_end(ap);
+}
+
+/* Removes the names nmr-bpf made under root; foreign names stay, and so then does root. */
+static void remove_known(const char *root, struct destroy_report *r)
+{
+	char path[PATH_MAX + NAME_MAX + 2];
+	struct dirent *de;
+	int err;
+
+	for (size_t i = 0; i < ARRAY_SIZE(registry_dirs); i++) {
+		DIR *d;
+
+		snprintf(path, sizeof(path), "%s/%s", root, registry_dirs[i]);
+		d = opendir(path);
+		if (!d) {
+			if (errno != ENOENT)
+				report(r, -errno, "%s: %s", path, strerror(errno));
+			continue;
+		}
+		while ((de = readdir(d))) {
+			struct nmr_guid id;
+			char sub[sizeof(path) + NAME_MAX + 1];
+
+			if (nmr_guid_parse(de->d_name, &id))
+				continue;	/* not an object of ours */
+			snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+			err = nmr_unpin_tree(sub);
+			if (err)
+				report(r, err, "%s: %s", sub, strerror(-err));
+		}
+		closedir(d);
+		if (rmdir(path) && errno != ENOENT && errno != ENOTEMPTY)
+			report(r, -errno, "%s: %s", path, strerror(errno));
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(registry_pins); i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, registry_pins[i]);
+		if (unlink(path) && errno != ENOENT)
+			report(r, -errno, "%s: %s", path, strerror(errno));
+	}
+	/* Another tool's pins keep the root (and are theirs to remove). */
+	if (rmdir(root) && errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST)
+		report(r, -errno, "%s: %s", root, strerror(errno));
+}
+
+/* destroy removes pins: never an ordinary directory that only looks like a registry. */
+static int check_destroyable(const char *root)
+{
+	struct stat st;
+
+	if (lstat(root, &st))
+		return errno == ENOENT ? 0 : nmr_error(-errno, "destroy registry %s: %s", root,
+							strerror(errno));
+	if (!S_ISDIR(st.st_mode) || !is_bpffs(root))
+		return nmr_error(-EINVAL, "destroy registry %s: not a directory on a bpf "
+				 "filesystem, so not a registry: nothing removed (give the "
+				 "registry's root in bpffs with --root)", root);
+	return 0;
+}
+
 int nmr_registry_destroy(struct nmr_registry *reg)
 {
 	struct nmr_client_record *clients = NULL;
 	struct nmr_provider_record *provs = NULL;
+	struct destroy_report r = {};
 	char guid[NMR_GUID_STR_LEN];
 	size_t n = 0;
 	int err;
 
 	if (reg->empty)
 		return 0;
+	err = check_destroyable(reg->root);
+	if (err)
+		return err;
 	err = nmr_lock(reg, true);
 	if (err)
 		return err;
-	/* Clients first: their dispatchers leave the devices before anything else goes. */
+	/* Clients first: their hooks leave the devices before anything else goes. */
 	err = nmr_client_list(reg, &clients, &n);
-	for (size_t i = 0; !err && i < n; i++) {
+	if (err)
+		report(&r, err, "%s", nmr_last_error());
+	for (size_t i = 0; i < n; i++) {
 		nmr_guid_format(&clients[i].id, guid);
 		err = nmr_client_deregister(reg, guid);
+		if (err)
+			report(&r, err, "%s", nmr_last_error());
 	}
 	free(clients);
-	if (!err)
-		err = nmr_provider_list(reg, &provs, &n);
-	for (size_t i = 0; !err && i < n; i++) {
+	err = nmr_provider_list(reg, &provs, &n);
+	if (err)
+		report(&r, err, "%s", nmr_last_error());
+	for (size_t i = 0; i < n; i++) {
 		nmr_guid_format(&provs[i].id, guid);
 		err = nmr_provider_deregister(reg, guid);
+		if (err)
+			report(&r, err, "%s", nmr_last_error());
 	}
 	free(provs);
-	/* Whatever is left (a registry damaged by hand): unpinning releases it. */
+	/*
+	 * The meta pin goes with the rest: a registrar waiting for the lock sees that the
+	 * root it locked is no longer the live registry (check_live) and fails cleanly.
+	 */
 	registry_bpf__destroy(reg->maps);
 	reg->maps = NULL;
-	err = nmr_unpin_tree(reg->root) ?: err;
-	if (err)
-		err = nmr_error(err, "destroy registry %s: %s", reg->root, strerror(-err));
+	remove_known(reg->root, &r);
 	reg->empty = true;
 	nmr_unlock(reg);
-	return err;
+	if (r.err)
+		return nmr_error(r.err, "destroy registry %s: %d problem%s (the rest was removed): "
+				 "%s", reg->root, r.count, r.count > 1 ? "s" : "", r.msg);
+	return 0;
+}
+
+static int damaged(void *rec, size_t size, const char *kind, const char *ident)
+{
+	if (!nmr_record_check(rec, size))
+		return 0;
+	return nmr_error(-EBADMSG, "%s %s: its record in the registry is damaged (a name without "
+			 "its end, or a value out of range), so nmr-bpf will not act on it: "
+			 "'nmr-bpf registry destroy' removes the registry", kind, ident);
 }
 
 /*
@@ -466,7 +694,7 @@ int nmr_record_find(struct nmr_registry *reg, int map_fd, size_t value_size, siz
 	if (!nmr_guid_parse(ident, &id)) {
 		if (bpf_map_lookup_elem(map_fd, &id, out))
 			return nmr_error(-ENOENT, "unknown %s %s", kind, ident);
-		return 0;
+		return damaged(out, value_size, kind, ident);
 	}
 	err = nmr_records_read(map_fd, value_size, SIZE_MAX / 2, (void **)&all, &n);
 	if (err)
@@ -475,7 +703,7 @@ int nmr_record_find(struct nmr_registry *reg, int map_fd, size_t value_size, siz
 	for (size_t i = 0; i < n; i++) {
 		if (!strncmp(all + i * value_size + name_off, ident, NMR_NAME_LEN)) {
 			memcpy(out, all + i * value_size, value_size);
-			err = 0;
+			err = damaged(out, value_size, kind, ident);
 			break;
 		}
 	}
@@ -500,6 +728,9 @@ int nmr_name_check(const char *kind, const char *name)
 			return nmr_error(-EINVAL, "%s name '%s': only letters, digits, '_', '-' "
 					 "and '.' are allowed", kind, name);
 	}
+	if (name[0] == '-' || name[0] == '.')
+		return nmr_error(-EINVAL, "%s name '%s': must start with a letter, a digit or '_' "
+				 "(a leading '-' reads as an option)", kind, name);
 	if (!nmr_guid_parse(name, &id))
 		return nmr_error(-EINVAL, "%s name '%s': a name must not be a GUID", kind, name);
 	return 0;
@@ -548,7 +779,7 @@ int nmr_records_list(struct nmr_registry *reg, int map_fd, size_t size, size_t m
 		return err;
 	err = nmr_records_read(map_fd, size, max, out, count);
 	nmr_unlock(reg);
-	if (!err)
+	if (!err && *count)	/* no records: *out is NULL, which qsort may not see */
 		qsort_r(*out, *count, size, cmp_number_at, (void *)number_off);
 	return err;
 }
@@ -587,36 +818,52 @@ void nmr_meta_restore(struct nmr_registry *reg, const struct nmr_registry_meta *
 }
 
 /*
- * Removes a registry without reading its maps (one this build cannot open):
- * detaches every client's pinned link, then unpins everything.
+ * Removes a registry without reading its maps (one this build cannot open): detaches every
+ * client's pinned link, then removes the names nmr-bpf makes, under the registry's lock.
  */
 int nmr_registry_purge(const char *root)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 300];
+	struct destroy_report r = {};
 	struct dirent *de;
+	int err, fd;
 	DIR *d;
-	int err;
 
 	if (!root || !root[0])
 		root = getenv(NMR_ROOT_ENV);
 	if (!root || !root[0])
 		root = NMR_DEFAULT_ROOT;
+	err = check_rights(root) ?: check_destroyable(root);
+	if (err)
+		return err;
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : nmr_error(-errno, "purge registry %s: %s", root,
+							strerror(errno));
+	while (flock(fd, LOCK_EX) && errno == EINTR)
+		;
 	snprintf(dir, sizeof(dir), "%s/%s", root, NMR_CLIENTS_DIR);
 	d = opendir(dir);
 	while (d && (de = readdir(d))) {
-		int fd;
+		struct nmr_guid id;
+		int link;
 
-		if (de->d_name[0] == '.')
+		if (nmr_guid_parse(de->d_name, &id))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/link", dir, de->d_name);
-		fd = bpf_obj_get(path);
-		if (fd >= 0) {
-			bpf_link_detach(fd);
-			close(fd);
+		link = bpf_obj_get(path);
+		if (link >= 0) {
+			if (bpf_link_detach(link))
+				report(&r, -errno, "detach %s: %s", path, strerror(errno));
+			close(link);
 		}
 	}
 	if (d)
 		closedir(d);
-	err = nmr_unpin_tree(root);
-	return err ? nmr_error(err, "purge registry %s: %s", root, strerror(-err)) : 0;
+	remove_known(root, &r);
+	close(fd);
+	if (r.err)
+		return nmr_error(r.err, "purge registry %s: %d problem%s (the rest was removed): "
+				 "%s", root, r.count, r.count > 1 ? "s" : "", r.msg);
+	return 0;
 }

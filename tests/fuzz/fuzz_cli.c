@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The command line's option parsing and the JSON writer: NUL-separated arguments, parsed as
+ * `provider register` parses them; every value that is accepted is checked the way the
+ * command checks it, and written as JSON (to /dev/null: ASan watches, not the eye).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	/* errors and JSON both go to stdout with -j */
+	cli.json = true;
+	if (!freopen("/dev/null", "w", stdout))
+		abort();
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+	const char *npi = NULL, *name = NULL, *prio = NULL, *af = NULL, *cont = NULL;
+	const char *tags[4] = {}, *pos[2] = {};
+	bool flag = false;
+	const struct cli_opt opts[] = {
+		OPT("npi", &npi), OPT("name", &name), OPT("priority", &prio), OPT("af", &af),
+		OPT("continue-on", &cont), OPT_LIST("tag", tags, 4), FLAG("force", &flag), OPT_END,
+	};
+	char *buf = malloc(size + 1), *argv[64];
+	int argc = 0;
+	__u32 v, mask;
+
+	if (!buf)
+		return 0;
+	memcpy(buf, data, size);
+	buf[size] = 0;
+	for (char *p = buf; p < buf + size && argc < 64; p += strlen(p) + 1)
+		argv[argc++] = p;
+	cli.root = NULL;
+	if (!cli_parse(argc, argv, opts, pos, 2, 0, "fuzz")) {
+		if (prio)
+			cli_parse_range("--priority", prio, 1, 1000, &v);
+		if (af)
+			cli_parse_af(af, &mask);
+		if (cont)
+			nmr_verdicts_parse(NMR_HOOK_XDP, cont, &mask);
+		jw_open_object(NULL);
+		jw_string("npi", npi);
+		jw_string("name", name);
+		jw_string("root", cli.root);
+		jw_open_array("tags");
+		for (int i = 0; i < 4 && tags[i]; i++)
+			jw_string(NULL, tags[i]);
+		jw_close_array();
+		jw_close_object();
+		jw_finish();
+	}
+	cli.json = true;
+	cli.pretty = false;
+	free(buf);
+	return 0;
+}
