@@ -904,12 +904,11 @@ static void client_opts_of(const struct state_client *sc, struct nmr_client_opts
 static void note_source(struct nmr_registry *reg, const char *provider, const char *path)
 {
 	struct nmr_provider_record rec;
-	char full[PATH_MAX], pin[PATH_MAX], guid[NMR_GUID_STR_LEN];
+	char full[PATH_MAX], pin[PATH_MAX];
 
 	if (nmr_provider_find(reg, provider, &rec) || !realpath(path, full))
 		return;
-	nmr_guid_format(&rec.id, guid);
-	if (nmr_path(reg, pin, sizeof(pin), NMR_PROVIDERS_DIR "/%s/source", guid))
+	if (nmr_provider_path(reg, &rec.id, "source", pin, sizeof(pin)))
 		return;
 	unlink(pin);
 	nmr_object_store(reg, &rec, "source", full, strlen(full) + 1);
@@ -1139,7 +1138,7 @@ static int dump_object_path(struct nmr_registry *reg, const struct nmr_provider_
 		free(buf);
 		return err;
 	}
-	err = nmr_path(reg, pin, sizeof(pin), NMR_PROVIDERS_DIR "/%s/source", guid);
+	err = nmr_provider_path(reg, &r->id, "source", pin, sizeof(pin));
 	if (!err && access(pin, F_OK))
 		return nmr_error(-ENOENT, "dump: provider %s was not registered by apply, so the "
 				 "file of its object is not known: dump with an objects directory "

@@ -25,16 +25,6 @@ int nmr_client_list(struct nmr_registry *reg, struct nmr_client_record **out, si
 				offsetof(struct nmr_client_record, number), (void **)out, count);
 }
 
-int nmr_client_path(struct nmr_registry *reg, const struct nmr_client_record *c,
-		    const char *leaf, char *buf, size_t len)
-{
-	char guid[NMR_GUID_STR_LEN];
-
-	nmr_guid_format(&c->id, guid);
-	return nmr_path(reg, buf, len, NMR_CLIENTS_DIR "/%s%s%s", guid, leaf ? "/" : "",
-			leaf ? leaf : "");
-}
-
 int nmr_client_counts(struct nmr_registry *reg, const struct nmr_client_record *c,
 		      struct nmr_client_counts *out)
 {

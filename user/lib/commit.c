@@ -40,18 +40,6 @@ static __u64 now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-int nmr_binding_path(struct nmr_registry *reg, const struct nmr_guid *id, __u32 prog_id,
-		     const char *leaf, char *buf, size_t len)
-{
-	char guid[NMR_GUID_STR_LEN], sub[16] = "";
-
-	nmr_guid_format(id, guid);
-	if (prog_id)
-		snprintf(sub, sizeof(sub), "/%u", prog_id);
-	return nmr_path(reg, buf, len, NMR_BINDINGS_DIR "/%s%s%s%s", guid, sub, leaf ? "/" : "",
-			leaf ? leaf : "");
-}
-
 /* ---- binding-context slots ---- */
 
 int nmr_context_slot_alloc(struct nmr_registry *reg, __u32 *slot)

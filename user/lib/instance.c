@@ -25,16 +25,6 @@
 #define OBJECT_CHUNK 65536
 #define NMR_MAX_SHARED_MAPS 64
 
-static int provider_path(struct nmr_registry *reg, const struct nmr_provider_record *prov,
-			 char *buf, size_t len, const char *leaf)
-{
-	char guid[NMR_GUID_STR_LEN];
-
-	nmr_guid_format(&prov->id, guid);
-	return nmr_path(reg, buf, len, NMR_PROVIDERS_DIR "/%s%s%s", guid, leaf ? "/" : "",
-			leaf ? leaf : "");
-}
-
 /* A frozen array map of OBJECT_CHUNK-byte entries; the first 8 bytes hold the size. */
 int nmr_blob_store(const char *path, const void *buf, size_t size)
 {
@@ -137,7 +127,7 @@ int nmr_object_store(struct nmr_registry *reg, const struct nmr_provider_record 
 		     const char *leaf, const void *buf, size_t size)
 {
 	char path[PATH_MAX];
-	int err = provider_path(reg, prov, path, sizeof(path), leaf);
+	int err = nmr_provider_path(reg, &prov->id, leaf, path, sizeof(path));
 
 	return err ?: nmr_blob_store(path, buf, size);
 }
@@ -146,7 +136,7 @@ int nmr_object_load(struct nmr_registry *reg, const struct nmr_provider_record *
 		    void **out, size_t *size)
 {
 	char path[PATH_MAX];
-	int err = provider_path(reg, prov, path, sizeof(path), "object");
+	int err = nmr_provider_path(reg, &prov->id, "object", path, sizeof(path));
 
 	if (!err)
 		err = nmr_blob_load(path, out, size);
@@ -183,7 +173,7 @@ static int shared_map_path(struct nmr_registry *reg, const struct nmr_provider_r
 	for (char *c = leaf; *c; c++)
 		if (*c == '.')
 			*c = '_';
-	return provider_path(reg, prov, buf, len, leaf);
+	return nmr_provider_path(reg, &prov->id, leaf, buf, len);
 }
 
 /* What a map of the provider's object is for one instance (see the top). */
@@ -381,7 +371,7 @@ static int instance_load(struct nmr_registry *reg, const struct nmr_provider_rec
 		bpf_program__set_log_buf(prog, log, log_size);
 	}
 	if (template) {
-		err = provider_path(reg, prov, maps_dir, sizeof(maps_dir), "maps");
+		err = nmr_provider_path(reg, &prov->id, "maps", maps_dir, sizeof(maps_dir));
 		if (err || (err = nmr_mkdir(maps_dir)))
 			goto fail;
 	}

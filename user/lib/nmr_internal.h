@@ -107,6 +107,15 @@ int nmr_generation_bump(struct nmr_registry *reg, const struct nmr_guid *client)
  */
 int nmr_record_check(void *rec, size_t size);
 
+/* ---- paths.c: every path of the registry on bpffs ---- */
+/* provider/<id>[/leaf], client/<id>[/leaf], binding/<id>[/<prog_id>][/leaf]. */
+int nmr_provider_path(struct nmr_registry *reg, const struct nmr_guid *id, const char *leaf,
+		      char *buf, size_t len);
+int nmr_client_path(struct nmr_registry *reg, const struct nmr_client_record *client,
+		    const char *leaf, char *buf, size_t len);
+int nmr_binding_path(struct nmr_registry *reg, const struct nmr_guid *id, __u32 prog_id,
+		     const char *leaf, char *buf, size_t len);
+
 /* ---- characteristics.c ---- */
 int nmr_attach_decision(const struct nmr_client_record *client, size_t bound,
 			const struct nmr_provider_record *provider, char *reason, size_t len);
@@ -287,9 +296,6 @@ int nmr_chain_undo(struct nmr_registry *reg, struct nmr_client_record *client);
 /* The records of the client's running chain, in order. */
 int nmr_chain_records(struct nmr_registry *reg, const struct nmr_client_record *client,
 		      struct nmr_binding_record **out, size_t *count);
-/* binding/<id>, binding/<id>/<prog_id> (prog_id != 0), and a leaf in it. */
-int nmr_binding_path(struct nmr_registry *reg, const struct nmr_guid *id, __u32 prog_id,
-		     const char *leaf, char *buf, size_t len);
 /* Binding-context slots: a bit each in the registry meta. */
 int nmr_context_slot_alloc(struct nmr_registry *reg, __u32 *slot);
 void nmr_context_slot_free(struct nmr_registry *reg, __u32 slot);
@@ -349,9 +355,6 @@ enum { NMR_HOOK_OURS, NMR_HOOK_OTHER, NMR_HOOK_GONE };
 int nmr_hook_state(const struct nmr_client_record *client);
 
 /* ---- client.c ---- */
-/* client/<id>/<leaf>, or the client's directory when leaf is NULL. */
-int nmr_client_path(struct nmr_registry *reg, const struct nmr_client_record *client,
-		    const char *leaf, char *buf, size_t len);
 
 /* ---- registration with an owner (live modules) and a default action ---- */
 int nmr_client_register_owned(struct nmr_registry *reg, const struct nmr_client_opts *opts,

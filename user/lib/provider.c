@@ -50,15 +50,6 @@ static int fill_characteristics(const struct nmr_provider_opts *opts,
 	return 0;
 }
 
-static int provider_dir(struct nmr_registry *reg, const struct nmr_provider_record *rec,
-			char *path, size_t len)
-{
-	char guid[NMR_GUID_STR_LEN];
-
-	nmr_guid_format(&rec->id, guid);
-	return nmr_path(reg, path, len, NMR_PROVIDERS_DIR "/%s", guid);
-}
-
 int nmr_provider_register(struct nmr_registry *reg, const struct nmr_provider_opts *opts,
 			  struct nmr_provider_record *out)
 {
@@ -147,7 +138,7 @@ int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provi
 		err = nmr_next_number(reg, &rec.number);
 	if (err)
 		goto undo;
-	err = provider_dir(reg, &rec, dir, sizeof(dir));
+	err = nmr_provider_path(reg, &rec.id, NULL, dir, sizeof(dir));
 	if (err || (err = nmr_mkdir(dir)))
 		goto undo;
 	dir_made = true;
@@ -220,7 +211,7 @@ int nmr_provider_deregister(struct nmr_registry *reg, const char *provider)
 	if (!err) {
 		/* the command waits for readers when it lets go of the lock */
 		bpf_map_delete_elem(reg->providers_fd, &rec.id);
-		if (!provider_dir(reg, &rec, dir, sizeof(dir)))
+		if (!nmr_provider_path(reg, &rec.id, NULL, dir, sizeof(dir)))
 			nmr_unpin_tree(dir);
 		nmr_generation_bump(reg, NULL);
 	} else {
@@ -346,7 +337,7 @@ static int stage(struct nmr_registry *reg, const struct nmr_provider_replacement
 	st->new.obj = st->new_obj;
 	st->new.size = size;
 
-	err = provider_dir(reg, rec, st->dir, sizeof(st->dir));
+	err = nmr_provider_path(reg, &rec->id, NULL, st->dir, sizeof(st->dir));
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "%s/maps", st->dir);

@@ -118,12 +118,11 @@ static int deregister_client(struct nmr_registry *reg, struct nmr_client_record 
 
 static int deregister_provider(struct nmr_registry *reg, struct nmr_provider_record *p)
 {
-	char dir[PATH_MAX], guid[NMR_GUID_STR_LEN];
+	char dir[PATH_MAX];
 	int err = nmr_unbind_provider(reg, p);
 
 	bpf_map_delete_elem(reg->providers_fd, &p->id);
-	nmr_guid_format(&p->id, guid);
-	if (!nmr_path(reg, dir, sizeof(dir), NMR_PROVIDERS_DIR "/%s", guid))
+	if (!nmr_provider_path(reg, &p->id, NULL, dir, sizeof(dir)))
 		nmr_unpin_tree(dir);
 	return err;
 }
@@ -137,7 +136,7 @@ static int undo_replace(struct nmr_registry *reg)
 {
 	static const char *const staged[] = { "object_new", "prog_new", "dispatch_new" };
 	struct nmr_provider_record *provs = NULL;
-	char guid[NMR_GUID_STR_LEN], path[PATH_MAX];
+	char path[PATH_MAX];
 	size_t n;
 	int err = nmr_records_read(reg->providers_fd, sizeof(*provs), NMR_MAX_PROVIDERS,
 				   (void **)&provs, &n);
@@ -145,8 +144,7 @@ static int undo_replace(struct nmr_registry *reg)
 	for (size_t i = 0; !err && i < n; i++) {
 		struct nmr_replacement r = { .rec = provs[i] };
 
-		nmr_guid_format(&provs[i].id, guid);
-		if (nmr_path(reg, path, sizeof(path), NMR_PROVIDERS_DIR "/%s/object_new", guid) ||
+		if (nmr_provider_path(reg, &provs[i].id, "object_new", path, sizeof(path)) ||
 		    access(path, F_OK))
 			continue;
 		err = nmr_object_load(reg, &provs[i], (void **)&r.obj, &r.size);
@@ -154,8 +152,7 @@ static int undo_replace(struct nmr_registry *reg)
 			err = nmr_rebuild_bindings(reg, &r, 1);
 		free((void *)r.obj);
 		for (size_t k = 0; k < ARRAY_SIZE(staged); k++)
-			if (!nmr_path(reg, path, sizeof(path), NMR_PROVIDERS_DIR "/%s/%s", guid,
-				      staged[k]))
+			if (!nmr_provider_path(reg, &provs[i].id, staged[k], path, sizeof(path)))
 				unlink(path);
 	}
 	free(provs);
