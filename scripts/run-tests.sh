@@ -2,7 +2,7 @@
 # make test: runs the Criterion suite as root, then removes whatever a test
 # process that died before its cleanup may have left (netns, registry roots
 # named nmrt-<pid>-<n> whose pid is gone). Exits non-zero when the suite or
-# the fleet tests (scripts/test-fleet.sh) fail.
+# a shell test (scripts/test-*.sh) fails; its last line counts them all.
 set -u
 tests=${1:-build/nmr-tests}
 bin=$(dirname "$tests")
@@ -13,16 +13,25 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
-NMR_TEST_BIN=$bin "$tests" --jobs "$(nproc)" --short-filename
-rc=$?
-# then the fleet tests that real tools drive (restore, systemd, Prometheus)
-"$(dirname "$0")/test-fleet.sh" "$bin"
-fleet_rc=$?
-[ $rc -eq 0 ] && rc=$fleet_rc
+log=$(mktemp)
+NMR_TEST_BIN=$bin "$tests" --jobs "$(nproc)" --short-filename 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+# then the tests that real tools drive (restore, systemd, Prometheus, ...)
+for t in "$(dirname "$0")"/test-*.sh; do
+	"$t" "$bin" 2>&1 | tee -a "$log"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+done
+# one closing line for the whole run: Criterion's counts and the shell tests'
+c_pass=$(sed -n 's/.*Synthesis: .*Passing: \([0-9]*\).*/\1/p' "$log" | tail -1)
+c_fail=$(sed -n 's/.*Synthesis: .*Failing: \([0-9]*\) | Crashing: \([0-9]*\).*/\1 \2/p' "$log" |
+	 tail -1 | awk '{print $1 + $2}')
+s_pass=$(grep -c '^\[PASS\] .*-sh: ' "$log")
+s_fail=$(grep -c '^\[FAIL\] .*-sh: ' "$log")
+rm -f "$log"
 
 sweep() {
 	local name=$1 pid
-	pid=$(echo "$name" | sed -n 's/^nmrt-\([0-9]*\)-[0-9]*$/\1/p')
+	pid=$(echo "$name" | sed -n 's/^nmrt-\([0-9]*\)-[0-9]*[a-z]*$/\1/p')
 	[ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null
 }
 for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^nmrt-'); do
@@ -36,4 +45,8 @@ for root in /sys/fs/bpf/nmrt-*; do
 		rm -rf "$root"
 	fi
 done
+for dir in /tmp/nmrt-*; do
+	[ -d "$dir" ] && sweep "$(basename "$dir")" && rm -rf "$dir"
+done
+echo "tests: $(( ${c_pass:-0} + s_pass )) passed, $(( ${c_fail:-0} + s_fail )) failed"
 exit $rc

@@ -189,9 +189,9 @@ static void failure_reason(char *buf, size_t len, const char *what)
 int nmr_bind_one(struct nmr_registry *reg, const struct nmr_client_record *client,
 		 const struct nmr_provider_record *prov, struct nmr_binding_record *out)
 {
-	struct nmr_binding_record *chain = NULL, *want = NULL, b;
+	struct nmr_binding_record *chain = NULL, *want = NULL, b = {};
 	struct nmr_client_record c = *client;
-	size_t n, at;
+	size_t n = 0, at;
 	int err;
 
 	/* the caller's copy may be older than what earlier changes wrote */
@@ -200,8 +200,7 @@ int nmr_bind_one(struct nmr_registry *reg, const struct nmr_client_record *clien
 	err = nmr_frags_check(&c, prov) ?: nmr_chain_records(reg, &c, &chain, &n);
 	if (!err)
 		err = new_bound(reg, &c, prov, chain, n, &b);
-	want = calloc(n + 1, sizeof(*want));
-	if (!err && !want)
+	if (!err && !(want = calloc(n + 1, sizeof(*want))))
 		err = nmr_error(-ENOMEM, "bind: out of memory");
 	if (!err) {
 		struct nmr_provider_record q;
