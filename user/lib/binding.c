@@ -540,35 +540,59 @@ int nmr_binding_counts(struct nmr_registry *reg, const struct nmr_binding_record
 	return 0;
 }
 
+/*
+ * The binding's context slot, as its record says now, under the lock: the
+ * caller's copy may be older than a deregistration and a new binding that
+ * took the slot since.
+ */
+static int context_slot(struct nmr_registry *reg, const struct nmr_binding_record *b, size_t len,
+			__u32 *slot)
+{
+	struct nmr_binding_record now;
+
+	if (len > NMR_BINDING_CONTEXT_SIZE)
+		return nmr_error(-EINVAL, "binding context: %zu bytes, at most %d", len,
+				 NMR_BINDING_CONTEXT_SIZE);
+	if (bpf_map_lookup_elem(reg->bindings_fd, &b->id, &now) ||
+	    now.state != NMR_BINDING_BOUND || !nmr_guid_equal(&now.client, &b->client))
+		return nmr_error(-ENOENT, "binding context: the binding is not bound (any more)");
+	*slot = now.slot;
+	return 0;
+}
+
 int nmr_binding_context_read(struct nmr_registry *reg, const struct nmr_binding_record *b,
 			     void *data, size_t len)
 {
 	struct nmr_binding_context ctx;
+	__u32 slot;
+	int err = nmr_lock(reg, false);
 
-	if (b->state != NMR_BINDING_BOUND || len > sizeof(ctx.data))
-		return nmr_error(-EINVAL, "read binding context: not bound or too long");
-	if (bpf_map_lookup_elem(reg->binding_contexts_fd, &b->slot, &ctx))
-		return nmr_error(-errno, "read binding context: %s", strerror(errno));
-	memcpy(data, ctx.data, len);
-	return 0;
+	if (err)
+		return err;
+	err = context_slot(reg, b, len, &slot);
+	if (!err && bpf_map_lookup_elem(reg->binding_contexts_fd, &slot, &ctx))
+		err = nmr_error(-errno, "read binding context: %s", strerror(errno));
+	if (!err)
+		memcpy(data, ctx.data, len);
+	nmr_unlock(reg);
+	return err;
 }
 
 int nmr_binding_context_write(struct nmr_registry *reg, const struct nmr_binding_record *b,
 			      const void *data, size_t len)
 {
 	struct nmr_binding_context ctx;
-	int err;
+	__u32 slot;
+	int err = nmr_lock(reg, true);
 
-	if (b->state != NMR_BINDING_BOUND || len > sizeof(ctx.data))
-		return nmr_error(-EINVAL, "write binding context: not bound or too long");
-	err = nmr_lock(reg, true);
 	if (err)
 		return err;
-	if (bpf_map_lookup_elem(reg->binding_contexts_fd, &b->slot, &ctx)) {
+	err = context_slot(reg, b, len, &slot);
+	if (!err && bpf_map_lookup_elem(reg->binding_contexts_fd, &slot, &ctx))
 		err = nmr_error(-errno, "read binding context: %s", strerror(errno));
-	} else {
+	if (!err) {
 		memcpy(ctx.data, data, len);
-		if (bpf_map_update_elem(reg->binding_contexts_fd, &b->slot, &ctx, BPF_ANY))
+		if (bpf_map_update_elem(reg->binding_contexts_fd, &slot, &ctx, BPF_ANY))
 			err = nmr_error(-errno, "write binding context: %s", strerror(errno));
 	}
 	nmr_unlock(reg);

@@ -42,6 +42,7 @@ struct nmr_registry {
 	int binding_contexts_fd;
 	__u64 last_swap_ns;		/* the one write that made the last chain live */
 	bool wait_owed;			/* code left a chain: wait before the lock is let go */
+	bool unfinished;		/* leave the registry marked: the next command recovers */
 	bool recovering;
 	bool force_relink;		/* registry check --repair: relink an unchanged chain */
 	bool batch;			/* provider changes wait for nmr_batch_settle() */

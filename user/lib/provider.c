@@ -364,17 +364,22 @@ static int stage(struct nmr_registry *reg, const struct nmr_provider_replacement
 	return err;
 }
 
-static void promote(struct staged *st)
+/* The staged pins take the live names; a failure here is repaired by the next command. */
+static int promote(struct staged *st)
 {
 	const char *leaves[] = { "object", "prog", "dispatch" };
+	int err = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(leaves); i++) {
 		char from[PATH_MAX], to[PATH_MAX];
 
 		snprintf(to, sizeof(to), "%s/%s", st->dir, leaves[i]);
 		snprintf(from, sizeof(from), "%s/%s_new", st->dir, leaves[i]);
-		rename(from, to);	/* atomic: the old pin is replaced, never missing */
+		/* atomic: the old pin is replaced, never missing */
+		if (rename(from, to) && !err)
+			err = nmr_error(-errno, "replace: rename %s: %s", from, strerror(errno));
 	}
+	return err;
 }
 
 int nmr_provider_replace(struct nmr_registry *reg, const struct nmr_provider_replacement *r,
@@ -435,9 +440,14 @@ int nmr_provider_replace(struct nmr_registry *reg, const struct nmr_provider_rep
 			unstage(reg, &st[i]);
 			continue;
 		}
-		bpf_map_update_elem(reg->providers_fd, &st[i].new.rec.id, &st[i].new.rec,
-				    BPF_EXIST);
-		promote(&st[i]);
+		/* the chains run the new code: a record that cannot say so is recovered */
+		if (bpf_map_update_elem(reg->providers_fd, &st[i].new.rec.id, &st[i].new.rec,
+					BPF_EXIST) || promote(&st[i])) {
+			err = nmr_error(-EIO, "replace provider %s: its record or pins could not "
+					"be written (%s); the next command undoes the replace",
+					st[i].new.rec.name, strerror(errno));
+			reg->unfinished = true;
+		}
 	}
 	if (!err)
 		nmr_generation_bump(reg, NULL);

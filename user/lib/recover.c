@@ -330,6 +330,10 @@ int nmr_recover(struct nmr_registry *reg)
 	err = meta_get(reg, &meta);
 	if (err)
 		return err;
+	/* a command that died, or could not wait, may have left code that packets still run */
+	err = nmr_wait_for_readers();
+	if (err)
+		return err;
 	reg->recovering = true;
 	err = nmr_records_read(reg->clients_fd, sizeof(*clients), NMR_MAX_CLIENTS,
 			       (void **)&clients, &n);

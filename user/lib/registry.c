@@ -389,11 +389,18 @@ fail:
 void nmr_unlock(struct nmr_registry *reg)
 {
 	if (--reg->lock_depth == 0 && reg->root_fd >= 0) {
-		if (reg->wait_owed && nmr_wait_for_readers())
-			nmr_wait_for_readers();	/* once more: a failure here is ENOMEM */
+		/*
+		 * If the wait fails (no memory), or the command could not finish
+		 * what it started, the registry stays marked: the next command
+		 * recovers, and recovery waits first.
+		 */
+		if (reg->wait_owed && nmr_wait_for_readers() && nmr_wait_for_readers())
+			reg->unfinished = true;
 		reg->wait_owed = false;
 		if (reg->lock_exclusive && reg->maps) {
-			nmr_intent_end(reg);
+			if (!reg->unfinished)
+				nmr_intent_end(reg);
+			reg->unfinished = false;
 			/*
 			 * What this process changed, its watcher need not meet
 			 * again; unless another process changed the registry
