@@ -37,12 +37,22 @@ run nmr-bpf npi register demo --hook xdp
 run nmr-bpf provider register build/bpf/frame_counter.bpf.o --npi demo
 run nmr-bpf client register --npi demo --dev veth0 --netns "$ns" --name demo-client
 run nmr-pktgen --netns "$ns" veth1 1000
-sleep 0.2
+# frames are processed on the peer's NAPI: wait (bounded) until all are counted
+for _ in $(seq 50); do
+	nmr-bpf -j binding list | grep -q '"packets":1000' && break
+	sleep 0.1
+done
 run nmr-bpf binding list
 run nmr-bpf client show demo-client
 prov=$(nmr-bpf -j provider show frame_counter | sed -n 's/^{"id":"\([^"]*\)".*/\1/p')
 run bpftool map dump pinned "$NMR_BPF_ROOT/provider/$prov/maps/frame_counts"
 run ip -n "$ns" link show veth0
+client=$(nmr-bpf -j client show demo-client | sed -n 's/^{"id":"\([^"]*\)".*/\1/p')
+echo
+echo "# the hook runs the client's dispatcher; its chain table holds the chain:"
+run bpftool prog show pinned "$NMR_BPF_ROOT/client/$client/dispatcher"
+run bpftool map dump pinned "$NMR_BPF_ROOT/client/$client/chain_table"
+run nmr-bpf registry check
 run nmr-bpf client deregister demo-client
 run nmr-bpf provider deregister frame_counter
 echo
