@@ -179,7 +179,7 @@ $(OUT)/fuzz/cli_main.o: user/cli/main.c $(HEADERS) $(wildcard user/cli/*.h) | $(
 $(OUT)/fuzz/fuzz_cli: tests/fuzz/fuzz_cli.c $(OUT)/fuzz/cli_main.o \
 		      $(filter-out $(OUT)/cli/main.o,$(CLI_OBJS)) $(LIB)
 	$(call msg,FUZZ,$@)
-	$(Q)$(CC) $(CFLAGS) -Iuser/cli -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Iuser/cli -fsanitize=fuzzer $^ $(LDLIBS) $(CLI_LDLIBS) -o $@
 
 $(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB)
 	$(call msg,FUZZ,$@)
