@@ -222,16 +222,16 @@ static void must(int err, const char *what)
 
 static void client(const char *name)
 {
-	struct nmr_client_opts o = { .npi = "bench", .dev = "veth0", .netns = cfg.netns,
-				     .name = name };
+	NMR_OPTS(nmr_client_opts, o, .npi = "bench", .dev = "veth0", .netns = cfg.netns,
+				     .name = name);
 
 	must(nmr_client_register(reg, &o, NULL), "register client");
 }
 
 static void provider(const char *object, const char *name, int priority)
 {
-	struct nmr_provider_opts o = { .object_path = object, .npi = "bench", .name = name,
-				       .priority = priority, .priority_set = true };
+	NMR_OPTS(nmr_provider_opts, o, .object_path = object, .npi = "bench", .name = name,
+				       .priority = priority, .priority_set = true);
 
 	must(nmr_provider_register(reg, &o, NULL), "register provider");
 }
@@ -336,9 +336,9 @@ static void bench_test_run(void)
 	if (cfg.runs > 64)
 		cfg.runs = 64;
 	for (int i = 0; i < NLEN; i++) {
-		struct nmr_npi_opts n = { .name = name, .hook = NMR_HOOK_XDP };
-		struct nmr_client_opts c = { .npi = name, .dev = cname, .netns = cfg.netns,
-					     .name = cname };
+		NMR_OPTS(nmr_npi_opts, n, .name = name, .hook = NMR_HOOK_XDP);
+		NMR_OPTS(nmr_client_opts, c, .npi = name, .dev = cname, .netns = cfg.netns,
+					     .name = cname);
 		int naive_prog, table;
 
 		snprintf(name, sizeof(name), "tr%d", lengths[i]);
@@ -349,9 +349,9 @@ static void bench_test_run(void)
 		must(nmr_npi_register(reg, &n, NULL), "register npi");
 		must(nmr_client_register(reg, &c, NULL), "register client");
 		for (int j = 1; j <= lengths[i]; j++) {
-			struct nmr_provider_opts o = { .object_path = obj("bench/bpf", "bench_pass"),
+			NMR_OPTS(nmr_provider_opts, o, .object_path = obj("bench/bpf", "bench_pass"),
 						       .npi = name, .priority = j,
-						       .priority_set = true };
+						       .priority_set = true);
 			char pname[32];
 
 			snprintf(pname, sizeof(pname), "tr%d-%d", lengths[i], j);
@@ -449,11 +449,11 @@ static void bench_overhead(void)
 
 	for (int k = 0; k < n; k++) {
 		char name[32], pname[40];
-		struct nmr_npi_opts np = { .name = name, .hook = NMR_HOOK_XDP };
-		struct nmr_client_opts c = { .npi = name, .dev = name, .netns = cfg.netns,
-					     .name = name };
-		struct nmr_provider_opts o = { .object_path = obj("bench/bpf", "bench_pass"),
-					       .npi = name, .name = pname };
+		NMR_OPTS(nmr_npi_opts, np, .name = name, .hook = NMR_HOOK_XDP);
+		NMR_OPTS(nmr_client_opts, c, .npi = name, .dev = name, .netns = cfg.netns,
+					     .name = name);
+		NMR_OPTS(nmr_provider_opts, o, .object_path = obj("bench/bpf", "bench_pass"),
+					       .npi = name, .name = pname);
 		struct bpf_program *p;
 
 		snprintf(name, sizeof(name), "ov%d", k);
@@ -906,13 +906,13 @@ static double time_cli_ms(const char *args)
 
 static void bench_registry(void)
 {
-	struct nmr_npi_opts n = { .name = "many", .hook = NMR_HOOK_XDP };
+	NMR_OPTS(nmr_npi_opts, n, .name = "many", .hook = NMR_HOOK_XDP);
 
 	must(nmr_npi_register(reg, &n, NULL), "register npi");
 	res.list_providers = 1000;
 	for (int i = 0; i < res.list_providers; i++) {
-		struct nmr_provider_opts o = { .object_path = obj("bench/bpf", "bench_pass"),
-					       .npi = "many" };
+		NMR_OPTS(nmr_provider_opts, o, .object_path = obj("bench/bpf", "bench_pass"),
+					       .npi = "many");
 		char name[16];
 
 		snprintf(name, sizeof(name), "l%04d", i);
@@ -1132,7 +1132,7 @@ static void write_report(const char *path)
 
 int main(int argc, char **argv)
 {
-	struct nmr_npi_opts npi = { .name = "bench", .hook = NMR_HOOK_XDP };
+	NMR_OPTS(nmr_npi_opts, npi, .name = "bench", .hook = NMR_HOOK_XDP);
 	double start = now();
 
 	snprintf(cfg.out, sizeof(cfg.out), "bench");
