@@ -218,7 +218,7 @@ install: all doc $(PCFILE)
 	$(INSTALL) -m 0644 $(PCFILE) $(DESTDIR)$(PKGCONFIGDIR)/libnmrbpf.pc
 	$(INSTALL) -m 0644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/nmr/
 	$(INSTALL) -m 0644 $(SHARE_BPF) $(DESTDIR)$(BPFOBJDIR)/
-	$(INSTALL) -m 0644 scripts/nmr-bpf.bash-completion $(DESTDIR)$(BASH_COMPDIR)/nmr-bpf
+	$(INSTALL) -m 0644 bash-completion/nmr-bpf $(DESTDIR)$(BASH_COMPDIR)/nmr-bpf
 	$(foreach m,$(MANPAGES),$(INSTALL) -D -m 0644 $(m) \
 		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m));)
 ifneq ($(UNIT),)
