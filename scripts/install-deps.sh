@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages nmr-bpf needs when they are missing.
-#   install-deps.sh build   what `make`, `make demo` and `make test` need
-#   install-deps.sh bench   the same plus gnuplot for `make bench`
+#   install-deps.sh build   what `make` and `make demo` need
+#   install-deps.sh test    the same plus what `make test` and `make doc` need: rst2man, man,
+#                           bash-completion (make deps)
+#   install-deps.sh deb     the same plus debhelper and lintian for `make deb`
+#   install-deps.sh bench   build plus gnuplot for `make bench`
 set -euo pipefail
 
 need=()
@@ -18,7 +21,22 @@ have_cmd cc          || need+=(gcc)
 for p in libbpf-dev libelf-dev zlib1g-dev libcriterion-dev; do
 	have_pkg "$p" || need+=("$p")
 done
-if [ "${1:-build}" = bench ]; then
+mode=${1:-build}
+case $mode in
+build | test | deb | bench) ;;
+*) echo "install-deps: unknown mode '$mode' (build, test, deb, bench)" >&2; exit 2 ;;
+esac
+if [ "$mode" = test ] || [ "$mode" = deb ]; then
+	have_pkg python3-docutils || need+=(python3-docutils)
+	have_cmd man         || need+=(man-db)
+	have_pkg bash-completion || need+=(bash-completion)
+fi
+if [ "$mode" = deb ]; then
+	for p in debhelper dpkg-dev lintian fakeroot; do
+		have_pkg "$p" || need+=("$p")
+	done
+fi
+if [ "$mode" = bench ]; then
 	have_cmd gnuplot || need+=(gnuplot-nox)
 fi
 
