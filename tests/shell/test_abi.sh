@@ -7,7 +7,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 so=$OUT/libnmrbpf.so.1
 [ "$(readlink "$so")" = libnmrbpf.so.0.1.0 ] || fail "$so does not point to the versioned file"
-[ "$(readlink "$OUT/libnmrbpf.so")" = libnmrbpf.so.1 ] || fail "libnmrbpf.so -> $(readlink "$OUT/libnmrbpf.so")"
+[ "$(readlink "$OUT/libnmrbpf.so")" = libnmrbpf.so.1 ] ||
+	fail "libnmrbpf.so -> $(readlink "$OUT/libnmrbpf.so")"
 scripts/check-abi.sh include/libnmrbpf.h user/lib/libnmrbpf.map "$so" || fail "check-abi failed"
 
 # An internal function the static library has must not be exported.

@@ -66,5 +66,8 @@ NMR_BPF_ROOT=$other expect other_npi -- "$cli" npi deregister "" >/dev/null
 NMR_BPF_ROOT=$other refuse blue_npi -- "$cli" npi deregister ""
 # A root that does not exist is not created by completing.
 refuse blue_npi -- "$cli" --root /sys/fs/bpf/nmrt-$$-3 npi show ""
-[ -e /sys/fs/bpf/nmrt-$$-3 ] && { rm -rf /sys/fs/bpf/nmrt-$$-3; fail "completion created a registry"; }
+if [ -e /sys/fs/bpf/nmrt-$$-3 ]; then
+	rm -rf /sys/fs/bpf/nmrt-$$-3
+	fail "completion created a registry"
+fi
 exit 0
