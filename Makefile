@@ -1,14 +1,40 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # nmr-bpf: `make` builds the CLI, libnmrbpf and the BPF objects;
-# `make demo` runs the demo, `make test` the Criterion tests, `make bench` the benchmarks.
+# `make demo` runs the demo, `make test` the tests, `make bench` the benchmarks; `make doc`
+# the man pages, `make install`/`make uninstall` (PREFIX, DESTDIR, ...), `make deb` the
+# Debian packages. Only `make deps`, `make test`, `make demo` and `make bench` install packages.
 # Quiet by default; V=1 prints full commands.
 
 OUT      := build
-ARCH     := x86
+# The BPF target architecture, from the machine (its name in the kernel's arch/ tree).
+MACHINE  := $(shell uname -m)
+ARCH     := $(or $(patsubst x86_64,x86,$(patsubst i%86,x86,$(patsubst aarch64%,arm64,\
+	    $(patsubst arm%,arm,$(patsubst ppc64%,powerpc,$(patsubst riscv%,riscv,\
+	    $(patsubst s390%,s390,$(patsubst loongarch%,loongarch,$(MACHINE))))))))),$(MACHINE))
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
 CC       ?= cc
 VERSION  := 0.1.0
+# The shared library's ABI number (its SONAME, libnmrbpf.so.$(SOVERSION)): raised only when
+# the ABI breaks. Its file is named by the library's version (LIBNMRBPF_*_VERSION).
+SOVERSION := 1
+LIBVERSION := $(VERSION)
+RST2MAN  ?= $(shell command -v rst2man || command -v rst2man.py || echo rst2man)
+
+# Where `make install` puts things (DESTDIR is prepended to each).
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+BPFOBJDIR  ?= $(DATADIR)/nmr-bpf/bpf
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+BASH_COMPDIR ?= $(or $(shell pkg-config --variable=completionsdir bash-completion 2>/dev/null),\
+		     /usr/share/bash-completion/completions)
+SYSTEMDUNITDIR ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),\
+		       /lib/systemd/system)
+INSTALL    ?= install
 
 ifeq ($(V),1)
 Q :=
@@ -45,10 +71,19 @@ PROVIDERS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(filter-out $(SKEL_BPF:%
 TEST_BPF  := $(patsubst tests/bpf/%.bpf.c,$(OUT)/tests/bpf/%.bpf.o,$(wildcard tests/bpf/*.bpf.c))
 BENCH_BPF := $(patsubst bench/bpf/%.bpf.c,$(OUT)/bench/bpf/%.bpf.o,$(wildcard bench/bpf/*.bpf.c))
 HEADERS   := $(wildcard include/*.h) $(wildcard user/lib/*.h)
-DEPS_OK   := $(OUT)/.deps-ok
+PUBLIC_HEADERS := include/libnmrbpf.h include/nmr_abi.h include/nmr_provider.h \
+		  include/nmr_maps.bpf.h
+# The example providers, installed for users to register (not the registry's own maps).
+SHARE_BPF := $(PROVIDERS)
+MANPAGES  := $(patsubst docs/%.rst,$(OUT)/man/%,$(wildcard docs/*.[0-9].rst))
+UNIT      := $(wildcard deploy/nmr-bpf.service)
 
 CLI  := $(OUT)/nmr-bpf
 LIB  := $(OUT)/libnmrbpf.a
+SOLIB := $(OUT)/libnmrbpf.so.$(LIBVERSION)
+SONAME := libnmrbpf.so.$(SOVERSION)
+LIBMAP := user/lib/libnmrbpf.map
+PCFILE := $(OUT)/libnmrbpf.pc
 TESTS := $(OUT)/nmr-tests
 PKTGEN := $(OUT)/nmr-pktgen
 BENCH := $(OUT)/nmr-bench
@@ -56,87 +91,109 @@ EXAMPLES := $(patsubst examples/%.c,$(OUT)/examples/%,$(wildcard examples/*.c))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps vmlinux demo test test-asan fuzz fuzz-run bench clean install
+.PHONY: all deps vmlinux demo test test-asan fuzz fuzz-run bench clean install uninstall doc deb
 
-all: $(CLI) $(LIB) $(PROVIDERS) $(PKTGEN) $(EXAMPLES)
+all: $(CLI) $(LIB) $(SOLIB) $(PROVIDERS) $(PKTGEN) $(EXAMPLES)
 
-# Installs missing build packages (Debian/Ubuntu) once; rerun when the list changes.
-$(DEPS_OK): scripts/install-deps.sh
-	$(Q)mkdir -p $(OUT)
-	$(Q)scripts/install-deps.sh build
-	$(Q)touch $@
-deps: $(DEPS_OK)
+# Installs the missing packages (Debian/Ubuntu) that building, the tests and the docs need.
+deps:
+	$(Q)scripts/install-deps.sh test
 
 vmlinux:
 	$(call msg,BTF,vmlinux/$(ARCH)/vmlinux.h)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
 
-$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(HEADERS) | $(DEPS_OK)
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(HEADERS)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUT)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c $(HEADERS) | $(DEPS_OK)
+$(OUT)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c $(HEADERS)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUT)/bench/bpf/%.bpf.o: bench/bpf/%.bpf.c $(HEADERS) | $(DEPS_OK)
+$(OUT)/bench/bpf/%.bpf.o: bench/bpf/%.bpf.c $(HEADERS)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUT)/skel/%.skel.h: $(OUT)/bpf/%.bpf.o | $(DEPS_OK)
+$(OUT)/skel/%.skel.h: $(OUT)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(OUT)/lib/%.o: user/lib/%.c $(HEADERS) $(SKELS) | $(DEPS_OK)
+# Hidden by default: the shared library exports only what libnmrbpf.h marks NMR_API.
+$(OUT)/lib/%.o: user/lib/%.c $(HEADERS) $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -fPIC -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
-$(OUT)/cli/%.o: user/cli/%.c $(HEADERS) $(wildcard user/cli/*.h) | $(DEPS_OK)
+$(OUT)/cli/%.o: user/cli/%.c $(HEADERS) $(wildcard user/cli/*.h)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Iuser/cli -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Iuser/cli -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
+$(SOLIB): $(LIB_OBJS) $(LIBMAP)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) \
+		-Wl,--version-script=$(LIBMAP) -Wl,-z,defs $(LIB_OBJS) $(LDLIBS) -o $@
+	$(Q)ln -sf $(notdir $@) $(OUT)/$(SONAME)
+	$(Q)ln -sf $(SONAME) $(OUT)/libnmrbpf.so
+
+$(PCFILE): libnmrbpf.pc.in Makefile
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(LIBVERSION)|' $< > $@
+
+doc: $(MANPAGES)
+
+$(OUT)/man/%: docs/%.rst
+	$(call msg,MAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)command -v $(RST2MAN) >/dev/null || \
+		{ echo "rst2man not found: make deps (python3-docutils)" >&2; exit 1; }
+	$(Q)$(RST2MAN) --halt=warning $< $@
+
 $(CLI): $(CLI_OBJS) $(LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) $(CLI_LDLIBS) -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) $(CLI_LDLIBS) -o $@
 
 $(PKTGEN): user/tools/pktgen.c
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUT)/tests/%.o: tests/%.c $(HEADERS) $(wildcard tests/*.h) $(SKELS) | $(DEPS_OK)
+$(OUT)/tests/%.o: tests/%.c $(HEADERS) $(wildcard tests/*.h) $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Itests -c $< -o $@
 
 $(TESTS): $(TEST_OBJS) $(LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcriterion -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcriterion -o $@
 
 $(OUT)/examples/%: examples/%.c $(LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BENCH): bench/bench.c $(LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lm -lpthread -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lm -lpthread -o $@
 
-# The demo and the tests need root (BPF, netns); both clean up after themselves.
-demo: all
+# The demo and the tests need root (BPF, netns); both clean up after themselves. They
+# install the packages they need first, then build.
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh
 
-test: all $(TESTS) $(TEST_BPF)
-	$(Q)scripts/install-deps.sh test
+test: deps
+	$(Q)$(MAKE) --no-print-directory all doc $(TESTS) $(TEST_BPF)
 	$(Q)scripts/run-tests.sh $(TESTS)
 
 # The suite again with the library, CLI and tests built with ASan and UBSan, in their own
@@ -171,7 +228,7 @@ fuzz-run: $(FUZZERS) $(PROVIDERS) $(TEST_BPF)
 		grep -h '^Done' $(OUT)/fuzz/$$t.log | sed 's/^/           /'; \
 	done
 
-$(OUT)/fuzz/cli_main.o: user/cli/main.c $(HEADERS) $(wildcard user/cli/*.h) | $(DEPS_OK)
+$(OUT)/fuzz/cli_main.o: user/cli/main.c $(HEADERS) $(wildcard user/cli/*.h) 
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iuser/cli -Dmain=nmr_cli_main -c $< -o $@
@@ -186,22 +243,52 @@ $(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
 
+# The Debian packages (nmr-bpf, libnmrbpf1, libnmrbpf-dev) into $(OUT)/deb, built from a
+# copy of the tree, and lintian on them; slow (a minute or two), so not part of `make test`.
+deb:
+	$(Q)scripts/install-deps.sh deb
+	$(Q)tests/shell/deb.sh $(OUT)/deb
+
 # At most 5 minutes (QUICK=1: 60 s); writes bench/results.json, docs/BENCHMARKS.md and its plot.
-bench: all $(BENCH) $(BENCH_BPF) $(TEST_BPF)
+bench:
 	$(Q)scripts/install-deps.sh bench
+	$(Q)$(MAKE) --no-print-directory all $(BENCH) $(BENCH_BPF) $(TEST_BPF)
 	$(Q)$(BENCH) $(if $(QUICK),--quick) --out bench
 	$(Q)gnuplot bench/plot.gp
 
-install: all
-	install -D -m 0755 $(CLI) $(DESTDIR)/usr/local/sbin/nmr-bpf
-	install -D -m 0644 $(LIB) $(DESTDIR)/usr/local/lib/libnmrbpf.a
-	install -D -m 0644 include/libnmrbpf.h $(DESTDIR)/usr/local/include/nmr/libnmrbpf.h
-	install -D -m 0644 include/nmr_abi.h $(DESTDIR)/usr/local/include/nmr/nmr_abi.h
-	install -D -m 0644 include/nmr_maps.bpf.h $(DESTDIR)/usr/local/include/nmr/nmr_maps.bpf.h
-	install -D -m 0644 include/nmr_provider.h $(DESTDIR)/usr/local/include/nmr/nmr_provider.h
-	install -D -m 0755 deploy/nmr-bpf-restore $(DESTDIR)/usr/local/sbin/nmr-bpf-restore
-	install -D -m 0644 deploy/nmr-bpf.service $(DESTDIR)/usr/local/lib/systemd/system/nmr-bpf.service
+# Installs what `make` and `make doc` built; builds and installs no package.
+install: all doc $(PCFILE)
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/nmr $(DESTDIR)$(BPFOBJDIR) $(DESTDIR)$(BASH_COMPDIR)
+	$(INSTALL) -m 0755 $(CLI) $(DESTDIR)$(SBINDIR)/nmr-bpf
+	$(INSTALL) -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/libnmrbpf.a
+	$(INSTALL) -m 0644 $(SOLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(SOLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libnmrbpf.so
+	$(INSTALL) -m 0644 $(PCFILE) $(DESTDIR)$(PKGCONFIGDIR)/libnmrbpf.pc
+	$(INSTALL) -m 0644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/nmr/
+	$(INSTALL) -m 0644 $(SHARE_BPF) $(DESTDIR)$(BPFOBJDIR)/
+	$(INSTALL) -m 0644 bash-completion/nmr-bpf $(DESTDIR)$(BASH_COMPDIR)/nmr-bpf
+	$(foreach m,$(MANPAGES),$(INSTALL) -D -m 0644 $(m) \
+		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m));)
+ifneq ($(UNIT),)
+	$(INSTALL) -D -m 0644 $(UNIT) $(DESTDIR)$(SYSTEMDUNITDIR)/nmr-bpf.service
+	$(INSTALL) -D -m 0755 deploy/nmr-bpf-restore $(DESTDIR)$(SBINDIR)/nmr-bpf-restore
+endif
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/nmr-bpf $(DESTDIR)$(LIBDIR)/libnmrbpf.a \
+		$(DESTDIR)$(LIBDIR)/libnmrbpf.so.$(LIBVERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+		$(DESTDIR)$(LIBDIR)/libnmrbpf.so $(DESTDIR)$(PKGCONFIGDIR)/libnmrbpf.pc \
+		$(addprefix $(DESTDIR)$(INCLUDEDIR)/nmr/,$(notdir $(PUBLIC_HEADERS))) \
+		$(addprefix $(DESTDIR)$(BPFOBJDIR)/,$(notdir $(SHARE_BPF))) \
+		$(DESTDIR)$(BASH_COMPDIR)/nmr-bpf $(DESTDIR)$(SYSTEMDUNITDIR)/nmr-bpf.service \
+		$(DESTDIR)$(SBINDIR)/nmr-bpf-restore \
+		$(foreach m,$(MANPAGES),\
+			$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/nmr $(DESTDIR)$(BPFOBJDIR) $(DESTDIR)$(DATADIR)/nmr-bpf \
+		2>/dev/null
 
 clean:
 	$(call msg,CLEAN,$(OUT))
-	$(Q)rm -rf $(filter-out $(DEPS_OK),$(wildcard $(OUT)/*))
+	$(Q)rm -rf $(OUT)

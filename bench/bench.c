@@ -227,16 +227,16 @@ static void must(int err, const char *what)
 
 static void client(const char *name)
 {
-	struct nmr_client_opts o = { .npi = "bench", .dev = "veth0", .netns = cfg.netns,
-				     .name = name };
+	NMR_OPTS(nmr_client_opts, o, .npi = "bench", .dev = "veth0", .netns = cfg.netns,
+				     .name = name);
 
 	must(nmr_client_register(reg, &o, NULL), "register client");
 }
 
 static void provider(const char *object, const char *name, int priority)
 {
-	struct nmr_provider_opts o = { .object_path = object, .npi = "bench", .name = name,
-				       .priority = priority, .priority_set = true };
+	NMR_OPTS(nmr_provider_opts, o, .object_path = object, .npi = "bench", .name = name,
+				       .priority = priority, .priority_set = true);
 
 	must(nmr_provider_register(reg, &o, NULL), "register provider");
 }
@@ -341,9 +341,9 @@ static void bench_test_run(void)
 	if (cfg.runs > 64)
 		cfg.runs = 64;
 	for (int i = 0; i < NLEN; i++) {
-		struct nmr_npi_opts n = { .name = name, .hook = NMR_HOOK_XDP };
-		struct nmr_client_opts c = { .npi = name, .dev = cname, .netns = cfg.netns,
-					     .name = cname };
+		NMR_OPTS(nmr_npi_opts, n, .name = name, .hook = NMR_HOOK_XDP);
+		NMR_OPTS(nmr_client_opts, c, .npi = name, .dev = cname, .netns = cfg.netns,
+					     .name = cname);
 		int naive_prog, table;
 
 		snprintf(name, sizeof(name), "tr%d", lengths[i]);
@@ -354,9 +354,9 @@ static void bench_test_run(void)
 		must(nmr_npi_register(reg, &n, NULL), "register npi");
 		must(nmr_client_register(reg, &c, NULL), "register client");
 		for (int j = 1; j <= lengths[i]; j++) {
-			struct nmr_provider_opts o = { .object_path = obj("bench/bpf", "bench_pass"),
+			NMR_OPTS(nmr_provider_opts, o, .object_path = obj("bench/bpf", "bench_pass"),
 						       .npi = name, .priority = j,
-						       .priority_set = true };
+						       .priority_set = true);
 			char pname[32];
 
 			snprintf(pname, sizeof(pname), "tr%d-%d", lengths[i], j);
@@ -456,11 +456,11 @@ static void bench_overhead(void)
 
 	for (int k = 0; k < n; k++) {
 		char name[32], pname[40];
-		struct nmr_npi_opts np = { .name = name, .hook = NMR_HOOK_XDP };
-		struct nmr_client_opts c = { .npi = name, .dev = name, .netns = cfg.netns,
-					     .name = name };
-		struct nmr_provider_opts o = { .object_path = obj("bench/bpf", "bench_pass"),
-					       .npi = name, .name = pname };
+		NMR_OPTS(nmr_npi_opts, np, .name = name, .hook = NMR_HOOK_XDP);
+		NMR_OPTS(nmr_client_opts, c, .npi = name, .dev = name, .netns = cfg.netns,
+					     .name = name);
+		NMR_OPTS(nmr_provider_opts, o, .object_path = obj("bench/bpf", "bench_pass"),
+					       .npi = name, .name = pname);
 		struct bpf_program *p;
 
 		snprintf(name, sizeof(name), "ov%d", k);
@@ -668,8 +668,8 @@ static void change_series(const char *npi, const char *object, double *p50, doub
 	double *bind_ms = calloc(n, sizeof(double)), *unbind_ms = calloc(n, sizeof(double));
 
 	for (int i = 0; i < n; i++) {
-		struct nmr_provider_opts o = { .object_path = object, .npi = npi,
-					       .name = "added", .priority = 5, .priority_set = true };
+		NMR_OPTS(nmr_provider_opts, o, .object_path = object, .npi = npi, .name = "added",
+			 .priority = 5, .priority_set = true);
 		double start = now();
 
 		check_time("changes");
@@ -692,9 +692,9 @@ static void change_series(const char *npi, const char *object, double *p50, doub
 /* A client of its own with four providers that do nothing, for change_series(). */
 static void bench_change(void)
 {
-	struct nmr_npi_opts np = { .name = "chg", .hook = NMR_HOOK_XDP };
-	struct nmr_client_opts c = { .npi = "chg", .dev = "chg0", .netns = cfg.netns,
-				     .name = "chg0" };
+	NMR_OPTS(nmr_npi_opts, np, .name = "chg", .hook = NMR_HOOK_XDP);
+	NMR_OPTS(nmr_client_opts, c, .npi = "chg", .dev = "chg0", .netns = cfg.netns,
+		 .name = "chg0");
 
 	if (sh("ip -n %s link add chg0 type veth peer name chg0p && ip -n %s link set chg0 up",
 	       cfg.netns, cfg.netns))
@@ -702,8 +702,8 @@ static void bench_change(void)
 	must(nmr_npi_register(reg, &np, NULL), "register npi");
 	must(nmr_client_register(reg, &c, NULL), "register client");
 	for (int i = 1; i <= 4; i++) {
-		struct nmr_provider_opts o = { .object_path = obj("bench/bpf", "bench_pass"),
-					       .npi = "chg", .priority = i, .priority_set = true };
+		NMR_OPTS(nmr_provider_opts, o, .object_path = obj("bench/bpf", "bench_pass"),
+			 .npi = "chg", .priority = i, .priority_set = true);
 		char name[8];
 
 		snprintf(name, sizeof(name), "chg%d", i);
@@ -1001,15 +1001,15 @@ static double time_cli_ms(const char *a1, const char *a2, const char *a3)
 
 static void bench_registry(void)
 {
-	struct nmr_npi_opts n = { .name = "many", .hook = NMR_HOOK_XDP };
+	NMR_OPTS(nmr_npi_opts, n, .name = "many", .hook = NMR_HOOK_XDP);
 
 	/* the CLI's own start, before the registry holds a thousand providers to list */
 	res.cold_ms = time_cli_ms("-j", "npi", "list");
 	must(nmr_npi_register(reg, &n, NULL), "register npi");
 	res.list_providers = 1000;
 	for (int i = 0; i < res.list_providers; i++) {
-		struct nmr_provider_opts o = { .object_path = obj("bench/bpf", "bench_pass"),
-					       .npi = "many" };
+		NMR_OPTS(nmr_provider_opts, o, .object_path = obj("bench/bpf", "bench_pass"),
+					       .npi = "many");
 		char name[16];
 
 		snprintf(name, sizeof(name), "l%04d", i);
@@ -1029,19 +1029,19 @@ static void bench_registry(void)
  */
 static void bench_scale(void)
 {
-	struct nmr_npi_opts n = { .name = "scale", .hook = NMR_HOOK_XDP };
+	NMR_OPTS(nmr_npi_opts, n, .name = "scale", .hook = NMR_HOOK_XDP);
 	int have = 0;
 
 	must(nmr_npi_register(reg, &n, NULL), "register npi");
 	for (int k = 0; k < 4; k++) {
-		struct nmr_provider_opts o = { .object_path = obj("bench/bpf", "bench_pass"),
-					       .npi = "scale", .name = "scalep" };
+		NMR_OPTS(nmr_provider_opts, o, .object_path = obj("bench/bpf", "bench_pass"),
+			 .npi = "scale", .name = "scalep");
 		double start;
 
 		for (; have < scale_clients[k]; have++) {
 			char dev[16];
-			struct nmr_client_opts c = { .npi = "scale", .dev = dev,
-						     .netns = cfg.netns, .name = dev };
+			NMR_OPTS(nmr_client_opts, c, .npi = "scale", .dev = dev,
+				 .netns = cfg.netns, .name = dev);
 
 			snprintf(dev, sizeof(dev), "sc%d", have);
 			if (sh("ip -n %s link add %s type veth peer name %sp && "
@@ -1314,7 +1314,7 @@ static void write_report(const char *path)
 
 int main(int argc, char **argv)
 {
-	struct nmr_npi_opts npi = { .name = "bench", .hook = NMR_HOOK_XDP };
+	NMR_OPTS(nmr_npi_opts, npi, .name = "bench", .hook = NMR_HOOK_XDP);
 	double start = now();
 
 	snprintf(cfg.out, sizeof(cfg.out), "bench");

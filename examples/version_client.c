@@ -84,11 +84,13 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-	struct nmr_client_module_opts opts = {
+	NMR_OPTS(nmr_client_opts, client);
+	NMR_OPTS(nmr_client_module_opts, opts,
+		.client = &client,
 		.attach_provider = attach_provider,
 		.detach_provider = detach_provider,
 		.cleanup_binding_context = cleanup_binding_context,
-	};
+	);
 	const char *root = NULL;
 	struct nmr_registry *reg;
 	struct nmr_module *module;
@@ -97,21 +99,21 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--root"))
 			root = argv[i + 1];
 		else if (!strcmp(argv[i], "--npi"))
-			opts.client.npi = argv[i + 1];
+			client.npi = argv[i + 1];
 		else if (!strcmp(argv[i], "--dev"))
-			opts.client.dev = argv[i + 1];
+			client.dev = argv[i + 1];
 		else if (!strcmp(argv[i], "--netns"))
-			opts.client.netns = argv[i + 1];
+			client.netns = argv[i + 1];
 		else if (!strcmp(argv[i], "--version"))
 			required_version = strtoul(argv[i + 1], NULL, 0);
 	}
-	if (!opts.client.npi || !opts.client.dev || !required_version) {
+	if (!client.npi || !client.dev || !required_version) {
 		fprintf(stderr, "Usage: version_client [--root DIR] --npi NPI --dev IFNAME "
 			"[--netns NAME] --version N\n");
 		return 2;
 	}
-	opts.client.name = "version-client";
-	opts.client.require_version = required_version;
+	client.name = "version-client";
+	client.require_version = required_version;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
@@ -124,8 +126,8 @@ int main(int argc, char **argv)
 		nmr_registry_close(reg);
 		return 1;
 	}
-	printf("registered: client of %s on %s, needs version %u\n", opts.client.npi,
-	       opts.client.dev, required_version);
+	printf("registered: client of %s on %s, needs version %u (libnmrbpf %s)\n",
+	       client.npi, client.dev, required_version, nmr_libnmrbpf_version());
 	fflush(stdout);
 	while (!stop)
 		pause();	/* providers come and go: the library calls us */

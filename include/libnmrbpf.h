@@ -19,11 +19,40 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include "nmr_abi.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The library's version; nmr_libnmrbpf_version() gives the one a program runs with. */
+#define LIBNMRBPF_MAJOR_VERSION 0
+#define LIBNMRBPF_MINOR_VERSION 1
+#define LIBNMRBPF_PATCH_VERSION 0
+
+/* Marks the public API: the only symbols the shared library exports. */
+#ifndef NMR_API
+#define NMR_API __attribute__((visibility("default")))
+#endif
+
+/*
+ * Options structs start with their own size, so that fields can be added at
+ * their end without breaking programs built against an older header: the
+ * library reads only the first sz bytes of an older, smaller struct, and
+ * refuses a newer, larger one whose extra bytes it does not know are not
+ * zero. Declare them with NMR_OPTS(), which zeroes the struct and sets sz:
+ *
+ *	NMR_OPTS(nmr_npi_opts, opts, .name = "filters", .hook = NMR_HOOK_XDP);
+ */
+#define NMR_OPTS(TYPE, NAME, ...)						\
+	struct TYPE NAME = ({							\
+		memset(&NAME, 0, sizeof(struct TYPE));				\
+		(struct TYPE) {							\
+			.sz = sizeof(struct TYPE),				\
+			__VA_ARGS__						\
+		};								\
+	})
 
 #define NMR_DEFAULT_ROOT	"/sys/fs/bpf/nmr"
 #define NMR_ROOT_ENV		"NMR_BPF_ROOT"
@@ -34,27 +63,30 @@ struct nmr_registry;
 
 /* ---- errors and ids ---------------------------------------------------- */
 
+/* "MAJOR.MINOR.PATCH" of the library the program runs with. */
+NMR_API const char *nmr_libnmrbpf_version(void);
+
 /* "<what failed>: <why>" of the last failed call in this thread. */
-const char *nmr_last_error(void);
+NMR_API const char *nmr_last_error(void);
 
 /* Parses "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", braces optional. */
-int nmr_guid_parse(const char *str, struct nmr_guid *guid);
-void nmr_guid_format(const struct nmr_guid *guid, char buf[NMR_GUID_STR_LEN]);
-int nmr_guid_generate(struct nmr_guid *guid);
-bool nmr_guid_is_null(const struct nmr_guid *guid);
-bool nmr_guid_equal(const struct nmr_guid *a, const struct nmr_guid *b);
+NMR_API int nmr_guid_parse(const char *str, struct nmr_guid *guid);
+NMR_API void nmr_guid_format(const struct nmr_guid *guid, char buf[NMR_GUID_STR_LEN]);
+NMR_API int nmr_guid_generate(struct nmr_guid *guid);
+NMR_API bool nmr_guid_is_null(const struct nmr_guid *guid);
+NMR_API bool nmr_guid_equal(const struct nmr_guid *a, const struct nmr_guid *b);
 
 /* ---- names of hooks, modes and verdicts ---------------------------------- */
 
-const char *nmr_hook_name(enum nmr_hook hook);		/* "xdp", "tc-ingress", ... */
-int nmr_hook_parse(const char *name, enum nmr_hook *hook);
-const char *nmr_verdict_name(enum nmr_hook hook, int verdict);
+NMR_API const char *nmr_hook_name(enum nmr_hook hook);		/* "xdp", "tc-ingress", ... */
+NMR_API int nmr_hook_parse(const char *name, enum nmr_hook *hook);
+NMR_API const char *nmr_verdict_name(enum nmr_hook hook, int verdict);
 /* "pass,drop" for the hook's verdicts into an NMR_VERDICT_BIT() mask. */
-int nmr_verdicts_parse(enum nmr_hook hook, const char *list, __u32 *mask);
+NMR_API int nmr_verdicts_parse(enum nmr_hook hook, const char *list, __u32 *mask);
 /* The mask back into "pass,drop"; returns buf. */
-char *nmr_verdicts_format(enum nmr_hook hook, __u32 mask, char *buf, size_t len);
+NMR_API char *nmr_verdicts_format(enum nmr_hook hook, __u32 mask, char *buf, size_t len);
 /* The verdict that continues a chain by default ("pass"). */
-__u32 nmr_default_continue_on(enum nmr_hook hook);
+NMR_API __u32 nmr_default_continue_on(enum nmr_hook hook);
 
 /* ---- the registry -------------------------------------------------------- */
 
@@ -71,15 +103,15 @@ enum nmr_registry_flags {
  * NULL meaning $NMR_BPF_ROOT or NMR_DEFAULT_ROOT. Mounts bpffs on /sys/fs/bpf
  * when it is not mounted.
  */
-int nmr_registry_open(const char *root, unsigned int flags, struct nmr_registry **reg);
-void nmr_registry_close(struct nmr_registry *reg);
-const char *nmr_registry_root(const struct nmr_registry *reg);
+NMR_API int nmr_registry_open(const char *root, unsigned int flags, struct nmr_registry **reg);
+NMR_API void nmr_registry_close(struct nmr_registry *reg);
+NMR_API const char *nmr_registry_root(const struct nmr_registry *reg);
 /*
  * How long the one write that made the last chain change live took (the
  * running chain's armed word: the atomic step itself, without the program
  * loads before it or the hook update after it).
  */
-__u64 nmr_registry_last_swap_ns(const struct nmr_registry *reg);
+NMR_API __u64 nmr_registry_last_swap_ns(const struct nmr_registry *reg);
 /*
  * Reports, one line each, where the registry's records, its pins and what the
  * kernel runs disagree (taking the registry lock already finishes or undoes a
@@ -87,15 +119,15 @@ __u64 nmr_registry_last_swap_ns(const struct nmr_registry *reg);
  * Returns how many disagreements it found, or a negative error.
  */
 typedef void (*nmr_check_report_fn)(const char *problem, bool repaired, void *ctx);
-int nmr_registry_check(struct nmr_registry *reg, bool repair, nmr_check_report_fn report,
-		       void *ctx);
+NMR_API int nmr_registry_check(struct nmr_registry *reg, bool repair,
+			       nmr_check_report_fn report, void *ctx);
 /* Deregisters every client, provider and NPI, then removes the root itself. */
-int nmr_registry_destroy(struct nmr_registry *reg);
+NMR_API int nmr_registry_destroy(struct nmr_registry *reg);
 /*
  * For a registry that cannot be opened (another layout version): detaches
  * the clients' pinned links and removes every pin, without reading records.
  */
-int nmr_registry_purge(const char *root);
+NMR_API int nmr_registry_purge(const char *root);
 
 /* ---- generations ------------------------------------------------------- */
 /*
@@ -103,23 +135,24 @@ int nmr_registry_purge(const char *root);
  * deregistration, a replace, a binding made or removed); a client's with
  * every change of its chain (nmr_client_record.generation).
  */
-int nmr_registry_generation(struct nmr_registry *reg, __u64 *gen);
+NMR_API int nmr_registry_generation(struct nmr_registry *reg, __u64 *gen);
 /*
  * Holds the registry's exclusive lock across several calls (it nests in this
  * process): a check and the change it guards under one lock.
  */
-int nmr_registry_lock(struct nmr_registry *reg);
-void nmr_registry_unlock(struct nmr_registry *reg);
+NMR_API int nmr_registry_lock(struct nmr_registry *reg);
+NMR_API void nmr_registry_unlock(struct nmr_registry *reg);
 /*
  * 0 when the registry's generation (client NULL) or the client's is gen;
  * otherwise -ESTALE, a conflict. Under nmr_registry_lock(), nothing can
  * change between this check and the caller's change.
  */
-int nmr_expect_generation(struct nmr_registry *reg, const char *client, __u64 gen);
+NMR_API int nmr_expect_generation(struct nmr_registry *reg, const char *client, __u64 gen);
 
 /* ---- NPIs ---------------------------------------------------------------- */
 
 struct nmr_npi_opts {
+	size_t sz;			/* sizeof(struct nmr_npi_opts): NMR_OPTS() */
 	const char *name;
 	enum nmr_hook hook;
 	const struct nmr_guid *id;	/* NULL: generated */
@@ -128,18 +161,19 @@ struct nmr_npi_opts {
 	const char *slots[NMR_MAX_SLOTS];
 };
 
-int nmr_npi_register(struct nmr_registry *reg, const struct nmr_npi_opts *opts,
-		     struct nmr_npi_record *out);
+NMR_API int nmr_npi_register(struct nmr_registry *reg, const struct nmr_npi_opts *opts,
+			     struct nmr_npi_record *out);
 /* Refused while providers or clients are registered for it. */
-int nmr_npi_deregister(struct nmr_registry *reg, const char *npi);
+NMR_API int nmr_npi_deregister(struct nmr_registry *reg, const char *npi);
 /* Finds by GUID string or by name. */
-int nmr_npi_find(struct nmr_registry *reg, const char *npi, struct nmr_npi_record *out);
+NMR_API int nmr_npi_find(struct nmr_registry *reg, const char *npi, struct nmr_npi_record *out);
 /* A malloc'd array in registration order; free() it. */
-int nmr_npi_list(struct nmr_registry *reg, struct nmr_npi_record **out, size_t *count);
+NMR_API int nmr_npi_list(struct nmr_registry *reg, struct nmr_npi_record **out, size_t *count);
 
 /* ---- providers ----------------------------------------------------------- */
 
 struct nmr_provider_opts {
+	size_t sz;			/* sizeof(struct nmr_provider_opts): NMR_OPTS() */
 	const char *object_path;	/* the BPF ELF object */
 	const char *npi;		/* name or GUID */
 	const char *prog;		/* NULL: the object's only program */
@@ -164,8 +198,8 @@ struct nmr_provider_opts {
  * it to every matching client already registered (NMR: ClientAttachProvider
  * for each). Returns the new record in out.
  */
-int nmr_provider_register(struct nmr_registry *reg, const struct nmr_provider_opts *opts,
-			  struct nmr_provider_record *out);
+NMR_API int nmr_provider_register(struct nmr_registry *reg, const struct nmr_provider_opts *opts,
+				  struct nmr_provider_record *out);
 /* A new version of a registered provider's object. */
 struct nmr_provider_replacement {
 	const char *provider;		/* name or GUID */
@@ -183,18 +217,19 @@ struct nmr_provider_replacement {
  * where the new object defines them alike; a changed definition is refused.
  * On failure nothing changes.
  */
-int nmr_provider_replace(struct nmr_registry *reg, const struct nmr_provider_replacement *r,
-			 size_t n);
+NMR_API int nmr_provider_replace(struct nmr_registry *reg,
+				 const struct nmr_provider_replacement *r, size_t n);
 /* Unbinds it from every client, waits until no packet can run it, removes it. */
-int nmr_provider_deregister(struct nmr_registry *reg, const char *provider);
-int nmr_provider_find(struct nmr_registry *reg, const char *provider,
-		      struct nmr_provider_record *out);
-int nmr_provider_list(struct nmr_registry *reg, struct nmr_provider_record **out,
-		      size_t *count);
+NMR_API int nmr_provider_deregister(struct nmr_registry *reg, const char *provider);
+NMR_API int nmr_provider_find(struct nmr_registry *reg, const char *provider,
+			      struct nmr_provider_record *out);
+NMR_API int nmr_provider_list(struct nmr_registry *reg, struct nmr_provider_record **out,
+			      size_t *count);
 
 /* ---- clients ------------------------------------------------------------- */
 
 struct nmr_client_opts {
+	size_t sz;			/* sizeof(struct nmr_client_opts): NMR_OPTS() */
 	const char *npi;
 	const char *dev;
 	const char *netns;		/* /run/netns/<netns>; NULL: the caller's */
@@ -215,19 +250,21 @@ struct nmr_client_opts {
  * Attaches the dispatcher to the hook (an XDP link, pinned), and binds every
  * matching provider already registered, in priority order.
  */
-int nmr_client_register(struct nmr_registry *reg, const struct nmr_client_opts *opts,
-			struct nmr_client_record *out);
+NMR_API int nmr_client_register(struct nmr_registry *reg, const struct nmr_client_opts *opts,
+				struct nmr_client_record *out);
 /* Unbinds all, waits until no packet runs a provider, detaches, removes it. */
-int nmr_client_deregister(struct nmr_registry *reg, const char *client);
-int nmr_client_find(struct nmr_registry *reg, const char *client, struct nmr_client_record *out);
-int nmr_client_list(struct nmr_registry *reg, struct nmr_client_record **out, size_t *count);
+NMR_API int nmr_client_deregister(struct nmr_registry *reg, const char *client);
+NMR_API int nmr_client_find(struct nmr_registry *reg, const char *client,
+			    struct nmr_client_record *out);
+NMR_API int nmr_client_list(struct nmr_registry *reg, struct nmr_client_record **out,
+			    size_t *count);
 /* A client's chain counters, summed over CPUs. */
 struct nmr_client_counts {
 	__u64 no_provider;	/* packets that found the chain empty */
 	__u64 missed;		/* failed tail calls: the switch's into a chain, the default action's */
 };
-int nmr_client_counts(struct nmr_registry *reg, const struct nmr_client_record *client,
-		      struct nmr_client_counts *out);
+NMR_API int nmr_client_counts(struct nmr_registry *reg, const struct nmr_client_record *client,
+			      struct nmr_client_counts *out);
 
 /* ---- bindings ------------------------------------------------------------ */
 
@@ -238,18 +275,20 @@ struct nmr_binding_counts {
 };
 
 /* Bound and declined pairs, by client then position; filters may be NULL. */
-int nmr_binding_list(struct nmr_registry *reg, const char *client, const char *provider,
-		     struct nmr_binding_record **out, size_t *count);
+NMR_API int nmr_binding_list(struct nmr_registry *reg, const char *client, const char *provider,
+			     struct nmr_binding_record **out, size_t *count);
 /* Finds by GUID, or by the name "<client>:<provider>". */
-int nmr_binding_find(struct nmr_registry *reg, const char *binding,
-		     struct nmr_binding_record *out);
-int nmr_binding_counts(struct nmr_registry *reg, const struct nmr_binding_record *binding,
-		       struct nmr_binding_counts *out);
+NMR_API int nmr_binding_find(struct nmr_registry *reg, const char *binding,
+			     struct nmr_binding_record *out);
+NMR_API int nmr_binding_counts(struct nmr_registry *reg, const struct nmr_binding_record *binding,
+			       struct nmr_binding_counts *out);
 /* Reads or writes the free-form part of a binding's context. */
-int nmr_binding_context_read(struct nmr_registry *reg, const struct nmr_binding_record *binding,
-			     void *data, size_t len);
-int nmr_binding_context_write(struct nmr_registry *reg, const struct nmr_binding_record *binding,
-			      const void *data, size_t len);
+NMR_API int nmr_binding_context_read(struct nmr_registry *reg,
+				     const struct nmr_binding_record *binding, void *data,
+				     size_t len);
+NMR_API int nmr_binding_context_write(struct nmr_registry *reg,
+				      const struct nmr_binding_record *binding,
+				      const void *data, size_t len);
 
 /* ---- declarative state: apply, dump ------------------------------------- */
 /*
@@ -272,9 +311,10 @@ int nmr_binding_context_write(struct nmr_registry *reg, const struct nmr_binding
 struct nmr_state;
 
 /* Reads a state file; path "-": standard input. */
-int nmr_state_read(const char *path, struct nmr_state **out);
-int nmr_state_parse(const char *text, size_t len, const char *source, struct nmr_state **out);
-void nmr_state_free(struct nmr_state *state);
+NMR_API int nmr_state_read(const char *path, struct nmr_state **out);
+NMR_API int nmr_state_parse(const char *text, size_t len, const char *source,
+			    struct nmr_state **out);
+NMR_API void nmr_state_free(struct nmr_state *state);
 
 enum nmr_plan_action {
 	NMR_PLAN_REGISTER = 1,
@@ -319,22 +359,22 @@ struct nmr_plan {
 #define NMR_APPLY_PRUNE		(1U << 0)
 
 /* Checks the state against the registry and says what would change; changes nothing. */
-int nmr_plan_make(struct nmr_registry *reg, const struct nmr_state *state, unsigned int flags,
-		  struct nmr_plan **out);
+NMR_API int nmr_plan_make(struct nmr_registry *reg, const struct nmr_state *state,
+			  unsigned int flags, struct nmr_plan **out);
 /*
  * Carries out a plan made from state: -ESTALE, nothing changed, when the
  * registry's generation is no longer the plan's. Replaced providers change in
  * one nmr_provider_replace(): each client's chain swaps once for all of them.
  */
-int nmr_plan_apply(struct nmr_registry *reg, const struct nmr_state *state,
+NMR_API int nmr_plan_apply(struct nmr_registry *reg, const struct nmr_state *state,
 		   const struct nmr_plan *plan);
-void nmr_plan_free(struct nmr_plan *plan);
+NMR_API void nmr_plan_free(struct nmr_plan *plan);
 /*
  * Writes the registry's declarative objects as a state file that a plan finds
  * nothing to change in. A provider's object is named by the file apply
  * registered it from, or, with objects_dir, copied there as <name>.bpf.o.
  */
-int nmr_state_dump(struct nmr_registry *reg, FILE *out, const char *objects_dir);
+NMR_API int nmr_state_dump(struct nmr_registry *reg, FILE *out, const char *objects_dir);
 
 /* ---- live modules: NMR's callbacks ------------------------------------- */
 /*
@@ -410,7 +450,8 @@ struct nmr_module;	/* a live module */
 struct nmr_binding;	/* NMR's binding handle */
 
 struct nmr_client_module_opts {
-	struct nmr_client_opts client;
+	size_t sz;			/* sizeof(struct nmr_client_module_opts): NMR_OPTS() */
+	const struct nmr_client_opts *client;	/* NMR_OPTS() too */
 	void *client_context;
 	const struct nmr_dispatch_table *dispatch;	/* optional */
 	int (*attach_provider)(struct nmr_binding *binding, void *client_context,
@@ -421,7 +462,8 @@ struct nmr_client_module_opts {
 };
 
 struct nmr_provider_module_opts {
-	struct nmr_provider_opts provider;
+	size_t sz;			/* sizeof(struct nmr_provider_module_opts): NMR_OPTS() */
+	const struct nmr_provider_opts *provider;	/* NMR_OPTS() too */
 	void *provider_context;
 	int (*attach_client)(struct nmr_binding *binding, void *provider_context,
 			     const struct nmr_registration_instance *client);
@@ -430,49 +472,50 @@ struct nmr_provider_module_opts {
 	bool persistent;
 };
 
-int nmr_client_module_register(struct nmr_registry *reg, const struct nmr_client_module_opts *opts,
-			       struct nmr_module **module);
-int nmr_provider_module_register(struct nmr_registry *reg,
-				 const struct nmr_provider_module_opts *opts,
-				 struct nmr_module **module);
+NMR_API int nmr_client_module_register(struct nmr_registry *reg,
+				       const struct nmr_client_module_opts *opts,
+				       struct nmr_module **module);
+NMR_API int nmr_provider_module_register(struct nmr_registry *reg,
+					 const struct nmr_provider_module_opts *opts,
+					 struct nmr_module **module);
 
 /* From a client's attach_provider(): NMR's NmrClientAttachProvider. */
-int nmr_client_attach_provider(struct nmr_binding *binding, void *client_binding_context,
-			       void **provider_binding_context,
-			       const struct nmr_dispatch_table **provider_dispatch);
+NMR_API int nmr_client_attach_provider(struct nmr_binding *binding, void *client_binding_context,
+				       void **provider_binding_context,
+				       const struct nmr_dispatch_table **provider_dispatch);
 /* From a provider's attach_client(): accept, giving its context and table (NULL: its instance). */
-int nmr_provider_attach_client(struct nmr_binding *binding, void *provider_binding_context,
-			       const struct nmr_dispatch_table *provider_dispatch,
-			       void **client_binding_context,
-			       const struct nmr_dispatch_table **client_dispatch);
+NMR_API int nmr_provider_attach_client(struct nmr_binding *binding, void *provider_binding_context,
+				       const struct nmr_dispatch_table *provider_dispatch,
+				       void **client_binding_context,
+				       const struct nmr_dispatch_table **client_dispatch);
 /* Before returning NMR_STATUS_NOINTERFACE: why (shown by `binding list`). */
-void nmr_binding_decline(struct nmr_binding *binding, const char *reason);
+NMR_API void nmr_binding_decline(struct nmr_binding *binding, const char *reason);
 /* The binding's record (its slot, for the BPF binding context). Valid once attached. */
-const struct nmr_binding_record *nmr_binding_record(const struct nmr_binding *binding);
+NMR_API const struct nmr_binding_record *nmr_binding_record(const struct nmr_binding *binding);
 /*
  * Writes the binding context its BPF program reads (nmr_binding_context()).
  * Callbacks run under the registry's lock: from a callback, use this (or
  * the registry handle the module was registered with), never a second
  * handle of the same registry.
  */
-int nmr_binding_write_context(struct nmr_binding *binding, const void *data, size_t len);
+NMR_API int nmr_binding_write_context(struct nmr_binding *binding, const void *data, size_t len);
 /*
  * After a detach callback returned NMR_STATUS_PENDING (NMR's
  * Nmr{Client,Provider}Detach{Provider,Client}Complete). Keep the binding
  * handle in the binding context at attach, as the NMR documentation does.
  */
-void nmr_client_detach_complete(struct nmr_binding *binding);
-void nmr_provider_detach_complete(struct nmr_binding *binding);
+NMR_API void nmr_client_detach_complete(struct nmr_binding *binding);
+NMR_API void nmr_provider_detach_complete(struct nmr_binding *binding);
 
-const struct nmr_guid *nmr_module_id(const struct nmr_module *module);
+NMR_API const struct nmr_guid *nmr_module_id(const struct nmr_module *module);
 /*
  * Deregisters: every binding leaves its chain, no packet can run it, and the
  * detach callbacks are called (they may pend). nmr_module_wait() returns when
  * all detaches have completed and their contexts are cleaned up, and frees
  * the module. (NMR: NmrDeregister*, NmrWaitFor*DeregisterComplete.)
  */
-int nmr_module_deregister(struct nmr_module *module);
-int nmr_module_wait(struct nmr_module *module);
+NMR_API int nmr_module_deregister(struct nmr_module *module);
+NMR_API int nmr_module_wait(struct nmr_module *module);
 
 /* ---- the change stream ------------------------------------------------- */
 
@@ -507,7 +550,7 @@ struct nmr_event {
 };
 
 /* "chain-swapped", ... */
-const char *nmr_event_name(enum nmr_event_kind kind);
+NMR_API const char *nmr_event_name(enum nmr_event_kind kind);
 typedef int (*nmr_event_fn)(const struct nmr_event *event, void *ctx);
 /*
  * Calls fn for every change of the registry, by any process, as it happens
@@ -515,7 +558,7 @@ typedef int (*nmr_event_fn)(const struct nmr_event *event, void *ctx);
  * returns 0. A nonzero return of fn ends it with that value. Pointers in an
  * event are valid during the call only.
  */
-int nmr_monitor(struct nmr_registry *reg, int stop_fd, nmr_event_fn fn, void *ctx);
+NMR_API int nmr_monitor(struct nmr_registry *reg, int stop_fd, nmr_event_fn fn, void *ctx);
 
 /* ---- metrics ------------------------------------------------------------ */
 /*
@@ -524,7 +567,7 @@ int nmr_monitor(struct nmr_registry *reg, int stop_fd, nmr_event_fn fn, void *ct
  * per client nmr_client_chain_events_total{...,event} and
  * nmr_client_generation, and nmr_registry_objects{kind}, nmr_registry_generation.
  */
-int nmr_metrics_write(struct nmr_registry *reg, FILE *out);
+NMR_API int nmr_metrics_write(struct nmr_registry *reg, FILE *out);
 
 /* ---- attach decisions (the declarative half of NMR's attach callbacks) ---- */
 
@@ -532,9 +575,9 @@ int nmr_metrics_write(struct nmr_registry *reg, FILE *out);
  * Whether a client accepts a provider by characteristics alone (version range,
  * address families, tags). Fills reason when it does not.
  */
-bool nmr_characteristics_match(const struct nmr_client_characteristics *client,
-			       const struct nmr_provider_characteristics *provider,
-			       char *reason, size_t len);
+NMR_API bool nmr_characteristics_match(const struct nmr_client_characteristics *client,
+				       const struct nmr_provider_characteristics *provider,
+				       char *reason, size_t len);
 
 #ifdef __cplusplus
 }

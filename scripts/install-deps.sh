@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages nmr-bpf needs when they are missing.
-#   install-deps.sh build   what `make`, `make demo` and `make test` need
-#   install-deps.sh bench   the same plus gnuplot for `make bench`
-#   install-deps.sh test    the same plus prometheus (promtool and a server) for `make test`
-#   install-deps.sh fuzz    the same plus clang's libFuzzer runtime for `make fuzz`
+#   install-deps.sh build   what `make` and `make demo` need
+#   install-deps.sh test    the same plus what `make test` and `make doc` need: rst2man, man,
+#                           bash-completion, prometheus (promtool and a server) (make deps)
+#   install-deps.sh deb     the same plus debhelper and lintian for `make deb`
+#   install-deps.sh bench   build plus gnuplot for `make bench`
+#   install-deps.sh fuzz    build plus clang's libFuzzer runtime for `make fuzz`
 set -euo pipefail
 
 need=()
@@ -21,12 +23,27 @@ have_cmd cc          || need+=(gcc)
 for p in libbpf-dev libelf-dev zlib1g-dev libcriterion-dev libyaml-dev libmicrohttpd-dev; do
 	have_pkg "$p" || need+=("$p")
 done
+mode=${1:-build}
+case $mode in
+build | test | deb | bench | fuzz) ;;
+*) echo "install-deps: unknown mode '$mode' (build, test, deb, bench, fuzz)" >&2; exit 2 ;;
+esac
+if [ "$mode" = test ] || [ "$mode" = deb ]; then
+	have_pkg python3-docutils || need+=(python3-docutils)
+	have_cmd man         || need+=(man-db)
+	have_pkg bash-completion || need+=(bash-completion)
+fi
 # prometheus is large: only the tests use it (promtool, and a server that scrapes)
-if [ "${1:-build}" = test ]; then
+if [ "$mode" = test ]; then
 	have_cmd promtool    || need+=(prometheus)
 	have_cmd curl        || need+=(curl)
 fi
-if [ "${1:-build}" = bench ]; then
+if [ "$mode" = deb ]; then
+	for p in debhelper dpkg-dev lintian fakeroot; do
+		have_pkg "$p" || need+=("$p")
+	done
+fi
+if [ "$mode" = bench ]; then
 	have_cmd gnuplot || need+=(gnuplot-nox)
 fi
 if [ "${1:-build}" = fuzz ]; then

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# make test: runs the Criterion suite as root, then removes whatever a test
-# process that died before its cleanup may have left (netns, registry roots
-# named nmrt-<pid>-<n> whose pid is gone). Exits non-zero when the suite or
-# a shell test (scripts/test-*.sh) fails; its last line counts them all.
+# make test: runs the Criterion suite as root, then the shell tests that real
+# tools drive (scripts/test-*.sh: restore, systemd, Prometheus; tests/shell/
+# test_*.sh: install, ABI, man pages, completion), then removes whatever a
+# test process that died before its cleanup may have left (netns, registry
+# roots and scratch directories named nmrt-<pid>-<n> whose pid is gone).
+# Fails if any test failed; its last line counts them all.
 set -u
 tests=${1:-build/nmr-tests}
 bin=$(dirname "$tests")
@@ -20,6 +22,18 @@ rc=${PIPESTATUS[0]}
 for t in "$(dirname "$0")"/test-*.sh; do
 	"$t" "$bin" 2>&1 | tee -a "$log"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+done
+# each of these prints nothing on success and why on failure; at most 60 s each
+for t in tests/shell/test_*.sh; do
+	out=$(OUT=$bin timeout 60 "$t" 2>&1)
+	trc=$?
+	if [ $trc -eq 0 ]; then
+		echo "[PASS] shell-sh: $t" | tee -a "$log"
+	else
+		echo "[FAIL] shell-sh: $t (exit $trc)" | tee -a "$log"
+		[ -n "$out" ] && echo "$out" | sed 's/^/    /'
+		rc=1
+	fi
 done
 # one closing line for the whole run: Criterion's counts and the shell tests'
 c_pass=$(sed -n 's/.*Synthesis: .*Passing: \([0-9]*\).*/\1/p' "$log" | tail -1)

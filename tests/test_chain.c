@@ -400,7 +400,7 @@ Test(chain, the_chain_table_holds_the_running_chain_after_every_change)
 /* 100 changes of one client's chain: the hook's program is the same throughout. */
 Test(chain, the_dispatcher_never_changes_across_100_changes)
 {
-	struct nmr_provider_opts po = { .npi = "demo", .name = "churn" };
+	NMR_OPTS(nmr_provider_opts, po, .npi = "demo", .name = "churn");
 	struct nmr_registry *reg;
 	struct nmr_client_record c;
 	__u32 dispatcher, last = 0;

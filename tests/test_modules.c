@@ -140,11 +140,12 @@ static int provider_detach(void *ctx)
 static struct nmr_module *client_module(struct nmr_registry *reg, const char *dev,
 					const char *npi, const struct nmr_dispatch_table *d)
 {
-	struct nmr_client_module_opts o = {
-		.client = { .npi = npi, .dev = dev, .netns = env.netns, .name = "live" },
+	NMR_OPTS(nmr_client_opts, c, .npi = npi, .dev = dev, .netns = env.netns, .name = "live");
+	NMR_OPTS(nmr_client_module_opts, o,
+		.client = &c,
 		.attach_provider = client_attach, .detach_provider = client_detach,
 		.cleanup_binding_context = cleanup, .dispatch = d,
-	};
+	);
 	struct nmr_module *m = NULL;
 
 	cr_assert_eq(nmr_client_module_register(reg, &o, &m), 0, "%s", nmr_last_error());
@@ -154,11 +155,12 @@ static struct nmr_module *client_module(struct nmr_registry *reg, const char *de
 static struct nmr_module *provider_module(struct nmr_registry *reg, const char *obj,
 					  const char *npi, const char *name)
 {
-	struct nmr_provider_module_opts o = {
-		.provider = { .object_path = obj, .npi = npi, .name = name },
+	NMR_OPTS(nmr_provider_opts, p, .object_path = obj, .npi = npi, .name = name);
+	NMR_OPTS(nmr_provider_module_opts, o,
+		.provider = &p,
 		.attach_client = provider_attach, .detach_client = provider_detach,
 		.cleanup_binding_context = cleanup,
-	};
+	);
 	struct nmr_module *m = NULL;
 
 	cr_assert_eq(nmr_provider_module_register(reg, &o, &m), 0, "%s", nmr_last_error());
@@ -227,8 +229,8 @@ Test(modules, a_module_registered_for_two_npis_serves_both)
 Test(modules, client_first_then_provider_first)
 {
 	struct nmr_registry *reg = open_registry();
-	struct nmr_provider_opts p = { .object_path = bpf_obj("frame_counter"), .npi = "a",
-				       .name = "later" };
+	NMR_OPTS(nmr_provider_opts, p, .object_path = bpf_obj("frame_counter"), .npi = "a",
+				       .name = "later");
 	struct cli_result r;
 
 	npi("a");
@@ -529,11 +531,12 @@ static pid_t live_provider_in_child(bool persistent)
 	pid = fork();
 	if (pid == 0) {
 		struct nmr_registry *reg = NULL;
-		struct nmr_provider_module_opts o = {
-			.provider = { .object_path = bpf_obj("frame_counter"), .npi = "a",
-				      .name = "mortal" },
+		NMR_OPTS(nmr_provider_opts, p, .object_path = bpf_obj("frame_counter"), .npi = "a",
+			 .name = "mortal");
+		NMR_OPTS(nmr_provider_module_opts, o,
+			.provider = &p,
 			.attach_client = provider_attach, .persistent = persistent,
-		};
+		);
 		struct nmr_module *m;
 
 		if (nmr_registry_open(env.root, 0, &reg) ||

@@ -30,11 +30,9 @@ Test(orphans, a_module_killed_with_its_watchdog_is_removed_by_the_next_registrar
 	owner = fork();
 	cr_assert_geq(owner, 0);
 	if (owner == 0) {
-		struct nmr_provider_module_opts o = {
-			.provider = { .object_path = bpf_obj("frame_counter"), .npi = "a",
-				      .name = "orphan" },
-			.attach_client = attach,
-		};
+		NMR_OPTS(nmr_provider_opts, p, .object_path = bpf_obj("frame_counter"),
+			 .npi = "a", .name = "orphan");
+		NMR_OPTS(nmr_provider_module_opts, o, .provider = &p, .attach_client = attach);
 		struct nmr_registry *reg;
 		struct nmr_module *m;
 

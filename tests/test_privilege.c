@@ -135,7 +135,7 @@ Test(privilege, destroy_of_a_shared_root_leaves_other_tools_pins)
 
 Test(privilege, a_registrar_that_waited_for_a_destroyed_registry_fails_cleanly)
 {
-	struct nmr_provider_opts o = { .npi = "a" };
+	NMR_OPTS(nmr_provider_opts, o, .npi = "a");
 	struct nmr_provider_record rec;
 	struct nmr_registry *reg;
 	struct cli_result r;

@@ -168,7 +168,7 @@ static int do_register(int argc, char **argv)
 {
 	const char *npi = NULL, *dev = NULL, *netns = NULL, *mode = NULL, *name = NULL;
 	const char *id = NULL, *req = NULL, *af = NULL, *maxp = NULL;
-	struct nmr_client_opts o = {};
+	NMR_OPTS(nmr_client_opts, o);
 	bool exclusive = false, frags = false, tc_netlink = false, force = false;
 	const struct cli_opt opts[] = {
 		OPT("npi", &npi), OPT("dev", &dev), OPT("netns", &netns), OPT("mode", &mode),

@@ -89,7 +89,7 @@ static int do_register(int argc, char **argv)
 		OPT("slots", &slots), OPT_END,
 	};
 	char slot_buf[NMR_MAX_SLOTS * NMR_SLOT_LEN + 8], *save = NULL;
-	struct nmr_npi_opts o = {};
+	NMR_OPTS(nmr_npi_opts, o);
 	struct nmr_npi_record rec;
 	struct nmr_registry *reg;
 	struct nmr_guid guid;

@@ -214,7 +214,7 @@ static int do_register(int argc, char **argv)
 	const char *version = NULL, *priority = NULL, *cont = NULL, *af = NULL;
 	const char *slot_args[NMR_MAX_SLOTS] = {};
 	char slot_buf[NMR_MAX_SLOTS][NMR_SLOT_LEN + NMR_PROG_NAME_LEN];
-	struct nmr_provider_opts o = {};
+	NMR_OPTS(nmr_provider_opts, o);
 	const struct cli_opt opts[] = {
 		OPT("npi", &npi), OPT("prog", &prog), OPT("name", &name), OPT("id", &id),
 		OPT("version", &version), OPT("priority", &priority), OPT("continue-on", &cont),

@@ -840,6 +840,7 @@ out:
 static int npi_opts_of(const struct state_npi *n, struct nmr_npi_opts *o)
 {
 	memset(o, 0, sizeof(*o));
+	o->sz = sizeof(*o);
 	o->name = n->name;
 	o->hook = n->hook;
 	o->id = n->has_id ? &n->id : NULL;
@@ -858,6 +859,7 @@ static int provider_opts_of(struct nmr_registry *reg, const struct nmr_state *st
 	if (err)
 		return err;
 	memset(o, 0, sizeof(*o));
+	o->sz = sizeof(*o);
 	o->object_path = sp->object;
 	o->npi = sp->npi;
 	o->prog = sp->program;
@@ -884,6 +886,7 @@ static int provider_opts_of(struct nmr_registry *reg, const struct nmr_state *st
 static void client_opts_of(const struct state_client *sc, struct nmr_client_opts *o)
 {
 	memset(o, 0, sizeof(*o));
+	o->sz = sizeof(*o);
 	o->npi = sc->npi;
 	o->dev = sc->dev;
 	o->netns = sc->netns;

@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "nmr_internal.h"
+#include "opts.h"
 
 int nmr_client_find(struct nmr_registry *reg, const char *client, struct nmr_client_record *out)
 {
@@ -100,7 +101,10 @@ static int fill_client(const struct nmr_client_opts *opts, const struct nmr_npi_
 int nmr_client_register(struct nmr_registry *reg, const struct nmr_client_opts *opts,
 			struct nmr_client_record *out)
 {
-	return nmr_client_register_owned(reg, opts, false, false, -1, out);
+	struct nmr_client_opts o;
+	int err = NMR_OPTS_IMPORT(&o, opts, nmr_client_opts);
+
+	return err ?: nmr_client_register_owned(reg, &o, false, false, -1, out);
 }
 
 int nmr_client_register_owned(struct nmr_registry *reg, const struct nmr_client_opts *opts,

@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "nmr_internal.h"
+#include "opts.h"
 
 struct nmr_module {
 	struct nmr_module *next;
@@ -716,13 +717,22 @@ static int add_module(struct nmr_registry *reg, struct nmr_module *m)
 	return 0;
 }
 
-int nmr_client_module_register(struct nmr_registry *reg, const struct nmr_client_module_opts *opts,
+int nmr_client_module_register(struct nmr_registry *reg,
+			       const struct nmr_client_module_opts *user_opts,
 			       struct nmr_module **out)
 {
+	struct nmr_client_module_opts o;
+	const struct nmr_client_module_opts *opts = &o;
 	struct nmr_client_record rec;
+	struct nmr_client_opts client;
 	struct nmr_module *m;
 	int err;
 
+	err = NMR_OPTS_IMPORT(&o, user_opts, nmr_client_module_opts) ?:
+	      NMR_OPTS_IMPORT(&client, o.client, nmr_client_opts);
+	if (err)
+		return err;
+	o.client = NULL;	/* the caller's, not kept past this call */
 	if (!opts->attach_provider)
 		return nmr_error(-EINVAL, "register client module: attach_provider is required");
 	m = calloc(1, sizeof(*m));
@@ -737,7 +747,7 @@ int nmr_client_module_register(struct nmr_registry *reg, const struct nmr_client
 		free(m);
 		return err;
 	}
-	err = nmr_client_register_owned(reg, &opts->client, true, opts->persistent,
+	err = nmr_client_register_owned(reg, &client, true, opts->persistent,
 					m->dispatch.count ? m->dispatch.prog_fds[0] : -1, &rec);
 	if (!err) {
 		m->id = rec.id;
@@ -756,13 +766,21 @@ int nmr_client_module_register(struct nmr_registry *reg, const struct nmr_client
 }
 
 int nmr_provider_module_register(struct nmr_registry *reg,
-				 const struct nmr_provider_module_opts *opts,
+				 const struct nmr_provider_module_opts *user_opts,
 				 struct nmr_module **out)
 {
+	struct nmr_provider_module_opts o;
+	const struct nmr_provider_module_opts *opts = &o;
 	struct nmr_provider_record rec;
+	struct nmr_provider_opts provider;
 	struct nmr_module *m;
 	int err;
 
+	err = NMR_OPTS_IMPORT(&o, user_opts, nmr_provider_module_opts) ?:
+	      NMR_OPTS_IMPORT(&provider, o.provider, nmr_provider_opts);
+	if (err)
+		return err;
+	o.provider = NULL;	/* the caller's, not kept past this call */
 	if (!opts->attach_client)
 		return nmr_error(-EINVAL, "register provider module: attach_client is required");
 	m = calloc(1, sizeof(*m));
@@ -775,7 +793,7 @@ int nmr_provider_module_register(struct nmr_registry *reg,
 		free(m);
 		return err;
 	}
-	err = nmr_provider_register_owned(reg, &opts->provider, true, opts->persistent, &rec);
+	err = nmr_provider_register_owned(reg, &provider, true, opts->persistent, &rec);
 	if (!err) {
 		m->id = rec.id;
 		err = add_module(reg, m);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "nmr_internal.h"
+#include "opts.h"
 
 int nmr_npi_find(struct nmr_registry *reg, const char *npi, struct nmr_npi_record *out)
 {
@@ -41,12 +42,17 @@ static int fill_slots(const struct nmr_npi_opts *opts, struct nmr_npi_record *re
 	return 0;
 }
 
-int nmr_npi_register(struct nmr_registry *reg, const struct nmr_npi_opts *opts,
+int nmr_npi_register(struct nmr_registry *reg, const struct nmr_npi_opts *user_opts,
 		     struct nmr_npi_record *out)
 {
 	struct nmr_npi_record rec = {};
+	struct nmr_npi_opts o;
+	const struct nmr_npi_opts *opts = &o;
 	int err;
 
+	err = NMR_OPTS_IMPORT(&o, user_opts, nmr_npi_opts);
+	if (err)
+		return err;
 	if (!opts->name)
 		return nmr_error(-EINVAL, "register npi: a name is required");
 	err = nmr_name_check("npi", opts->name);

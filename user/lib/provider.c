@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "nmr_internal.h"
+#include "opts.h"
 
 int nmr_provider_find(struct nmr_registry *reg, const char *provider,
 		      struct nmr_provider_record *out)
@@ -53,7 +54,10 @@ static int fill_characteristics(const struct nmr_provider_opts *opts,
 int nmr_provider_register(struct nmr_registry *reg, const struct nmr_provider_opts *opts,
 			  struct nmr_provider_record *out)
 {
-	return nmr_provider_register_owned(reg, opts, false, false, out);
+	struct nmr_provider_opts o;
+	int err = NMR_OPTS_IMPORT(&o, opts, nmr_provider_opts);
+
+	return err ?: nmr_provider_register_owned(reg, &o, false, false, out);
 }
 
 int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provider_opts *opts,
