@@ -272,7 +272,8 @@ install: all doc $(PCFILE)
 	$(foreach m,$(MANPAGES),$(INSTALL) -D -m 0644 $(m) \
 		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m));)
 ifneq ($(UNIT),)
-	$(INSTALL) -D -m 0644 $(UNIT) $(DESTDIR)$(SYSTEMDUNITDIR)/nmr-bpf.service
+	$(INSTALL) -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|/usr/local/sbin|$(SBINDIR)|g' $(UNIT) > $(DESTDIR)$(SYSTEMDUNITDIR)/nmr-bpf.service
 	$(INSTALL) -D -m 0755 deploy/nmr-bpf-restore $(DESTDIR)$(SBINDIR)/nmr-bpf-restore
 endif
 
