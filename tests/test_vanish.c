@@ -110,3 +110,25 @@ Test(vanish, a_provider_that_cannot_attach_is_its_pairs_decline_only)
 	cr_assert_eq(send_frames("veth1", 5), 5);
 	cr_assert_eq(pinned_u64(provider_map("plain", "frame_counts"), 0), 5);
 }
+
+/* 33 providers before the client: it binds 32 in one swap and declines the last, saying why. */
+Test(vanish, a_client_meeting_more_providers_than_a_chain_holds_declines_the_rest)
+{
+	struct nmr_registry *reg;
+	struct nmr_client_record c;
+	struct cli_result r;
+
+	cr_assert_eq(cli(&r, "npi register demo --hook xdp"), 0, "%s", r.err);
+	for (int i = 1; i <= NMR_MAX_CHAIN + 1; i++)
+		cr_assert_eq(cli(&r, "provider register %s --npi demo --name p%d --priority %d",
+				 bpf_obj("frame_counter"), i, i), 0, "%s", r.err);
+	cr_assert_eq(cli(&r, "client register --npi demo --dev veth0 --netns %s --name c0",
+			 env.netns), 0, "%s", r.err);
+	reg = open_registry();
+	cr_assert_eq(nmr_client_find(reg, "c0", &c), 0);
+	cr_assert_eq(c.nchain, NMR_MAX_CHAIN);
+	cr_assert_eq(c.generation, 1, "the chain was swapped more than once");
+	nmr_registry_close(reg);
+	cr_assert_eq(cli(&r, "binding show c0:p%d", NMR_MAX_CHAIN + 1), 0, "%s", r.err);
+	cr_assert(strstr(r.out, "declined") && strstr(r.out, "chain full"), "%s", r.out);
+}

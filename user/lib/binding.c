@@ -273,18 +273,86 @@ int nmr_bind_provider(struct nmr_registry *reg, const struct nmr_provider_record
 	return err;
 }
 
+static int cmp_want(const void *a, const void *b, void *arg)
+{
+	const struct nmr_binding_record *x = a, *y = b;
+	struct nmr_registry *reg = arg;
+	struct nmr_provider_record px, py;
+
+	if (bpf_map_lookup_elem(reg->providers_fd, &x->provider, &px) ||
+	    bpf_map_lookup_elem(reg->providers_fd, &y->provider, &py))
+		return 0;
+	return runs_before(&px, &py) ? -1 : runs_before(&py, &px) ? 1 : 0;
+}
+
+/* One client's chain as the records say, in one commit; the pairs that fail, declined. */
+static int settle_client(struct nmr_registry *reg, struct nmr_client_record *c,
+			 const struct nmr_provider_record *provs, size_t nprovs,
+			 const struct nmr_replacement *repl, size_t nrepl)
+{
+	struct nmr_binding_record *chain = NULL, *want = NULL;
+	const struct nmr_provider_record **fresh = NULL;
+	char reason[NMR_REASON_LEN];
+	struct nmr_provider_record p;
+	size_t n, m = 0, nfresh = 0, nbound = 0;
+	int err;
+
+	err = nmr_chain_records(reg, c, &chain, &n);
+	want = calloc(n + nprovs + 1, sizeof(*want));
+	fresh = calloc(nprovs + 1, sizeof(*fresh));
+	if (!err && (!want || !fresh))
+		err = nmr_error(-ENOMEM, "out of memory");
+	for (size_t i = 0; !err && i < n; i++)	/* those whose provider is still registered */
+		if (!bpf_map_lookup_elem(reg->providers_fd, &chain[i].provider, &p))
+			want[m++] = chain[i];
+	for (size_t i = 0; !err && i < nprovs; i++) {
+		if (!declarative_pair(c, &provs[i]) || nmr_pair_known(reg, &c->id, &provs[i].id))
+			continue;
+		if (nmr_frags_check(c, &provs[i])) {
+			failure_reason(reason, sizeof(reason), "");
+			err = nmr_decline_one(reg, c, &provs[i], reason);
+		} else if (!nmr_attach_decision(c, m + nfresh, &provs[i], reason, sizeof(reason))) {
+			err = nmr_decline_one(reg, c, &provs[i], reason);
+		} else {
+			fresh[nfresh++] = &provs[i];
+		}
+	}
+	for (size_t i = 0; !err && i < nfresh && m < NMR_MAX_CHAIN; i++, nbound++)
+		if (!(err = new_bound(reg, c, fresh[i], want, m, &want[m])))
+			m++;
+	if (!err) {
+		qsort_r(want, m, sizeof(*want), cmp_want, reg);
+		err = nmr_chain_commit(reg, c, want, m, repl, nrepl);
+		if (err) {
+			/* without the new pairs, then each of them alone */
+			for (size_t i = 0; i < m; i++)
+				if (want[i].state == NMR_BINDING_ATTACHING)
+					nmr_context_slot_free(reg, want[i].slot);
+			m = 0;
+			for (size_t i = 0; i < n; i++)
+				if (!bpf_map_lookup_elem(reg->providers_fd, &chain[i].provider, &p))
+					want[m++] = chain[i];
+			err = nmr_chain_commit(reg, c, want, m, repl, nrepl);
+			nbound = 0;
+		}
+		/* each alone: the pairs that fail, or find the chain full, are declined */
+		for (size_t i = nbound; !err && i < nfresh; i++)
+			err = attach_pair(reg, c, fresh[i]);
+	}
+	free(fresh);
+	free(want);
+	free(chain);
+	return err;
+}
+
 /*
  * NMR: for each provider of the NPI, in priority order, ClientAttachProvider.
- * Every accepted provider goes into the chain in one swap; if that chain
- * cannot be linked, each is bound alone, so that only the pairs that fail
- * are declined.
+ * Every accepted provider goes into the chain in one swap (settle_client()).
  */
 int nmr_bind_client(struct nmr_registry *reg, struct nmr_client_record *client)
 {
-	struct nmr_binding_record *want = NULL;
-	struct nmr_provider_record *provs = NULL, **accepted = NULL;
-	char reason[NMR_REASON_LEN];
-	size_t nprovs, n = 0, nacc = 0;
+	struct nmr_provider_record *provs = NULL;
+	size_t nprovs;
 	int err;
 
 	err = nmr_records_read(reg->providers_fd, sizeof(*provs), NMR_MAX_PROVIDERS,
@@ -293,43 +361,9 @@ int nmr_bind_client(struct nmr_registry *reg, struct nmr_client_record *client)
 		return err;
 	if (nprovs)
 		qsort(provs, nprovs, sizeof(*provs), cmp_provider_order);
-	want = calloc(nprovs + 1, sizeof(*want));
-	accepted = calloc(nprovs + 1, sizeof(*accepted));
-	if (!want || !accepted)
-		err = nmr_error(-ENOMEM, "bind: out of memory");
-	for (size_t i = 0; !err && i < nprovs; i++) {
-		if (!declarative_pair(client, &provs[i]) ||
-		    nmr_pair_known(reg, &client->id, &provs[i].id))
-			continue;
-		if (nmr_frags_check(client, &provs[i])) {
-			failure_reason(reason, sizeof(reason), "");
-			err = nmr_decline_one(reg, client, &provs[i], reason);
-		} else if (!nmr_attach_decision(client, nacc, &provs[i], reason, sizeof(reason))) {
-			err = nmr_decline_one(reg, client, &provs[i], reason);
-		} else {
-			accepted[nacc++] = &provs[i];
-		}
-	}
-	for (size_t i = 0; !err && i < nacc && n < NMR_MAX_CHAIN; i++)
-		if (!(err = new_bound(reg, client, accepted[i], want, n, &want[n])))
-			n++;
-	if (!err && n)
-		err = nmr_chain_commit(reg, client, want, n, NULL, 0);
-	if (err && n) {
-		/* one at a time: the pairs that fail are declined, the others bound */
-		for (size_t i = 0; i < n; i++)
-			nmr_context_slot_free(reg, want[i].slot);
-		err = 0;
-		for (size_t i = 0; !err && i < nacc; i++)
-			err = attach_pair(reg, client, accepted[i]);
-	} else {
-		for (size_t i = n; !err && i < nacc; i++)
-			err = attach_pair(reg, client, accepted[i]);	/* declined: chain full */
-	}
+	err = settle_client(reg, client, provs, nprovs, NULL, 0);
 	/* the caller sees the record as the commits wrote it */
 	bpf_map_lookup_elem(reg->clients_fd, &client->id, client);
-	free(accepted);
-	free(want);
 	free(provs);
 	return err;
 }
@@ -638,79 +672,6 @@ static void batch_free(struct nmr_registry *reg)
 	reg->nbatch_repl = 0;
 	reg->batch = false;
 	nmr_intent_done(reg, NMR_INTENT_BATCH);
-}
-
-static int cmp_want(const void *a, const void *b, void *arg)
-{
-	const struct nmr_binding_record *x = a, *y = b;
-	struct nmr_registry *reg = arg;
-	struct nmr_provider_record px, py;
-
-	if (bpf_map_lookup_elem(reg->providers_fd, &x->provider, &px) ||
-	    bpf_map_lookup_elem(reg->providers_fd, &y->provider, &py))
-		return 0;
-	return runs_before(&px, &py) ? -1 : runs_before(&py, &px) ? 1 : 0;
-}
-
-/* One client's chain as the records say, in one commit; the pairs that fail, declined. */
-static int settle_client(struct nmr_registry *reg, struct nmr_client_record *c,
-			 const struct nmr_provider_record *provs, size_t nprovs,
-			 const struct nmr_replacement *repl, size_t nrepl)
-{
-	struct nmr_binding_record *chain = NULL, *want = NULL;
-	const struct nmr_provider_record **fresh = NULL;
-	char reason[NMR_REASON_LEN];
-	struct nmr_provider_record p;
-	size_t n, m = 0, nfresh = 0;
-	int err;
-
-	err = nmr_chain_records(reg, c, &chain, &n);
-	want = calloc(n + nprovs + 1, sizeof(*want));
-	fresh = calloc(nprovs + 1, sizeof(*fresh));
-	if (!err && (!want || !fresh))
-		err = nmr_error(-ENOMEM, "out of memory");
-	for (size_t i = 0; !err && i < n; i++)	/* those whose provider is still registered */
-		if (!bpf_map_lookup_elem(reg->providers_fd, &chain[i].provider, &p))
-			want[m++] = chain[i];
-	for (size_t i = 0; !err && i < nprovs; i++) {
-		if (!declarative_pair(c, &provs[i]) || nmr_pair_known(reg, &c->id, &provs[i].id))
-			continue;
-		if (nmr_frags_check(c, &provs[i])) {
-			failure_reason(reason, sizeof(reason), "");
-			err = nmr_decline_one(reg, c, &provs[i], reason);
-		} else if (!nmr_attach_decision(c, m + nfresh, &provs[i], reason, sizeof(reason))) {
-			err = nmr_decline_one(reg, c, &provs[i], reason);
-		} else {
-			fresh[nfresh++] = &provs[i];
-		}
-	}
-	for (size_t i = 0; !err && i < nfresh && m < NMR_MAX_CHAIN; i++)
-		if (!(err = new_bound(reg, c, fresh[i], want, m, &want[m])))
-			m++;
-	if (!err) {
-		qsort_r(want, m, sizeof(*want), cmp_want, reg);
-		err = nmr_chain_commit(reg, c, want, m, repl, nrepl);
-		if (err) {
-			/* without the new pairs, then each of them alone */
-			for (size_t i = 0; i < m; i++)
-				if (want[i].state == NMR_BINDING_ATTACHING)
-					nmr_context_slot_free(reg, want[i].slot);
-			m = 0;
-			for (size_t i = 0; i < n; i++)
-				if (!bpf_map_lookup_elem(reg->providers_fd, &chain[i].provider, &p))
-					want[m++] = chain[i];
-			err = nmr_chain_commit(reg, c, want, m, repl, nrepl);
-			nfresh = err ? 0 : nfresh;
-			for (size_t i = 0; !err && i < nfresh; i++)
-				err = attach_pair(reg, c, fresh[i]);
-		} else {
-			nfresh = 0;
-		}
-	}
-	free(fresh);
-	free(want);
-	free(chain);
-	return err;
 }
 
 int nmr_settle(struct nmr_registry *reg, const struct nmr_replacement *repl, size_t nrepl)
