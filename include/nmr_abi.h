@@ -186,6 +186,7 @@ struct nmr_provider_record {
 #define NMR_CLIENT_F_FRAGS	(1U << 0)	/* XDP dispatcher built for frags */
 #define NMR_CLIENT_F_TC_NETLINK	(1U << 1)	/* TC through clsact/cls_bpf, not TCX */
 #define NMR_CLIENT_F_DEFAULT	(1U << 2)	/* a default-action program ends its chain */
+#define NMR_CLIENT_F_CLSACT	(1U << 3)	/* nmr-bpf made the device's clsact qdisc */
 
 struct nmr_client_record {
 	struct nmr_guid id;

@@ -97,3 +97,27 @@ Test(tc, tc_verdict_names_for_continue_on)
 			  test_obj("tc_count")), 0);
 	cr_assert(strstr(r.err, "unknown tc-ingress verdict 'tx'"), "%s", r.err);
 }
+
+/* The clsact qdisc nmr-bpf made goes with its last filter; one holding another's stays. */
+Test(tc, the_clsact_nmr_bpf_made_goes_with_its_filter_unless_another_is_there)
+{
+	struct cli_result r;
+
+	cr_assert_eq(cli(&r, "npi register t --hook tc-ingress"), 0, "%s", r.err);
+	cr_assert_neq(sh("ip netns exec %s tc qdisc show dev veth0 | grep -q clsact", env.netns), 0);
+	cr_assert_eq(cli(&r, "client register --npi t --dev veth0 --netns %s --name c0 "
+			 "--tc-netlink", env.netns), 0, "%s", r.err);
+	cr_assert_eq(sh("ip netns exec %s tc qdisc show dev veth0 | grep -q clsact", env.netns), 0);
+	cr_assert_eq(cli(&r, "client deregister c0"), 0, "%s", r.err);
+	cr_assert_neq(sh("ip netns exec %s tc qdisc show dev veth0 | grep -q clsact", env.netns), 0,
+		      "the clsact nmr-bpf made is still there");
+
+	/* made by nmr-bpf, but another tool's filter joined it: it stays */
+	cr_assert_eq(cli(&r, "client register --npi t --dev veth0 --netns %s --name c1 "
+			 "--tc-netlink", env.netns), 0, "%s", r.err);
+	cr_assert_eq(sh("ip netns exec %s tc filter add dev veth0 egress pref 7 bpf da obj %s sec tc",
+			env.netns, test_obj("tc_ok")), 0);
+	cr_assert_eq(cli(&r, "client deregister c1"), 0, "%s", r.err);
+	cr_assert_eq(sh("ip netns exec %s tc filter show dev veth0 egress | grep -q tc_ok",
+			env.netns), 0, "another tool's filter went with the clsact");
+}

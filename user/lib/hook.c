@@ -18,6 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -117,10 +120,17 @@ static int attach_tc_netlink(struct nmr_client_record *c, int prog_fd)
 	if (err && err != -EEXIST)
 		return nmr_error(err, "register client %s: create clsact on %s: %s", c->name,
 				 c->dev, strerror(-err));
+	if (!err)	/* ours: removed with the last filter, if no one else's is there */
+		c->flags |= NMR_CLIENT_F_CLSACT;
 	err = bpf_tc_attach(&hook, &opts);
-	if (err)
+	if (err) {
+		if (c->flags & NMR_CLIENT_F_CLSACT) {
+			hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+			bpf_tc_hook_destroy(&hook);
+		}
 		return nmr_error(err, "register client %s: attach cls_bpf to %s %s: %s", c->name,
 				 c->dev, nmr_hook_name(c->hook), strerror(-err));
+	}
 	c->tc_handle = opts.handle;
 	c->tc_priority = opts.priority;
 	return 0;
@@ -387,6 +397,65 @@ out:
 	return err < 0 ? err : 0;
 }
 
+/* How many filters the device's clsact holds on one side (parent), by a netlink dump. */
+static int clsact_filters(int ifindex, __u32 parent)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct tcmsg tc;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETTFILTER,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		.tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = parent },
+	};
+	char buf[16384];
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), n = 0;
+	bool done = false;
+
+	if (fd < 0)
+		return -errno;
+	if (send(fd, &req, sizeof(req), 0) < 0) {
+		close(fd);
+		return -errno;
+	}
+	while (!done) {
+		ssize_t len = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+
+		if (len <= 0) {
+			n = len < 0 ? -errno : -EIO;
+			break;
+		}
+		for (; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+			if (nh->nlmsg_type == NLMSG_DONE) {
+				done = true;
+				break;
+			}
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				n = -EIO;
+				done = true;
+				break;
+			}
+			n += nh->nlmsg_type == RTM_NEWTFILTER;
+		}
+	}
+	close(fd);
+	return n;
+}
+
+/* The clsact qdisc nmr-bpf made, once no filter of anyone is left in it. */
+static void remove_clsact_if_empty(const struct nmr_client_record *c)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = c->ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+	if (!(c->flags & NMR_CLIENT_F_CLSACT) ||
+	    clsact_filters(c->ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)) != 0 ||
+	    clsact_filters(c->ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)) != 0)
+		return;
+	bpf_tc_hook_destroy(&hook);
+}
+
 /*
  * A cls_bpf filter is found by handle and priority, which another tool may
  * have reused since (or the namespace may be a new one of the same name):
@@ -406,7 +475,8 @@ static void detach_tc_netlink_if_ours(const struct nmr_client_record *c)
 		opts.prog_id = 0;
 		opts.prog_fd = 0;
 		opts.flags = 0;
-		bpf_tc_detach(&hook, &opts);
+		if (!bpf_tc_detach(&hook, &opts))
+			remove_clsact_if_empty(c);
 	}
 	nmr_netns_leave(&ns);
 }
