@@ -42,7 +42,10 @@ grep -qx "libdir=$prefix/lib" "$D/lib/pkgconfig/libnmrbpf.pc" || fail "libnmrbpf
 export PKG_CONFIG_PATH=$D/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$dest
 flags=$(pkg-config --cflags --libs libnmrbpf) || fail "pkg-config libnmrbpf"
 grep -q -- "-I$D/include/nmr" <<<"$flags" || fail "pkg-config --cflags: $flags"
-cc -Wall -Werror -o "$dest/version_client" examples/version_client.c $flags ||
+# a library built with sanitizers (make test-asan) needs a program built with them
+san=
+ldd "$D/lib/libnmrbpf.so.1" | grep -q libasan && san="-fsanitize=address,undefined"
+cc -Wall -Werror $san -o "$dest/version_client" examples/version_client.c $flags ||
 	fail "building version_client from $dest"
 export LD_LIBRARY_PATH=$D/lib
 ldd "$dest/version_client" | grep -q "libnmrbpf.so.1 => $D/lib/libnmrbpf.so.1" ||
