@@ -43,7 +43,6 @@ struct nmr_registry {
 	__u64 last_swap_ns;		/* the one write that made the last chain live */
 	bool wait_owed;			/* code left a chain: wait before the lock is let go */
 	bool unfinished;		/* leave the registry marked: the next command recovers */
-	bool recovering;
 	bool force_relink;		/* registry check --repair: relink an unchanged chain */
 	bool batch;			/* provider changes wait for nmr_batch_settle() */
 	__u64 seen_generation;		/* the registry's, as far as this process has met it */

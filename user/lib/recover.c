@@ -334,7 +334,6 @@ int nmr_recover(struct nmr_registry *reg)
 	err = nmr_wait_for_readers();
 	if (err)
 		return err;
-	reg->recovering = true;
 	err = nmr_records_read(reg->clients_fd, sizeof(*clients), NMR_MAX_CLIENTS,
 			       (void **)&clients, &n);
 	for (size_t i = 0; !err && i < n; i++)
@@ -346,7 +345,6 @@ int nmr_recover(struct nmr_registry *reg)
 		nmr_orphans(reg, NULL, NULL);
 		err = recount_slots(reg);
 	}
-	reg->recovering = false;
 	if (err)
 		return nmr_error_prefix(err, "recover from an interrupted command");
 	return 0;
