@@ -1158,30 +1158,21 @@ static int dump_object_path(struct nmr_registry *reg, const struct nmr_provider_
 
 int nmr_state_dump(struct nmr_registry *reg, FILE *f, const char *objects_dir)
 {
-	struct nmr_npi_record *npis = NULL;
-	struct nmr_provider_record *provs = NULL;
-	struct nmr_client_record *clients = NULL;
-	size_t nn = 0, np = 0, nc = 0;
-	__u64 gen = 0;
+	struct nmr_snapshot s;
 	int err;
 
+	/* objects are copied under the same lock as the records */
 	err = nmr_lock(reg, false);
 	if (err)
 		return err;
-	err = nmr_registry_generation(reg, &gen);
-	if (!err)
-		err = nmr_npi_list(reg, &npis, &nn);
-	if (!err)
-		err = nmr_provider_list(reg, &provs, &np);
-	if (!err)
-		err = nmr_client_list(reg, &clients, &nc);
+	err = nmr_snapshot_take(reg, &s);
 	if (err)
 		goto out;
 	fprintf(f, "# nmr-bpf state of %s at generation %llu (nmr-bpf apply -f FILE)\n",
-		nmr_registry_root(reg), (unsigned long long)gen);
-	fprintf(f, "npis:%s\n", nn ? "" : " []");
-	for (size_t i = 0; i < nn; i++) {
-		const struct nmr_npi_record *n = &npis[i];
+		nmr_registry_root(reg), (unsigned long long)s.generation);
+	fprintf(f, "npis:%s\n", s.nn ? "" : " []");
+	for (size_t i = 0; i < s.nn; i++) {
+		const struct nmr_npi_record *n = &s.npis[i];
 		const char *slots[NMR_MAX_SLOTS] = {};
 		char guid[NMR_GUID_STR_LEN];
 
@@ -1193,8 +1184,8 @@ int nmr_state_dump(struct nmr_registry *reg, FILE *f, const char *objects_dir)
 		yaml_list(f, "slots", slots, NMR_MAX_SLOTS);
 	}
 	fprintf(f, "providers:\n");
-	for (size_t i = 0; i < np; i++) {
-		const struct nmr_provider_record *r = &provs[i];
+	for (size_t i = 0; i < s.np; i++) {
+		const struct nmr_provider_record *r = &s.provs[i];
 		const struct nmr_npi_record *n = NULL;
 		const char *list[NMR_MAX_SLOTS] = {};
 		char guid[NMR_GUID_STR_LEN], path[PATH_MAX], digest[NMR_SHA256_HEX_LEN];
@@ -1203,14 +1194,14 @@ int nmr_state_dump(struct nmr_registry *reg, FILE *f, const char *objects_dir)
 
 		if (live_owned(&r->owner))
 			continue;
-		for (size_t j = 0; j < nn; j++)
-			if (nmr_guid_equal(&npis[j].id, &r->npi))
-				n = &npis[j];
+		for (size_t j = 0; j < s.nn; j++)
+			if (nmr_guid_equal(&s.npis[j].id, &r->npi))
+				n = &s.npis[j];
 		err = dump_object_path(reg, r, objects_dir, path, sizeof(path));
 		if (!err)
 			err = nmr_object_load(reg, r, &buf, &size);
 		if (err)
-			goto out;
+			goto done;
 		nmr_sha256_hex(buf, size, digest);
 		free(buf);
 		nmr_guid_format(&r->id, guid);
@@ -1241,17 +1232,17 @@ int nmr_state_dump(struct nmr_registry *reg, FILE *f, const char *objects_dir)
 		yaml_list(f, "slot-programs", list, NMR_MAX_SLOTS);
 	}
 	fprintf(f, "clients:\n");
-	for (size_t i = 0; i < nc; i++) {
-		const struct nmr_client_record *c = &clients[i];
+	for (size_t i = 0; i < s.nc; i++) {
+		const struct nmr_client_record *c = &s.clients[i];
 		const struct nmr_npi_record *n = NULL;
 		const char *list[NMR_MAX_TAGS];
 		char guid[NMR_GUID_STR_LEN];
 
 		if (live_owned(&c->owner) || (c->flags & NMR_CLIENT_F_DEFAULT))
 			continue;
-		for (size_t j = 0; j < nn; j++)
-			if (nmr_guid_equal(&npis[j].id, &c->npi))
-				n = &npis[j];
+		for (size_t j = 0; j < s.nn; j++)
+			if (nmr_guid_equal(&s.npis[j].id, &c->npi))
+				n = &s.npis[j];
 		nmr_guid_format(&c->id, guid);
 		fprintf(f, "  - name: %s\n    id: %s\n    npi: %s\n    device: %s\n", c->name,
 			guid, n ? n->name : "?", c->dev);
@@ -1276,10 +1267,9 @@ int nmr_state_dump(struct nmr_registry *reg, FILE *f, const char *objects_dir)
 	}
 	if (fflush(f))
 		err = nmr_error(-errno, "dump: write: %s", strerror(errno));
+done:
+	nmr_snapshot_free(&s);
 out:
 	nmr_unlock(reg);
-	free(npis);
-	free(provs);
-	free(clients);
 	return err;
 }

@@ -43,33 +43,22 @@ static const char *npi_of(const struct nmr_npi_record *npis, size_t n, const str
 
 int nmr_metrics_write(struct nmr_registry *reg, FILE *f)
 {
-	struct nmr_npi_record *npis = NULL;
-	struct nmr_provider_record *provs = NULL;
-	struct nmr_client_record *clients = NULL;
-	struct nmr_binding_record *binds = NULL;
-	size_t nn = 0, np = 0, nc = 0, nb = 0, bound = 0;
-	__u64 gen = 0;
+	struct nmr_snapshot s;
+	size_t bound = 0;
 	int err;
 
+	/* counters are read under the same lock as the records */
 	err = nmr_lock(reg, false);
 	if (err)
 		return err;
-	err = nmr_registry_generation(reg, &gen);
-	if (!err)
-		err = nmr_npi_list(reg, &npis, &nn);
-	if (!err)
-		err = nmr_provider_list(reg, &provs, &np);
-	if (!err)
-		err = nmr_client_list(reg, &clients, &nc);
-	if (!err)
-		err = nmr_binding_list(reg, NULL, NULL, &binds, &nb);
+	err = nmr_snapshot_take(reg, &s);
 	if (err)
 		goto out;
 
 	fputs("# HELP nmr_binding_packets_total Packets a binding's provider returned, by "
 	      "verdict.\n# TYPE nmr_binding_packets_total counter\n", f);
-	for (size_t i = 0; i < nb && !err; i++) {
-		const struct nmr_binding_record *b = &binds[i];
+	for (size_t i = 0; i < s.nb && !err; i++) {
+		const struct nmr_binding_record *b = &s.binds[i];
 		const struct nmr_client_record *c = NULL;
 		const char *prov = "";
 		struct nmr_binding_counts counts;
@@ -78,12 +67,12 @@ int nmr_metrics_write(struct nmr_registry *reg, FILE *f)
 		if (b->state != NMR_BINDING_BOUND)
 			continue;
 		bound++;
-		for (size_t j = 0; j < nc; j++)
-			if (nmr_guid_equal(&clients[j].id, &b->client))
-				c = &clients[j];
-		for (size_t j = 0; j < np; j++)
-			if (nmr_guid_equal(&provs[j].id, &b->provider))
-				prov = provs[j].name;
+		for (size_t j = 0; j < s.nc; j++)
+			if (nmr_guid_equal(&s.clients[j].id, &b->client))
+				c = &s.clients[j];
+		for (size_t j = 0; j < s.np; j++)
+			if (nmr_guid_equal(&s.provs[j].id, &b->provider))
+				prov = s.provs[j].name;
 		if (!c)
 			continue;
 		err = nmr_binding_counts(reg, b, &counts);
@@ -96,7 +85,7 @@ int nmr_metrics_write(struct nmr_registry *reg, FILE *f)
 			if (!name)
 				continue;
 			fputs("nmr_binding_packets_total{", f);
-			client_labels(f, c, npi_of(npis, nn, &c->npi), false);
+			client_labels(f, c, npi_of(s.npis, s.nn, &c->npi), false);
 			label(f, "provider", prov, false);
 			label(f, "position", pos, false);
 			label(f, "verdict", name, true);
@@ -107,29 +96,29 @@ int nmr_metrics_write(struct nmr_registry *reg, FILE *f)
 	fputs("# HELP nmr_client_chain_events_total Packets that found a client's chain empty "
 	      "(no_provider) or whose tail call failed (missed).\n"
 	      "# TYPE nmr_client_chain_events_total counter\n", f);
-	for (size_t i = 0; i < nc && !err; i++) {
+	for (size_t i = 0; i < s.nc && !err; i++) {
 		struct nmr_client_counts cc;
-		const char *npi = npi_of(npis, nn, &clients[i].npi);
+		const char *npi = npi_of(s.npis, s.nn, &s.clients[i].npi);
 
-		err = nmr_client_counts(reg, &clients[i], &cc);
+		err = nmr_client_counts(reg, &s.clients[i], &cc);
 		if (err)
 			break;
 		fputs("nmr_client_chain_events_total{", f);
-		client_labels(f, &clients[i], npi, false);
+		client_labels(f, &s.clients[i], npi, false);
 		fprintf(f, "event=\"no_provider\"} %llu\n", (unsigned long long)cc.no_provider);
 		fputs("nmr_client_chain_events_total{", f);
-		client_labels(f, &clients[i], npi, false);
+		client_labels(f, &s.clients[i], npi, false);
 		fprintf(f, "event=\"missed\"} %llu\n", (unsigned long long)cc.missed);
 	}
 	fputs("# HELP nmr_client_generation Changes of a client's chain so far.\n"
 	      "# TYPE nmr_client_generation gauge\n", f);
-	for (size_t i = 0; i < nc && !err; i++) {
+	for (size_t i = 0; i < s.nc && !err; i++) {
 		fputs("nmr_client_generation{", f);
-		client_labels(f, &clients[i], npi_of(npis, nn, &clients[i].npi), true);
-		fprintf(f, "} %llu\n", (unsigned long long)clients[i].generation);
+		client_labels(f, &s.clients[i], npi_of(s.npis, s.nn, &s.clients[i].npi), true);
+		fprintf(f, "} %llu\n", (unsigned long long)s.clients[i].generation);
 	}
 	if (err)
-		goto out;
+		goto done;
 	fprintf(f, "# HELP nmr_registry_objects Objects registered, by kind.\n"
 		"# TYPE nmr_registry_objects gauge\n"
 		"nmr_registry_objects{kind=\"npi\"} %zu\n"
@@ -140,14 +129,12 @@ int nmr_metrics_write(struct nmr_registry *reg, FILE *f)
 		"# HELP nmr_registry_generation Changes of the registry so far.\n"
 		"# TYPE nmr_registry_generation gauge\n"
 		"nmr_registry_generation %llu\n",
-		nn, np, nc, bound, nb - bound, (unsigned long long)gen);
+		s.nn, s.np, s.nc, bound, s.nb - bound, (unsigned long long)s.generation);
 	if (fflush(f))
 		err = nmr_error(-errno, "metrics: write: %s", strerror(errno));
+done:
+	nmr_snapshot_free(&s);
 out:
 	nmr_unlock(reg);
-	free(npis);
-	free(provs);
-	free(clients);
-	free(binds);
 	return err;
 }

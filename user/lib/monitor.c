@@ -18,15 +18,6 @@
 #include <unistd.h>
 #include "nmr_internal.h"
 
-struct snapshot {
-	__u64 generation;
-	struct nmr_npi_record *npis;
-	struct nmr_provider_record *provs;
-	struct nmr_client_record *clients;
-	struct nmr_binding_record *binds;
-	size_t nn, np, nc, nb;
-};
-
 #define MAX_OWNERS 64
 
 struct owner_watch {
@@ -39,7 +30,7 @@ struct monitor {
 	struct nmr_registry *reg;
 	nmr_event_fn fn;
 	void *ctx;
-	struct snapshot now;
+	struct nmr_snapshot now;
 	struct owner_watch owners[MAX_OWNERS];
 	size_t nowners;
 	struct nmr_owner gone[MAX_OWNERS];	/* owners already reported */
@@ -68,37 +59,6 @@ const char *nmr_event_name(enum nmr_event_kind kind)
 	return names[kind];
 }
 
-static void snapshot_free(struct snapshot *s)
-{
-	free(s->npis);
-	free(s->provs);
-	free(s->clients);
-	free(s->binds);
-	memset(s, 0, sizeof(*s));
-}
-
-static int snapshot_take(struct nmr_registry *reg, struct snapshot *s)
-{
-	int err = nmr_lock(reg, false);
-
-	memset(s, 0, sizeof(*s));
-	if (err)
-		return err;
-	err = nmr_registry_generation(reg, &s->generation);
-	if (!err)
-		err = nmr_npi_list(reg, &s->npis, &s->nn);
-	if (!err)
-		err = nmr_provider_list(reg, &s->provs, &s->np);
-	if (!err)
-		err = nmr_client_list(reg, &s->clients, &s->nc);
-	if (!err)
-		err = nmr_binding_list(reg, NULL, NULL, &s->binds, &s->nb);
-	nmr_unlock(reg);
-	if (err)
-		snapshot_free(s);
-	return err;
-}
-
 /* Every record starts with its GUID. */
 static void *find_rec(const void *arr, size_t n, size_t size, const struct nmr_guid *id)
 {
@@ -110,7 +70,7 @@ static void *find_rec(const void *arr, size_t n, size_t size, const struct nmr_g
 
 #define FIND(arr, n, guid) find_rec((arr), (n), sizeof((arr)[0]), (guid))
 
-static const char *provider_name(const struct snapshot *a, const struct snapshot *b,
+static const char *provider_name(const struct nmr_snapshot *a, const struct nmr_snapshot *b,
 				 const struct nmr_guid *id)
 {
 	const struct nmr_provider_record *p = FIND(a->provs, a->np, id);
@@ -120,7 +80,7 @@ static const char *provider_name(const struct snapshot *a, const struct snapshot
 	return p ? p->name : "?";
 }
 
-static const char *client_name(const struct snapshot *a, const struct snapshot *b,
+static const char *client_name(const struct nmr_snapshot *a, const struct nmr_snapshot *b,
 			       const struct nmr_guid *id)
 {
 	const struct nmr_client_record *c = FIND(a->clients, a->nc, id);
@@ -136,7 +96,7 @@ static int emit(struct monitor *m, struct nmr_event *ev)
 	return m->fn(ev, m->ctx);
 }
 
-static int emit_binding(struct monitor *m, const struct snapshot *a, const struct snapshot *b,
+static int emit_binding(struct monitor *m, const struct nmr_snapshot *a, const struct nmr_snapshot *b,
 			const struct nmr_binding_record *r, enum nmr_event_kind kind)
 {
 	struct nmr_event ev = { .kind = kind, .id = r->id };
@@ -149,7 +109,7 @@ static int emit_binding(struct monitor *m, const struct snapshot *a, const struc
 	return emit(m, &ev);
 }
 
-static int emit_chain(struct monitor *m, const struct snapshot *s,
+static int emit_chain(struct monitor *m, const struct nmr_snapshot *s,
 		      const struct nmr_client_record *c, __u64 old_gen)
 {
 	const char *chain[NMR_MAX_CHAIN];
@@ -170,9 +130,9 @@ static int emit_chain(struct monitor *m, const struct snapshot *s,
 }
 
 /* Everything that differs between the last reading (old) and this one (m->now). */
-static int diff(struct monitor *m, const struct snapshot *old)
+static int diff(struct monitor *m, const struct nmr_snapshot *old)
 {
-	const struct snapshot *s = &m->now;
+	const struct nmr_snapshot *s = &m->now;
 	int err = 0;
 
 	for (size_t i = 0; !err && i < s->nn; i++)
@@ -249,7 +209,7 @@ static bool owner_reported(struct monitor *m, const struct nmr_owner *o)
 /* A pidfd for every live owner of a record: readable when the process ends. */
 static void watch_owners(struct monitor *m)
 {
-	const struct snapshot *s = &m->now;
+	const struct nmr_snapshot *s = &m->now;
 
 	for (size_t i = 0; i < s->np + s->nc; i++) {
 		const struct nmr_owner *o = i < s->np ? &s->provs[i].owner
@@ -277,7 +237,7 @@ static void watch_owners(struct monitor *m)
 static int owner_gone(struct monitor *m, size_t w)
 {
 	struct owner_watch ow = m->owners[w];
-	const struct snapshot *s = &m->now;
+	const struct nmr_snapshot *s = &m->now;
 	int err = 0;
 
 	if (ow.fd >= 0)
@@ -341,7 +301,7 @@ int nmr_monitor(struct nmr_registry *reg, int stop_fd, nmr_event_fn fn, void *ct
 	/* watches first, then the first reading: no change falls between them */
 	err = add_watches(reg, ifd);
 	if (!err)
-		err = snapshot_take(reg, &m->now);
+		err = nmr_snapshot_take(reg, &m->now);
 	while (!err) {
 		struct pollfd fds[2 + MAX_OWNERS];
 		bool destroyed = false;
@@ -371,7 +331,7 @@ int nmr_monitor(struct nmr_registry *reg, int stop_fd, nmr_event_fn fn, void *ct
 				err = owner_gone(m, i);
 		if (fds[0].revents & POLLIN) {
 			char buf[4096] __attribute__((aligned(8)));
-			struct snapshot old = m->now;
+			struct nmr_snapshot old = m->now;
 			ssize_t len;
 
 			while ((len = read(ifd, buf, sizeof(buf))) > 0)
@@ -381,13 +341,13 @@ int nmr_monitor(struct nmr_registry *reg, int stop_fd, nmr_event_fn fn, void *ct
 					destroyed |= ie->mask & (IN_DELETE_SELF | IN_IGNORED);
 					p += sizeof(*ie) + ie->len;
 				}
-			err = err ?: snapshot_take(reg, &m->now);
+			err = err ?: nmr_snapshot_take(reg, &m->now);
 			if (err) {
 				m->now = old;
 				break;
 			}
 			err = diff(m, &old);
-			snapshot_free(&old);
+			nmr_snapshot_free(&old);
 		}
 		if (!err && destroyed)
 			err = nmr_error(-ENOENT, "monitor: the registry %s was destroyed",
@@ -396,7 +356,7 @@ int nmr_monitor(struct nmr_registry *reg, int stop_fd, nmr_event_fn fn, void *ct
 	for (size_t i = 0; i < m->nowners; i++)
 		if (m->owners[i].fd >= 0)
 			close(m->owners[i].fd);
-	snapshot_free(&m->now);
+	nmr_snapshot_free(&m->now);
 	close(ifd);
 	free(m);
 	return err;

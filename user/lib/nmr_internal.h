@@ -95,6 +95,18 @@ int nmr_mkdir(const char *path);
 #define NMR_SHA256_HEX_LEN	65
 void nmr_sha256_hex(const void *data, size_t len, char out[NMR_SHA256_HEX_LEN]);
 
+/* ---- snapshot.c: the records at one generation, read under one lock ---- */
+struct nmr_snapshot {
+	__u64 generation;
+	struct nmr_npi_record *npis;
+	struct nmr_provider_record *provs;
+	struct nmr_client_record *clients;
+	struct nmr_binding_record *binds;
+	size_t nn, np, nc, nb;
+};
+int nmr_snapshot_take(struct nmr_registry *reg, struct nmr_snapshot *s);
+void nmr_snapshot_free(struct nmr_snapshot *s);
+
 /* ---- generation.c ---- */
 /* After a change: the registry's generation, and client's when not NULL, go up by one. */
 int nmr_generation_bump(struct nmr_registry *reg, const struct nmr_guid *client);
