@@ -56,7 +56,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-funct
 	      -I/usr/include/$(MULTIARCH) \
 	      -Iinclude -Ivmlinux/$(ARCH)
 
-LIB_SRCS  := $(wildcard user/lib/*.c)
+LIB_SRCS  := $(wildcard user/lib/*/*.c)
 CLI_SRCS  := $(wildcard user/cli/*.c)
 TEST_SRCS := $(wildcard tests/*.c)
 LIB_OBJS  := $(patsubst user/lib/%.c,$(OUT)/lib/%.o,$(LIB_SRCS))
@@ -70,7 +70,7 @@ SKELS     := $(patsubst %,$(OUT)/skel/%.skel.h,$(SKEL_BPF))
 PROVIDERS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(filter-out $(SKEL_BPF:%=bpf/%.bpf.c),$(wildcard bpf/*.bpf.c)))
 TEST_BPF  := $(patsubst tests/bpf/%.bpf.c,$(OUT)/tests/bpf/%.bpf.o,$(wildcard tests/bpf/*.bpf.c))
 BENCH_BPF := $(patsubst bench/bpf/%.bpf.c,$(OUT)/bench/bpf/%.bpf.o,$(wildcard bench/bpf/*.bpf.c))
-HEADERS   := $(wildcard include/*.h) $(wildcard user/lib/*.h)
+HEADERS   := $(wildcard include/*.h) $(wildcard user/lib/*.h) $(wildcard user/lib/*/*.h)
 PUBLIC_HEADERS := include/libnmrbpf.h include/nmr_abi.h include/nmr_provider.h \
 		  include/nmr_maps.bpf.h
 # The example providers, installed for users to register (not the registry's own maps).
@@ -136,7 +136,7 @@ $(OUT)/cli/%.o: user/cli/%.c $(HEADERS) $(wildcard user/cli/*.h)
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(SOLIB): $(LIB_OBJS) $(LIBMAP)
 	$(call msg,LD,$@)

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The registry meta (one value of the meta map): the registration counter,
+ * the intent mark (intent.c), binding-context slots, and generations. The
+ * registry and each client carry a generation that every change increases;
+ * each bump also touches the root directory, so that a monitor (api/monitor.c)
+ * wakes on inotify without polling: most changes only write map values,
+ * which inotify does not see.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include "store/store.h"
+
+int nmr_meta_get(struct nmr_registry *reg, struct nmr_registry_meta *meta)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(reg->meta_fd, &zero, meta))
+		return nmr_error(-errno, "read registry meta: %s", strerror(errno));
+	return 0;
+}
+
+int nmr_meta_put(struct nmr_registry *reg, const struct nmr_registry_meta *meta)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(reg->meta_fd, &zero, meta, BPF_ANY))
+		return nmr_error(-errno, "write registry meta: %s", strerror(errno));
+	return 0;
+}
+
+int nmr_next_number(struct nmr_registry *reg, __u64 *number)
+{
+	struct nmr_registry_meta meta;
+	int err = nmr_meta_get(reg, &meta);
+
+	if (err)
+		return err;
+	*number = meta.next_number++;
+	return nmr_meta_put(reg, &meta);
+}
+
+int nmr_meta_save(struct nmr_registry *reg, struct nmr_registry_meta *meta)
+{
+	return nmr_meta_get(reg, meta);
+}
+
+/* Only the registration counter: the rest of the meta is not the caller's to restore. */
+void nmr_meta_restore(struct nmr_registry *reg, const struct nmr_registry_meta *saved)
+{
+	struct nmr_registry_meta meta;
+
+	if (nmr_meta_get(reg, &meta))
+		return;
+	meta.next_number = saved->next_number;
+	nmr_meta_put(reg, &meta);
+}
+
+int nmr_generation_bump(struct nmr_registry *reg, const struct nmr_guid *client)
+{
+	struct nmr_registry_meta meta;
+	struct nmr_client_record rec;
+	int err = nmr_meta_get(reg, &meta);
+
+	if (err)
+		return err;
+	meta.generation++;
+	err = nmr_meta_put(reg, &meta);
+	if (err)
+		return err;
+	if (client && !bpf_map_lookup_elem(reg->clients_fd, client, &rec)) {
+		rec.generation++;
+		if (bpf_map_update_elem(reg->clients_fd, client, &rec, BPF_EXIST))
+			return nmr_error(-errno, "write client %s: %s", rec.name, strerror(errno));
+	}
+	/* the monitors' doorbell: IN_ATTRIB on the root */
+	if (reg->root_fd >= 0)
+		futimens(reg->root_fd, NULL);
+	return 0;
+}
+
+int nmr_registry_generation(struct nmr_registry *reg, __u64 *gen)
+{
+	struct nmr_registry_meta meta;
+	int err;
+
+	*gen = 0;
+	if (reg->empty)
+		return 0;
+	err = nmr_meta_get(reg, &meta);
+	if (!err)
+		*gen = meta.generation;
+	return err;
+}
