@@ -16,7 +16,10 @@ int nmr_client_register_owned(struct nmr_registry *reg, const struct nmr_client_
 int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provider_opts *opts,
 				bool live, bool persistent, struct nmr_provider_record *out);
 
-/* ---- reap.c: modules of processes that ended ---- */
+/* ---- reap.c: deregistering modules by owner ---- */
+typedef bool (*nmr_owner_match_fn)(const struct nmr_owner *owner, const void *ctx);
+void nmr_deregister_where(struct nmr_registry *reg, nmr_owner_match_fn match, const void *ctx,
+			  struct nmr_problems *r);
 /* Deregisters the modules a process owned (its watchdog, once it ended). */
 int nmr_reap_owner(struct nmr_registry *reg, __u32 pid, __u64 start_time);
 /* Deregisters the modules of owners that ended with their watchdog (on opening a registry). */

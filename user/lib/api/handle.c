@@ -23,13 +23,14 @@ void nmr_registry_close(struct nmr_registry *reg)
 	nmr_store_close(reg);
 }
 
+static bool any_owner(const struct nmr_owner *o, const void *ctx)
+{
+	return true;
+}
+
 int nmr_registry_destroy(struct nmr_registry *reg)
 {
-	struct nmr_client_record *clients = NULL;
-	struct nmr_provider_record *provs = NULL;
 	struct nmr_problems r = {};
-	char guid[NMR_GUID_STR_LEN];
-	size_t n = 0;
 	int err;
 
 	if (reg->empty)
@@ -40,27 +41,7 @@ int nmr_registry_destroy(struct nmr_registry *reg)
 	err = nmr_lock(reg, true);
 	if (err)
 		return err;
-	/* Clients first: their hooks leave the devices before anything else goes. */
-	err = nmr_client_list(reg, &clients, &n);
-	if (err)
-		nmr_problem(&r, err, "%s", nmr_last_error());
-	for (size_t i = 0; i < n; i++) {
-		nmr_guid_format(&clients[i].id, guid);
-		err = nmr_client_deregister(reg, guid);
-		if (err)
-			nmr_problem(&r, err, "%s", nmr_last_error());
-	}
-	free(clients);
-	err = nmr_provider_list(reg, &provs, &n);
-	if (err)
-		nmr_problem(&r, err, "%s", nmr_last_error());
-	for (size_t i = 0; i < n; i++) {
-		nmr_guid_format(&provs[i].id, guid);
-		err = nmr_provider_deregister(reg, guid);
-		if (err)
-			nmr_problem(&r, err, "%s", nmr_last_error());
-	}
-	free(provs);
+	nmr_deregister_where(reg, any_owner, NULL, &r);
 	nmr_store_remove(reg, &r);
 	nmr_unlock(reg);
 	if (r.err)

@@ -40,46 +40,6 @@ static __u64 now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* ---- binding-context slots ---- */
-
-int nmr_context_slot_alloc(struct nmr_registry *reg, __u32 *slot)
-{
-	struct nmr_registry_meta meta;
-	struct nmr_binding_context empty = {};
-	__u32 zero = 0;
-
-	if (bpf_map_lookup_elem(reg->meta_fd, &zero, &meta))
-		return nmr_error(-errno, "read registry meta: %s", strerror(errno));
-	for (__u32 w = 0; w < ARRAY_SIZE(meta.context_slots); w++) {
-		__u64 free = ~meta.context_slots[w];
-
-		if (!w)
-			free &= ~(1ULL << NMR_TEMPLATE_SLOT);
-		if (!free)
-			continue;
-		*slot = w * 64 + __builtin_ctzll(free);
-		meta.context_slots[w] |= 1ULL << (*slot % 64);
-		/* a new binding starts with an empty context */
-		if (bpf_map_update_elem(reg->binding_contexts_fd, slot, &empty, BPF_ANY) ||
-		    bpf_map_update_elem(reg->meta_fd, &zero, &meta, BPF_ANY))
-			return nmr_error(-errno, "allocate binding context: %s", strerror(errno));
-		return 0;
-	}
-	return nmr_error(-ENOSPC, "allocate binding context: all %d in use",
-			 NMR_MAX_BINDINGS - 1);
-}
-
-void nmr_context_slot_free(struct nmr_registry *reg, __u32 slot)
-{
-	struct nmr_registry_meta meta;
-	__u32 zero = 0;
-
-	if (slot >= NMR_MAX_BINDINGS || bpf_map_lookup_elem(reg->meta_fd, &zero, &meta))
-		return;
-	meta.context_slots[slot / 64] &= ~(1ULL << (slot % 64));
-	bpf_map_update_elem(reg->meta_fd, &zero, &meta, BPF_ANY);
-}
-
 /* ---- records ---- */
 
 static int client_put(struct nmr_registry *reg, const struct nmr_client_record *c)

@@ -38,9 +38,6 @@ int nmr_chain_undo(struct nmr_registry *reg, struct nmr_client_record *client);
 /* The records of the client's running chain, in order. */
 int nmr_chain_records(struct nmr_registry *reg, const struct nmr_client_record *client,
 		      struct nmr_binding_record **out, size_t *count);
-/* Binding-context slots: a bit each in the registry meta. */
-int nmr_context_slot_alloc(struct nmr_registry *reg, __u32 *slot);
-void nmr_context_slot_free(struct nmr_registry *reg, __u32 slot);
 
 /* ---- pairs.c: which pairs are bound (NMR attach and detach) ---- */
 /* The one binding id of a client and provider pair. */

@@ -95,3 +95,40 @@ int nmr_registry_generation(struct nmr_registry *reg, __u64 *gen)
 		*gen = meta.generation;
 	return err;
 }
+
+/* Binding contexts: a bit each in the meta, the context itself in binding_contexts. */
+int nmr_context_slot_alloc(struct nmr_registry *reg, __u32 *slot)
+{
+	struct nmr_registry_meta meta;
+	struct nmr_binding_context empty = {};
+	int err = nmr_meta_get(reg, &meta);
+
+	if (err)
+		return err;
+	for (__u32 w = 0; w < ARRAY_SIZE(meta.context_slots); w++) {
+		__u64 free = ~meta.context_slots[w];
+
+		if (!w)
+			free &= ~(1ULL << NMR_TEMPLATE_SLOT);
+		if (!free)
+			continue;
+		*slot = w * 64 + __builtin_ctzll(free);
+		meta.context_slots[w] |= 1ULL << (*slot % 64);
+		/* a new binding starts with an empty context */
+		if (bpf_map_update_elem(reg->binding_contexts_fd, slot, &empty, BPF_ANY))
+			return nmr_error(-errno, "allocate binding context: %s", strerror(errno));
+		return nmr_meta_put(reg, &meta);
+	}
+	return nmr_error(-ENOSPC, "allocate binding context: all %d in use",
+			 NMR_MAX_BINDINGS - 1);
+}
+
+void nmr_context_slot_free(struct nmr_registry *reg, __u32 slot)
+{
+	struct nmr_registry_meta meta;
+
+	if (slot >= NMR_MAX_BINDINGS || nmr_meta_get(reg, &meta))
+		return;
+	meta.context_slots[slot / 64] &= ~(1ULL << (slot % 64));
+	nmr_meta_put(reg, &meta);
+}
