@@ -17,12 +17,17 @@ TestSuite(crash, .init = env_setup, .fini = env_teardown, .timeout = 600);
 
 #define MAX_KILLS 400	/* bound: more bpf() calls than any command makes */
 
+/* A TC NPI too, for the test of a TC client through netlink. */
+static bool with_tc;
+
 /* NPI demo, client c0 on veth0 with providers s1 and s2 (frame counters). */
 static void setup(void)
 {
 	struct cli_result r;
 
 	cr_assert_eq(cli(&r, "npi register demo --hook xdp"), 0, "%s", r.err);
+	if (with_tc)
+		cr_assert_eq(cli(&r, "npi register tcn --hook tc-ingress"), 0, "%s", r.err);
 	cr_assert_eq(cli(&r, "client register --npi demo --dev veth0 --netns %s --name c0",
 			 env.netns), 0, "%s", r.err);
 	cr_assert_eq(cli(&r, "provider register %s --npi demo --name s1 --priority 1",
@@ -48,6 +53,21 @@ static void after_kill(const char *cmd, int n)
 	cr_assert_eq(cli(&r, "-j binding show c0:next"), 0, "%s", r.err);
 	cr_assert(strstr(r.out, "\"packets\":3"), "%s killed at call %d: frames did not run the "
 		  "recorded chain: %s", cmd, n, r.out);
+	if (with_tc) {
+		/* a TC client through netlink: its filter and clsact there iff it is registered */
+		bool registered = !cli(&r, "client show c1");
+		int filters = sh("ip netns exec %s tc filter show dev veth1 ingress | grep -q bpf",
+				 env.netns);
+		int qdisc = sh("ip netns exec %s tc qdisc show dev veth1 | grep -q clsact",
+			       env.netns);
+
+		cr_assert_eq(filters == 0, registered, "%s killed at call %d: client c1 %s, but a "
+			     "cls_bpf filter is %s on veth1", cmd, n,
+			     registered ? "registered" : "not registered",
+			     filters ? "missing" : "left");
+		cr_assert_eq(qdisc == 0, registered, "%s killed at call %d: the clsact nmr-bpf "
+			     "made is %s", cmd, n, qdisc ? "missing" : "left");
+	}
 }
 
 /* Kills cmd at each of its bpf() calls in turn, from a fresh registry each time. */
@@ -110,4 +130,15 @@ Test(crash, client_deregister)
 Test(crash, registry_destroy)
 {
 	kill_at_every_step("registry destroy");
+}
+
+/* A cls_bpf filter is not a link: a kill must not leave it on the device, nor its clsact. */
+Test(crash, client_register_tc_netlink)
+{
+	char cmd[512];
+
+	with_tc = true;
+	snprintf(cmd, sizeof(cmd), "client register --npi tcn --dev veth1 --netns %s --name c1 "
+		 "--tc-netlink", env.netns);
+	kill_at_every_step(cmd);
 }

@@ -85,6 +85,16 @@ int nmr_client_register(struct nmr_registry *reg, const struct nmr_client_opts *
 	return err ?: nmr_client_register_owned(reg, &o, false, false, -1, out);
 }
 
+/* The record, written as registration goes (nmr_hook_attach), so that a kill is undone. */
+static int client_save(struct nmr_registry *reg, const struct nmr_client_record *c)
+{
+	if (bpf_map_update_elem(reg->clients_fd, &c->id, c, BPF_ANY))
+		return nmr_error(-errno, "register client %s: %s", c->name,
+				 errno == E2BIG ? "the registry holds its maximum of clients"
+						: strerror(errno));
+	return 0;
+}
+
 int nmr_client_register_owned(struct nmr_registry *reg, const struct nmr_client_opts *opts,
 			      bool live, bool persistent, int default_fd,
 			      struct nmr_client_record *out)
@@ -129,16 +139,13 @@ int nmr_client_register_owned(struct nmr_registry *reg, const struct nmr_client_
 	if (!err)
 		err = nmr_next_number(reg, &rec.number);
 	if (!err)
-		err = nmr_hook_attach(reg, &rec, opts->force, default_fd);
+		err = nmr_hook_attach(reg, &rec, opts->force, default_fd, client_save);
 	if (err)
 		goto undo;
 	attached = true;
-	if (bpf_map_update_elem(reg->clients_fd, &rec.id, &rec, BPF_NOEXIST)) {
-		err = nmr_error(-errno, "register client %s: %s", rec.name,
-				errno == E2BIG ? "the registry holds its maximum of clients"
-					       : strerror(errno));
+	err = client_save(reg, &rec);	/* where its hook is: link, filter */
+	if (err)
 		goto undo;
-	}
 	nmr_generation_bump(reg, NULL);
 	/* a live module is bound through its callbacks (live/module.c) */
 	err = live ? 0 : nmr_bind_client(reg, &rec);
@@ -157,6 +164,7 @@ int nmr_client_register_owned(struct nmr_registry *reg, const struct nmr_client_
 undo:
 	if (attached)
 		nmr_hook_detach(reg, &rec);
+	bpf_map_delete_elem(reg->clients_fd, &rec.id);
 	nmr_meta_restore(reg, &meta);
 out:
 	nmr_unlock(reg);

@@ -110,18 +110,152 @@ static enum bpf_tc_attach_point tc_point(const struct nmr_client_record *c)
 	return c->hook == NMR_HOOK_TC_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS;
 }
 
-/* TC through clsact + cls_bpf: not a link, so it is found again by handle and priority. */
-static int attach_tc_netlink(struct nmr_client_record *c, int prog_fd)
+/* A cls_bpf filter found by the program it runs: its handle and priority. */
+struct tc_found {
+	__u32 prog_id;		/* the program to look for; 0: none */
+	__u32 handle, priority;	/* where it is; 0: not found */
+};
+
+/* The cls_bpf program id in a filter's TCA_OPTIONS, or 0. */
+static __u32 tc_filter_prog(struct tcmsg *tc, int len)
+{
+	struct rtattr *rta = (struct rtattr *)((char *)tc + NLMSG_ALIGN(sizeof(*tc)));
+
+	len -= NLMSG_ALIGN(sizeof(*tc));
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+		struct rtattr *opt = RTA_DATA(rta);
+		int olen = RTA_PAYLOAD(rta);
+
+		if (rta->rta_type != TCA_OPTIONS)
+			continue;
+		for (; RTA_OK(opt, olen); opt = RTA_NEXT(opt, olen))
+			if (opt->rta_type == TCA_BPF_ID && RTA_PAYLOAD(opt) >= sizeof(__u32))
+				return *(__u32 *)RTA_DATA(opt);
+	}
+	return 0;
+}
+
+/* Calls fn for each object a netlink dump of type (RTM_GETTFILTER, RTM_GETQDISC) returns. */
+static int tc_dump(__u16 type, int ifindex, __u32 parent,
+		   void (*fn)(struct nlmsghdr *nh, struct tcmsg *tc, void *ctx), void *ctx)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct tcmsg tc;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = type,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		.tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = parent },
+	};
+	char buf[16384];
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), err = 0;
+	bool done = false;
+
+	if (fd < 0)
+		return -errno;
+	if (send(fd, &req, sizeof(req), 0) < 0) {
+		close(fd);
+		return -errno;
+	}
+	while (!done) {
+		ssize_t len = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+
+		if (len <= 0) {
+			err = len < 0 ? -errno : -EIO;
+			break;
+		}
+		for (; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+			if (nh->nlmsg_type == NLMSG_DONE || nh->nlmsg_type == NLMSG_ERROR) {
+				err = nh->nlmsg_type == NLMSG_ERROR ? -EIO : 0;
+				done = true;
+				break;
+			}
+			if (nh->nlmsg_type == type - 2)	/* RTM_NEW* answers RTM_GET* */
+				fn(nh, NLMSG_DATA(nh), ctx);
+		}
+	}
+	close(fd);
+	return err;
+}
+
+struct tc_count {
+	int n;
+	struct tc_found *found;
+};
+
+static void count_filter(struct nlmsghdr *nh, struct tcmsg *tc, void *ctx)
+{
+	struct tc_count *k = ctx;
+
+	k->n++;
+	if (k->found && k->found->prog_id && tc->tcm_handle &&
+	    tc_filter_prog(tc, nh->nlmsg_len - NLMSG_HDRLEN) == k->found->prog_id) {
+		k->found->handle = tc->tcm_handle;
+		k->found->priority = TC_H_MAJ(tc->tcm_info) >> 16;
+	}
+}
+
+/*
+ * How many filters the device's clsact holds on one side (parent), by a netlink dump;
+ * with found, also where the one running found->prog_id is.
+ */
+static int clsact_filters(int ifindex, __u32 parent, struct tc_found *found)
+{
+	struct tc_count k = { .found = found };
+	int err = tc_dump(RTM_GETTFILTER, ifindex, parent, count_filter, &k);
+
+	return err ?: k.n;
+}
+
+static void find_clsact(struct nlmsghdr *nh, struct tcmsg *tc, void *ctx)
+{
+	struct rtattr *rta = (struct rtattr *)((char *)tc + NLMSG_ALIGN(sizeof(*tc)));
+	int len = nh->nlmsg_len - NLMSG_HDRLEN - NLMSG_ALIGN(sizeof(*tc));
+
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+		if (rta->rta_type == TCA_KIND && !strcmp(RTA_DATA(rta), "clsact"))
+			*(bool *)ctx = true;
+}
+
+/* Whether the device (of this network namespace) has a clsact qdisc; false if unsure. */
+static bool has_clsact(int ifindex)
+{
+	bool found = false;
+
+	return !tc_dump(RTM_GETQDISC, ifindex, 0, find_clsact, &found) && found;
+}
+
+/*
+ * TC through clsact + cls_bpf: not a link, so it is found again by handle and priority.
+ * That the qdisc is ours is saved before the filter goes in: a kill then leaves a record
+ * that says what to remove.
+ */
+static int attach_tc_netlink(struct nmr_registry *reg, struct nmr_client_record *c, int prog_fd,
+			     nmr_client_save_fn save)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = c->ifindex, .attach_point = tc_point(c));
 	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd);
-	int err = bpf_tc_hook_create(&hook);
+	int err = 0;
 
-	if (err && err != -EEXIST)
+	/*
+	 * A clsact we make is ours: removed with the last filter, if no one else's is
+	 * there. The record says so before the qdisc exists, so that a kill after it
+	 * is made leaves a record that says to remove it.
+	 */
+	if (!has_clsact(c->ifindex)) {
+		c->flags |= NMR_CLIENT_F_CLSACT;
+		err = save(reg, c);
+	}
+	if (!err)
+		err = bpf_tc_hook_create(&hook);
+	if (err == -EEXIST) {	/* there already, or made since we looked: not ours */
+		c->flags &= ~NMR_CLIENT_F_CLSACT;
+		err = 0;
+	}
+	if (err)
 		return nmr_error(err, "register client %s: create clsact on %s: %s", c->name,
 				 c->dev, strerror(-err));
-	if (!err)	/* ours: removed with the last filter, if no one else's is there */
-		c->flags |= NMR_CLIENT_F_CLSACT;
 	err = bpf_tc_attach(&hook, &opts);
 	if (err) {
 		if (c->flags & NMR_CLIENT_F_CLSACT) {
@@ -137,14 +271,15 @@ static int attach_tc_netlink(struct nmr_client_record *c, int prog_fd)
 }
 
 /* Returns a link fd, 0 for TC through netlink, or a negative error. */
-static int attach(struct nmr_client_record *c, int prog_fd, bool force)
+static int attach(struct nmr_registry *reg, struct nmr_client_record *c, int prog_fd, bool force,
+		  nmr_client_save_fn save)
 {
 	int fd;
 
 	if (c->hook == NMR_HOOK_XDP)
 		return attach_xdp(c, prog_fd, force);
 	if (c->flags & NMR_CLIENT_F_TC_NETLINK)
-		return attach_tc_netlink(c, prog_fd);
+		return attach_tc_netlink(reg, c, prog_fd, save);
 	fd = bpf_link_create(prog_fd, c->ifindex, c->hook == NMR_HOOK_TC_INGRESS ?
 			     BPF_TCX_INGRESS : BPF_TCX_EGRESS, NULL);
 	if (fd < 0)
@@ -321,7 +456,7 @@ int nmr_chain_table_swap(int table_fd, int chain_fd)
  * dispatcher on the device. Undone on failure.
  */
 int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *c, bool force,
-		    int default_fd)
+		    int default_fd, nmr_client_save_fn save)
 {
 	struct nmr_netns_guard ns;
 	int stats_fd = -1, table_fd = -1, client_dispatch_fd = -1, disp_fd = -1, link_fd = -1;
@@ -348,11 +483,13 @@ int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *c, bool 
 	if (err)
 		goto fail;
 	c->ifindex = if_nametoindex(c->dev);
+	c->dispatcher_prog_id = nmr_prog_id(disp_fd);
+	c->chain_table_id = nmr_map_id(table_fd);
 	if (!c->ifindex)
 		err = nmr_error(-ENODEV, "register client %s: unknown device %s%s%s", c->name,
 				c->dev, c->netns[0] ? " in network namespace " : "", c->netns);
-	else
-		err = link_fd = attach(c, disp_fd, force);
+	else if (!(err = save(reg, c)))	/* from here a kill leaves what to undo */
+		err = link_fd = attach(reg, c, disp_fd, force, save);
 	nmr_netns_leave(&ns);
 	if (err < 0)
 		goto fail;
@@ -362,8 +499,6 @@ int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *c, bool 
 		nmr_hook_detach(reg, c);
 		goto out;
 	}
-	c->dispatcher_prog_id = nmr_prog_id(disp_fd);
-	c->chain_table_id = nmr_map_id(table_fd);
 	if (link_fd >= 0) {
 		struct bpf_link_info info = {};
 		__u32 len = sizeof(info);
@@ -382,52 +517,6 @@ out:
 	return err < 0 ? err : 0;
 }
 
-/* How many filters the device's clsact holds on one side (parent), by a netlink dump. */
-static int clsact_filters(int ifindex, __u32 parent)
-{
-	struct {
-		struct nlmsghdr nh;
-		struct tcmsg tc;
-	} req = {
-		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETTFILTER,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
-		.tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = parent },
-	};
-	char buf[16384];
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), n = 0;
-	bool done = false;
-
-	if (fd < 0)
-		return -errno;
-	if (send(fd, &req, sizeof(req), 0) < 0) {
-		close(fd);
-		return -errno;
-	}
-	while (!done) {
-		ssize_t len = recv(fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *nh = (struct nlmsghdr *)buf;
-
-		if (len <= 0) {
-			n = len < 0 ? -errno : -EIO;
-			break;
-		}
-		for (; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
-			if (nh->nlmsg_type == NLMSG_DONE) {
-				done = true;
-				break;
-			}
-			if (nh->nlmsg_type == NLMSG_ERROR) {
-				n = -EIO;
-				done = true;
-				break;
-			}
-			n += nh->nlmsg_type == RTM_NEWTFILTER;
-		}
-	}
-	close(fd);
-	return n;
-}
-
 /* The clsact qdisc nmr-bpf made, once no filter of anyone is left in it. */
 static void remove_clsact_if_empty(const struct nmr_client_record *c)
 {
@@ -435,8 +524,8 @@ static void remove_clsact_if_empty(const struct nmr_client_record *c)
 		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
 
 	if (!(c->flags & NMR_CLIENT_F_CLSACT) ||
-	    clsact_filters(c->ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)) != 0 ||
-	    clsact_filters(c->ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)) != 0)
+	    clsact_filters(c->ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS), NULL) != 0 ||
+	    clsact_filters(c->ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS), NULL) != 0)
 		return;
 	bpf_tc_hook_destroy(&hook);
 }
@@ -445,24 +534,34 @@ static void remove_clsact_if_empty(const struct nmr_client_record *c)
  * A cls_bpf filter is found by handle and priority, which another tool may
  * have reused since (or the namespace may be a new one of the same name):
  * it is ours only if it runs our dispatcher in the namespace we registered in.
+ * A registration killed before it wrote where its filter went has none in its
+ * record: the filter is then found by the dispatcher it runs.
  */
 static void detach_tc_netlink_if_ours(const struct nmr_client_record *c)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = c->ifindex, .attach_point = tc_point(c));
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = c->tc_handle, .priority = c->tc_priority);
+	struct tc_found found = { .prog_id = c->dispatcher_prog_id };
 	struct nmr_netns_guard ns;
 	__u64 ino = 0;
 
-	if (!c->tc_handle || nmr_netns_ino(c->netns, &ino) || ino != c->netns_ino ||
-	    nmr_netns_enter(c->netns, &ns))
+	if (!c->ifindex || !c->dispatcher_prog_id || nmr_netns_ino(c->netns, &ino) ||
+	    ino != c->netns_ino || nmr_netns_enter(c->netns, &ns))
 		return;
-	if (!bpf_tc_query(&hook, &opts) && opts.prog_id == c->dispatcher_prog_id) {
+	if (!opts.handle &&
+	    clsact_filters(c->ifindex, TC_H_MAKE(TC_H_CLSACT, c->hook == NMR_HOOK_TC_INGRESS ?
+						 TC_H_MIN_INGRESS : TC_H_MIN_EGRESS),
+			   &found) > 0) {
+		opts.handle = found.handle;
+		opts.priority = found.priority;
+	}
+	if (opts.handle && !bpf_tc_query(&hook, &opts) && opts.prog_id == c->dispatcher_prog_id) {
 		opts.prog_id = 0;
 		opts.prog_fd = 0;
 		opts.flags = 0;
-		if (!bpf_tc_detach(&hook, &opts))
-			remove_clsact_if_empty(c);
+		bpf_tc_detach(&hook, &opts);
 	}
+	remove_clsact_if_empty(c);	/* a kill may have left it before its filter went in */
 	nmr_netns_leave(&ns);
 }
 

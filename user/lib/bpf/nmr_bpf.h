@@ -154,9 +154,14 @@ int nmr_object_inspect_here(const void *buf, size_t size, const char *path, cons
 
 
 /* ---- hook.c: the dispatcher on a device, and the client's chain table ---- */
-/* The client's pins and its dispatcher on its device; default_fd: its default action. */
+/*
+ * The client's pins and its dispatcher on its device; default_fd: its default action.
+ * save() writes the client's record: before anything goes on the device, and again when
+ * the record gains what undoing it needs, so that a kill leaves nothing unrecorded.
+ */
+typedef int (*nmr_client_save_fn)(struct nmr_registry *reg, const struct nmr_client_record *c);
 int nmr_hook_attach(struct nmr_registry *reg, struct nmr_client_record *client, bool force,
-		    int default_fd);
+		    int default_fd, nmr_client_save_fn save);
 int nmr_hook_detach(struct nmr_registry *reg, const struct nmr_client_record *client);
 int nmr_chain_table_open(struct nmr_registry *reg, const struct nmr_client_record *client);
 int nmr_chain_table_running(int table_fd, __u32 *prog_id);
