@@ -283,25 +283,31 @@ int tcx_prog_count(const char *dev, bool ingress)
 	return err ? -1 : (int)q.prog_cnt;
 }
 
-__u32 chain_table_prog(const char *client)
+const char *client_pin(const char *client, const char *leaf)
 {
+	static char path[512];
 	struct nmr_registry *reg = open_registry();
 	struct nmr_client_record c;
-	char path[512], guid[NMR_GUID_STR_LEN];
-	__u32 zero = 0, id = 0;
-	int fd;
+	char guid[NMR_GUID_STR_LEN];
 
-	if (nmr_client_find(reg, client, &c)) {
-		nmr_registry_close(reg);
-		return 0;
+	path[0] = 0;
+	if (!nmr_client_find(reg, client, &c)) {
+		nmr_guid_format(&c.id, guid);
+		snprintf(path, sizeof(path), "%s/client/%s/%s", env.root, guid, leaf);
 	}
-	nmr_guid_format(&c.id, guid);
-	snprintf(path, sizeof(path), "%s/client/%s/chain_table", env.root, guid);
-	fd = bpf_obj_get(path);
+	nmr_registry_close(reg);
+	return path;
+}
+
+__u32 chain_table_prog(const char *client)
+{
+	const char *path = client_pin(client, "chain_table");
+	__u32 zero = 0, id = 0;
+	int fd = path[0] ? bpf_obj_get(path) : -1;
+
 	if (fd >= 0 && bpf_map_lookup_elem(fd, &zero, &id))
 		id = 0;
 	if (fd >= 0)
 		close(fd);
-	nmr_registry_close(reg);
 	return id;
 }

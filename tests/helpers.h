@@ -73,6 +73,8 @@ char *registry_snapshot(void);
 /* The registry opened by the test process through the library. */
 struct nmr_registry *open_registry(void);
 
+/* The path of a client's pin ROOT/client/<id>/<leaf> ("": no such client). */
+const char *client_pin(const char *client, const char *leaf);
 /* The program id in slot 0 of a client's chain table (0: empty or no such client). */
 __u32 chain_table_prog(const char *client);
 /* Reads a __u64 at offset in the value of key 0 of a pinned array map. */

@@ -6,6 +6,7 @@
  * which providers ran on it and in which order.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,18 +189,10 @@ Test(chain, continue_on_verdicts_decide_whether_the_next_provider_runs)
 /* Client c0's pinned LEAF, opened. */
 static int c0_pin(const char *leaf)
 {
-	char path[256];
-	FILE *f;
-	int fd;
+	const char *path = client_pin("c0", leaf);
+	int fd = bpf_obj_get(path);
 
-	cr_assert_eq(sh("ls -d %s/client/*/%s > %s/pin", env.root, leaf, env.tmp), 0);
-	snprintf(path, sizeof(path), "%s/pin", env.tmp);
-	f = fopen(path, "r");
-	cr_assert(f && fgets(path, sizeof(path), f));
-	fclose(f);
-	path[strcspn(path, "\n")] = 0;
-	fd = bpf_obj_get(path);
-	cr_assert_geq(fd, 0, "%s", path);
+	cr_assert_geq(fd, 0, "c0's %s (%s): %s", leaf, path, strerror(errno));
 	return fd;
 }
 
