@@ -86,6 +86,21 @@ void env_setup(void)
 		cr_assert_fail("cannot create network namespace %s with a veth pair", env.netns);
 }
 
+void demo_npi_client(const char *hook, const char *dev, const char *extra)
+{
+	struct cli_result r;
+
+	cr_assert_eq(cli(&r, "npi register demo --hook %s", hook), 0, "%s", r.err);
+	cr_assert_eq(cli(&r, "client register --npi demo --dev %s --netns %s --name c0 %s", dev,
+			 env.netns, extra), 0, "%s", r.err);
+}
+
+void env_setup_demo(void)
+{
+	env_setup();
+	demo_npi_client("xdp", "veth0", "");
+}
+
 static pid_t children[16];
 static int nchildren;
 

@@ -24,6 +24,13 @@ extern struct test_env env;
 void env_setup(void);		/* root + netns with veth pair; skips if not root */
 void env_setup_no_netns(void);	/* root only */
 void env_teardown(void);
+/*
+ * The shape most tests start from: NPI demo for hook, and client c0 of it on
+ * dev of the test netns (extra: more of the client's options).
+ */
+void demo_npi_client(const char *hook, const char *dev, const char *extra);
+/* A fixture: env_setup(), then NPI demo (xdp) and client c0 on veth0. */
+void env_setup_demo(void);
 /* A process the test started: killed by env_teardown() if the test did not reap it. */
 void env_track_child(int pid);
 

@@ -17,21 +17,13 @@
 #include <bpf/libbpf.h>
 #include "helpers.h"
 
-TestSuite(chain, .init = env_setup, .fini = env_teardown, .timeout = 180);
+/* Each test starts with NPI demo (xdp) and client c0 on veth0. */
+TestSuite(chain, .init = env_setup_demo, .fini = env_teardown, .timeout = 180);
 
 #define XDP_ABORTED 0
 #define XDP_DROP 1
 #define XDP_PASS 2
 #define XDP_TX 3
-
-static void npi_and_client(void)
-{
-	struct cli_result r;
-
-	cr_assert_eq(cli(&r, "npi register demo --hook xdp"), 0, "%s", r.err);
-	cr_assert_eq(cli(&r, "client register --npi demo --dev veth0 --netns %s --name c0",
-			 env.netns), 0, "%s", r.err);
-}
 
 /* Registers the stamp provider NAME with extra args, and gives its binding on c0 an id. */
 static void stamp(const char *name, __u8 id, const char *args)
@@ -85,7 +77,6 @@ Test(chain, three_providers_run_in_priority_order)
 	const __u8 want[] = { STAMP(1, 2), STAMP(1, 3), STAMP(1, 1) };
 	int rx;
 
-	npi_and_client();
 	/* registered 1, 2, 3; priorities put them 2, 3, 1 */
 	stamp("s1", 1, "--priority 30");
 	stamp("s2", 2, "--priority 10");
@@ -107,7 +98,6 @@ Test(chain, a_provider_with_subprograms_and_stack_is_linked_in_line)
 	char binding[32];
 	int rx, fd;
 
-	npi_and_client();
 	stamp("s1", 1, "--priority 10");
 	stamp("s2", 2, "--priority 30");
 	reg = open_registry();
@@ -138,7 +128,6 @@ Test(chain, equal_priorities_run_in_registration_order)
 	struct cli_result r;
 	int rx;
 
-	npi_and_client();
 	stamp("a", 7, "");
 	stamp("b", 8, "");
 	stamp("c", 9, "");
@@ -155,7 +144,6 @@ Test(chain, continue_on_verdicts_decide_whether_the_next_provider_runs)
 	const __u8 both[] = { STAMP(1, 1), STAMP(1, 2) };
 	int rx;
 
-	npi_and_client();
 	stamp("s1", 1, "--priority 1 --continue-on pass,drop");
 	stamp("s2", 2, "--priority 2");
 	rx = rx_open("veth0");
@@ -221,7 +209,6 @@ Test(chain, the_same_chain_under_bpf_prog_test_run)
 	unsigned char frame[64];
 	__u32 retval;
 
-	npi_and_client();
 	stamp("s1", 1, "--priority 2");
 	stamp("s2", 2, "--priority 1 --continue-on pass,tx");
 	stamp("s3", 3, "--priority 3");
@@ -248,7 +235,6 @@ Test(chain, a_bind_beyond_the_chain_limit_is_that_pairs_decline)
 	struct cli_result r;
 	__u32 chain;
 
-	npi_and_client();
 	for (int i = 1; i <= NMR_MAX_CHAIN; i++)
 		cr_assert_eq(cli(&r, "provider register %s --npi demo --name p%d",
 				 bpf_obj("frame_counter"), i), 0, "p%d: %s", i, r.err);
@@ -275,7 +261,6 @@ Test(chain, replace_keeps_position_slot_and_counters)
 	struct cli_result r;
 	int rx;
 
-	npi_and_client();
 	stamp("s1", 1, "--priority 1");
 	stamp("s2", 2, "--priority 2");
 	stamp("s3", 3, "--priority 3");
@@ -305,7 +290,6 @@ Test(chain, replace_with_a_bad_object_changes_nothing)
 	struct cli_result r;
 	char *before, *after;
 
-	npi_and_client();
 	stamp("s1", 1, "");
 	before = registry_snapshot();
 	cli(&r, "provider replace s1 %s", test_obj("verifier_reject"));
@@ -333,7 +317,6 @@ Test(chain, the_chain_table_holds_the_running_chain_after_every_change)
 	__u32 retval, dispatcher, seen[8];
 	int n = 0;
 
-	npi_and_client();
 	reg = open_registry();
 	cr_assert_eq(nmr_client_find(reg, "c0", &c), 0);
 	dispatcher = c.dispatcher_prog_id;
@@ -404,7 +387,6 @@ Test(chain, the_dispatcher_never_changes_across_100_changes)
 	struct nmr_client_record c;
 	__u32 dispatcher, last = 0;
 
-	npi_and_client();
 	stamp("s1", 1, "--priority 1");
 	reg = open_registry();
 	cr_assert_eq(nmr_client_find(reg, "c0", &c), 0);
@@ -431,7 +413,7 @@ Test(chain, xdp_frags_mismatch_is_that_pairs_decline)
 {
 	struct cli_result r;
 
-	npi_and_client();	/* c0: plain xdp dispatcher */
+	/* c0 (the fixture's): a plain xdp dispatcher */
 	cr_assert_eq(cli(&r, "provider register %s --npi demo", test_obj("frags_pass")), 0,
 		     "%s", r.err);
 	cr_assert_eq(cli(&r, "binding show c0:frags_pass"), 0, "%s", r.err);
@@ -459,7 +441,9 @@ Test(chain, force_replaces_a_foreign_program)
 	struct bpf_object *obj;
 	int saved;
 
-	cr_assert_eq(cli(&r, "npi register demo --hook xdp"), 0);
+	/* veth0 without the fixture's client, a foreign program on it instead */
+	cr_assert_eq(cli(&r, "client deregister c0"), 0, "%s", r.err);
+	cr_assert_eq(xdp_prog_on("veth0"), 0);
 	obj = bpf_object__open_file(test_obj("two_progs"), NULL);
 	cr_assert(obj && !bpf_object__load(obj));
 	cr_assert_eq(netns_enter(&saved), 0);

@@ -18,11 +18,9 @@ static void register_demo(void)
 {
 	struct cli_result r;
 
-	cr_assert_eq(cli(&r, "npi register demo --hook xdp"), 0, "%s", r.err);
+	demo_npi_client("xdp", "veth0", "");
 	cr_assert_eq(cli(&r, "provider register %s --npi demo", bpf_obj("frame_counter")), 0,
 		     "%s", r.err);
-	cr_assert_eq(cli(&r, "client register --npi demo --dev veth0 --netns %s --name c0",
-			 env.netns), 0, "%s", r.err);
 }
 
 Test(flow, live_frames_are_counted_by_the_bound_provider)
@@ -48,12 +46,9 @@ Test(flow, live_frames_are_counted_by_the_bound_provider)
 
 Test(flow, dispatcher_passes_frames_when_no_provider_is_bound)
 {
-	struct cli_result r;
 	int rx;
 
-	cr_assert_eq(cli(&r, "npi register demo --hook xdp"), 0, "%s", r.err);
-	cr_assert_eq(cli(&r, "client register --npi demo --dev veth0 --netns %s --name c0",
-			 env.netns), 0, "%s", r.err);
+	demo_npi_client("xdp", "veth0", "");
 	rx = rx_open("veth0");
 	cr_assert_eq(send_frames("veth1", 20), 20);
 	cr_assert_eq(rx_wait(rx, 20, 2.0), 20, "frames did not pass the empty dispatcher");
@@ -274,9 +269,11 @@ Test(flow, a_provider_binds_every_one_of_16_clients)
 
 	cr_assert_eq(cli(&r, "npi register demo --hook xdp"), 0, "%s", r.err);
 	for (int i = 0; i < 16; i++) {
-		cr_assert_eq(sh("ip -n %s link add m%d type veth peer name m%dp && "
-				"ip -n %s link set m%d up && ip -n %s link set m%dp up", env.netns,
-				i, i, env.netns, i, env.netns, i), 0);
+		char dev[8], peer[8];
+
+		snprintf(dev, sizeof(dev), "m%d", i);
+		snprintf(peer, sizeof(peer), "m%dp", i);
+		cr_assert_eq(veth_add(env.netns, dev, peer, true), 0);
 		cr_assert_eq(cli(&r, "client register --npi demo --dev m%d --netns %s --name m%d",
 				 i, env.netns, i), 0, "%s", r.err);
 	}

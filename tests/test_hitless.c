@@ -113,9 +113,7 @@ static void swaps_under_live_frames(const char *hook, const char *dev, const cha
 	snprintf(v1, sizeof(v1), "%s", test_obj(prog));
 	snprintf(name, sizeof(name), "%s_v2", prog);
 	snprintf(v2, sizeof(v2), "%s", test_obj(name));
-	cr_assert_eq(cli(&r, "npi register demo --hook %s", hook), 0, "%s", r.err);
-	cr_assert_eq(cli(&r, "client register --npi demo --dev %s --netns %s --name c0", dev,
-			 env.netns), 0, "%s", r.err);
+	demo_npi_client(hook, dev, "");
 	for (int i = 0; i < 3; i++) {
 		char binding[16];
 

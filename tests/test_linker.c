@@ -451,10 +451,7 @@ static void differential(const struct diff *d)
 	snprintf(pass_obj, sizeof(pass_obj), "%s",
 		 d->tc ? test_obj("tc_count") : bpf_obj("frame_counter"));
 	cr_assert(obj && !bpf_object__load(obj), "load %s alone", d->obj);
-	cr_assert_eq(cli(&r, "npi register demo --hook %s", d->tc ? "tc-ingress" : "xdp"), 0,
-		     "%s", r.err);
-	cr_assert_eq(cli(&r, "client register --npi demo --dev veth0 --netns %s --name c0",
-			 env.netns), 0, "%s", r.err);
+	demo_npi_client(d->tc ? "tc-ingress" : "xdp", "veth0", "");
 	/* the only provider */
 	cr_assert_eq(cli(&r, "provider register %s --npi demo --priority 5 --continue-on %s",
 			 test_obj(d->obj), d->cont), 0, "%s", r.err);

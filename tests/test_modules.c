@@ -283,8 +283,11 @@ Test(modules, fan_out_to_every_existing_peer)
 
 	npi("a");
 	for (int i = 0; i < 3; i++) {
-		cr_assert_eq(sh("ip -n %s link add fan%d type veth peer name fan%dp && "
-				"ip -n %s link set fan%d up", env.netns, i, i, env.netns, i), 0);
+		char dev[8], peer[8];
+
+		snprintf(dev, sizeof(dev), "fan%d", i);
+		snprintf(peer, sizeof(peer), "fan%dp", i);
+		cr_assert_eq(veth_add(env.netns, dev, peer, false), 0);
 		cr_assert_eq(cli(&r, "client register --npi a --dev fan%d --netns %s --name c%d", i,
 				 env.netns, i), 0, "%s", r.err);
 	}
