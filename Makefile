@@ -58,7 +58,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-funct
 
 LIB_SRCS  := $(wildcard user/lib/*/*.c)
 CLI_SRCS  := $(wildcard user/cli/*.c)
-TEST_SRCS := $(wildcard tests/*.c)
+TEST_SRCS := $(wildcard tests/*.c tests/lib/*.c)
 LIB_OBJS  := $(patsubst user/lib/%.c,$(OUT)/lib/%.o,$(LIB_SRCS))
 CLI_OBJS  := $(patsubst user/cli/%.c,$(OUT)/cli/%.o,$(CLI_SRCS))
 TEST_OBJS := $(patsubst tests/%.c,$(OUT)/tests/%.o,$(TEST_SRCS))
@@ -168,7 +168,7 @@ $(PKTGEN): user/tools/pktgen.c
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUT)/tests/%.o: tests/%.c $(HEADERS) $(wildcard tests/*.h) $(SKELS)
+$(OUT)/tests/%.o: tests/%.c $(HEADERS) $(wildcard tests/*.h tests/lib/*.h) $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Itests -c $< -o $@
@@ -182,9 +182,11 @@ $(OUT)/examples/%: examples/%.c $(LIB)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BENCH): bench/bench.c $(LIB)
+# The bench shares the tests' network helpers (namespace, veth, frames: tests/lib).
+$(BENCH): bench/bench.c $(wildcard tests/lib/*.c) $(LIB) $(wildcard tests/lib/*.h)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lm -lpthread -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/lib $(LDFLAGS) $(filter %.c %.a,$^) $(LDLIBS) \
+		-lm -lpthread -o $@
 
 # The demo and the tests need root (BPF, netns); both clean up after themselves. They
 # install the packages they need first, then build.

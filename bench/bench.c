@@ -40,6 +40,7 @@
 #include <bpf/libbpf.h>
 #include <arpa/inet.h>
 #include "libnmrbpf.h"
+#include "netenv.h"	/* the namespace, veth pairs and frames, as the tests have them */
 
 #define NLEN 6
 static const int lengths[NLEN] = { 1, 2, 4, 8, 16, 32 };
@@ -76,10 +77,7 @@ static const int scale_clients[4] = { 1, 10, 50, 100 };
 
 static double now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return mono_now();
 }
 
 static void die(const char *fmt, ...)
@@ -94,19 +92,6 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void check_time(const char *phase)
 {
 	if (now() > cfg.deadline)
@@ -117,9 +102,8 @@ static void cleanup(void)
 {
 	if (!cfg.root[0])
 		return;
-	sh("%s/nmr-bpf --root %s registry destroy >/dev/null 2>&1", cfg.bin, cfg.root);
-	sh("rm -rf %s 2>/dev/null", cfg.root);
-	sh("ip netns del %s 2>/dev/null", cfg.netns);
+	registry_remove(cfg.bin, cfg.root);
+	netns_remove(cfg.netns);
 	cfg.root[0] = 0;
 }
 
@@ -184,37 +168,31 @@ static void pin_to_cpu(long cpu)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
-static int netns_fd(void)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/run/netns/%s", cfg.netns);
-	return open(path, O_RDONLY);
-}
-
 static int enter_netns(void)
 {
-	int saved = open("/proc/thread-self/ns/net", O_RDONLY), fd = netns_fd();
+	int saved, err = netns_enter_named(cfg.netns, &saved);
 
-	if (saved < 0 || fd < 0 || setns(fd, CLONE_NEWNET))
-		die("enter netns %s: %s", cfg.netns, strerror(errno));
-	close(fd);
+	if (err)
+		die("enter netns %s: %s", cfg.netns, strerror(-err));
 	return saved;
 }
 
 static void leave_netns(int saved)
 {
-	if (setns(saved, CLONE_NEWNET))
-		die("leave netns: %s", strerror(errno));
-	close(saved);
+	int err = netns_return(saved);
+
+	if (err)
+		die("leave netns: %s", strerror(-err));
 }
 
-static int ifindex_in_netns(const char *dev)
+/* A veth pair dev <-> devp in the bench's namespace, dev up. */
+static void veth(const char *dev)
 {
-	int saved = enter_netns(), ifindex = if_nametoindex(dev);
+	char peer[32];
 
-	leave_netns(saved);
-	return ifindex;
+	snprintf(peer, sizeof(peer), "%sp", dev);
+	if (veth_add(cfg.netns, dev, peer, false))
+		die("create veth pair %s in %s", dev, cfg.netns);
 }
 
 static struct nmr_registry *reg;
@@ -348,9 +326,7 @@ static void bench_test_run(void)
 
 		snprintf(name, sizeof(name), "tr%d", lengths[i]);
 		snprintf(cname, sizeof(cname), "tr%d", lengths[i]);
-		if (sh("ip -n %s link add %s type veth peer name %sp && ip -n %s link set %s up",
-		       cfg.netns, cname, cname, cfg.netns, cname))
-			die("create %s", cname);
+		veth(cname);
 		must(nmr_npi_register(reg, &n, NULL), "register npi");
 		must(nmr_client_register(reg, &c, NULL), "register client");
 		for (int j = 1; j <= lengths[i]; j++) {
@@ -465,9 +441,7 @@ static void bench_overhead(void)
 
 		snprintf(name, sizeof(name), "ov%d", k);
 		snprintf(pname, sizeof(pname), "ov%d-1", k);
-		if (sh("ip -n %s link add %s type veth peer name %sp && ip -n %s link set %s up",
-		       cfg.netns, name, name, cfg.netns, name))
-			die("create %s", name);
+		veth(name);
 		must(nmr_npi_register(reg, &np, NULL), "register npi");
 		must(nmr_client_register(reg, &c, NULL), "register client");
 		must(nmr_provider_register(reg, &o, NULL), "register provider");
@@ -540,14 +514,10 @@ struct traffic {
 
 static int rx_socket(const char *dev)
 {
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(0x88b5) };
-	int saved = enter_netns();
-	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(0x88b5));
+	int fd = rx_open_in(cfg.netns, dev);
 
-	sll.sll_ifindex = if_nametoindex(dev);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sll, sizeof(sll)))
-		die("receiver on %s: %s", dev, strerror(errno));
-	leave_netns(saved);
+	if (fd < 0)
+		die("receiver on %s: %s", dev, strerror(-fd));
 	return fd;
 }
 
@@ -579,32 +549,17 @@ static void drain(struct traffic *t)
 
 static int tx_socket(struct sockaddr_ll *sll)
 {
-	int saved = enter_netns(), fd = socket(AF_PACKET, SOCK_RAW, 0);
+	int fd = tx_open(cfg.netns, "veth1", sll);
 
-	memset(sll, 0, sizeof(*sll));
-	sll->sll_family = AF_PACKET;
-	sll->sll_halen = ETH_ALEN;
-	sll->sll_ifindex = if_nametoindex("veth1");
-	memset(sll->sll_addr, 0xff, ETH_ALEN);
-	leave_netns(saved);
 	if (fd < 0)
-		die("sender: %s", strerror(errno));
+		die("sender: %s", strerror(-fd));
 	return fd;
-}
-
-static void test_frame(unsigned char *frame)
-{
-	memset(frame, 0, ETH_ZLEN);
-	memset(frame, 0xff, ETH_ALEN);
-	memcpy(frame + ETH_ALEN, "\x02\x00\x00\x00\x00\x01", ETH_ALEN);
-	frame[12] = 0x88;
-	frame[13] = 0xb5;
 }
 
 static void *traffic_loop(void *arg)
 {
 	struct traffic *t = arg;
-	unsigned char frame[ETH_ZLEN];
+	unsigned char frame[TEST_FRAME_LEN];
 	struct sockaddr_ll sll;
 	int fd = tx_socket(&sll);
 	double start = now();
@@ -612,7 +567,8 @@ static void *traffic_loop(void *arg)
 	test_frame(frame);
 	while (!atomic_load(&t->stop) && now() < cfg.deadline && now() - start < 600) {
 		for (int i = 0; i < BURST; i++)
-			if (sendto(fd, frame, ETH_ZLEN, 0, (struct sockaddr *)&sll, sizeof(sll)) > 0)
+			if (sendto(fd, frame, sizeof(frame), 0, (struct sockaddr *)&sll,
+				   sizeof(sll)) > 0)
 				t->sent++;
 		drain(t);
 		if (t->pace)
@@ -696,9 +652,7 @@ static void bench_change(void)
 	NMR_OPTS(nmr_client_opts, c, .npi = "chg", .dev = "chg0", .netns = cfg.netns,
 		 .name = "chg0");
 
-	if (sh("ip -n %s link add chg0 type veth peer name chg0p && ip -n %s link set chg0 up",
-	       cfg.netns, cfg.netns))
-		die("create chg0");
+	veth("chg0");
 	must(nmr_npi_register(reg, &np, NULL), "register npi");
 	must(nmr_client_register(reg, &c, NULL), "register client");
 	for (int i = 1; i <= 4; i++) {
@@ -788,7 +742,7 @@ static void bench_relink(void)
 	struct bpf_object *o = bpf_object__open_file(obj("bench/bpf", "naive"), NULL);
 	double *link_us = calloc(cfg.link_swaps, sizeof(double));
 	double *nl_us = calloc(cfg.link_swaps, sizeof(double));
-	int fds[2], ifindex = ifindex_in_netns("veth1"), saved, link;
+	int fds[2], ifindex = ifindex_in(cfg.netns, "veth1"), saved, link;
 
 	if (!o || bpf_object__load(o))
 		die("load relink programs: %s", strerror(errno));
@@ -862,22 +816,36 @@ static __u64 counted(int fd, int column)
 	return n;
 }
 
+static bool all_taken(void *arg)
+{
+	const long long *want = arg;
+
+	return peer_rx_frames(cfg.netns, "veth1") >= *want;
+}
+
 /* Frames the program ran per second, while the sender goes as fast as it can. */
 static double blast(int fd, int column)
 {
-	unsigned char frame[ETH_ZLEN];
+	unsigned char frame[TEST_FRAME_LEN];
 	struct sockaddr_ll sll;
 	int tx = tx_socket(&sll);
 	__u64 before = counted(fd, column);
-	double start = now();
+	long long want = peer_rx_frames(cfg.netns, "veth1");
+	double start = now(), sending;
 
+	if (want < 0)
+		die("read veth0's counters in %s", cfg.netns);
 	test_frame(frame);
 	while (now() - start < cfg.live_seconds)
 		for (int i = 0; i < 256; i++)
-			sendto(tx, frame, ETH_ZLEN, 0, (struct sockaddr *)&sll, sizeof(sll));
-	usleep(50000);
+			want += sendto(tx, frame, sizeof(frame), 0, (struct sockaddr *)&sll,
+				       sizeof(sll)) > 0;
+	sending = now() - start;
 	close(tx);
-	return (counted(fd, column) - before) / (now() - start - 0.05);
+	/* the frames still in veth0's ring run too: until it has taken all that were sent */
+	if (!poll_until(all_taken, &want, 1.0))
+		die("veth0 did not take the frames sent within 1 s");
+	return (counted(fd, column) - before) / sending;
 }
 
 #define LIVE_ROUNDS 5
@@ -937,7 +905,7 @@ static double live_direct(int ifindex)
 static void bench_live(void)
 {
 	double direct[LIVE_ROUNDS], chain[LIVE_ROUNDS], ratio[LIVE_ROUNDS];
-	int ifindex = ifindex_in_netns("veth0");
+	int ifindex = ifindex_in(cfg.netns, "veth0");
 
 	for (int i = 1; i <= 4; i++) {
 		char name[8];
@@ -1044,9 +1012,7 @@ static void bench_scale(void)
 				 .netns = cfg.netns, .name = dev);
 
 			snprintf(dev, sizeof(dev), "sc%d", have);
-			if (sh("ip -n %s link add %s type veth peer name %sp && "
-			       "ip -n %s link set %s up", cfg.netns, dev, dev, cfg.netns, dev))
-				die("create %s", dev);
+			veth(dev);
 			must(nmr_client_register(reg, &c, NULL), "register client");
 			check_time("scale setup");
 		}
@@ -1346,10 +1312,7 @@ int main(int argc, char **argv)
 	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, on_signal);	/* e.g. piped into head: still clean up */
 	libbpf_set_print(NULL);
-	if (sh("ip netns add %s && ip netns exec %s sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
-	       "net.ipv6.conf.default.disable_ipv6=1 && ip -n %s link add veth0 type veth peer "
-	       "name veth1 && ip -n %s link set veth0 up && ip -n %s link set veth1 up",
-	       cfg.netns, cfg.netns, cfg.netns, cfg.netns, cfg.netns))
+	if (netns_create(cfg.netns))
 		die("cannot create netns %s with a veth pair", cfg.netns);
 	must(nmr_registry_open(cfg.root, 0, &reg), "open registry");
 	must(nmr_npi_register(reg, &npi, NULL), "register npi");

@@ -27,19 +27,6 @@ static void vformat(char *buf, size_t len, const char *fmt, va_list ap)
 		cr_assert_fail("command too long");
 }
 
-int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vformat(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void read_into(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "r");
@@ -95,17 +82,23 @@ void env_setup(void)
 {
 	common_setup();
 	snprintf(env.netns, sizeof(env.netns), "nmrt-%d-%d", getpid(), env_seq);
-	/*
-	 * No IPv6 in the namespace: its link-up chatter (DAD, router
-	 * solicitations) would go through the XDP chain with the test's frames.
-	 */
-	if (sh("ip netns add %s && ip netns exec %s sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
-	       "net.ipv6.conf.default.disable_ipv6=1 && "
-	       "ip -n %s link add veth0 type veth peer name veth1 && "
-	       "ip -n %s link set veth0 up && ip -n %s link set veth1 up && "
-	       "ip -n %s link set lo up", env.netns, env.netns, env.netns, env.netns, env.netns,
-	       env.netns))
+	if (netns_create(env.netns))
 		cr_assert_fail("cannot create network namespace %s with a veth pair", env.netns);
+}
+
+void demo_npi_client(const char *hook, const char *dev, const char *extra)
+{
+	struct cli_result r;
+
+	cr_assert_eq(cli(&r, "npi register demo --hook %s", hook), 0, "%s", r.err);
+	cr_assert_eq(cli(&r, "client register --npi demo --dev %s --netns %s --name c0 %s", dev,
+			 env.netns, extra), 0, "%s", r.err);
+}
+
+void env_setup_demo(void)
+{
+	env_setup();
+	demo_npi_client("xdp", "veth0", "");
 }
 
 static pid_t children[16];
@@ -134,12 +127,9 @@ void env_teardown(void)
 	reap_children();
 	if (!env.root[0])
 		return;
-	/* Through the tool first (detaches links), then whatever is left. */
-	sh("%s/nmr-bpf --root %s registry destroy >/dev/null 2>&1", env.bin, env.root);
-	sh("rm -rf %s 2>/dev/null", env.root);
+	registry_remove(env.bin, env.root);
 	if (env.netns[0])	/* and those a test made beside it, named after it */
-		sh("for ns in $(ip netns list | awk '{print $1}' | grep '^%s'); do "
-		   "ip netns del $ns; done 2>/dev/null", env.netns);
+		netns_remove(env.netns);
 	sh("rm -rf %s", env.tmp);
 	env.root[0] = 0;
 }
@@ -162,52 +152,18 @@ const char *test_obj(const char *name)
 
 int netns_enter(int *saved)
 {
-	char path[128];
-	int fd;
-
-	snprintf(path, sizeof(path), "/run/netns/%s", env.netns);
-	*saved = open("/proc/thread-self/ns/net", O_RDONLY);
-	fd = open(path, O_RDONLY);
-	if (fd < 0 || *saved < 0 || setns(fd, CLONE_NEWNET))
-		return -errno;
-	close(fd);
-	return 0;
+	return netns_enter_named(env.netns, saved);
 }
 
 void netns_leave(int saved)
 {
-	if (setns(saved, CLONE_NEWNET))
+	if (netns_return(saved))
 		cr_assert_fail("cannot return to the test's network namespace");
-	close(saved);
 }
 
 int send_frames(const char *dev, int count)
 {
-	unsigned char frame[ETH_ZLEN] = {};
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_halen = ETH_ALEN };
-	int fd, saved, sent = 0;
-
-	if (netns_enter(&saved))
-		return -1;
-	sll.sll_ifindex = if_nametoindex(dev);
-	fd = socket(AF_PACKET, SOCK_RAW, 0);
-	memset(frame, 0xff, ETH_ALEN);
-	memcpy(frame + ETH_ALEN, "\x02\x00\x00\x00\x00\x01", ETH_ALEN);
-	frame[12] = 0x88;
-	frame[13] = 0xb5;
-	memset(sll.sll_addr, 0xff, ETH_ALEN);
-	for (int i = 0; fd >= 0 && sll.sll_ifindex && i < count; i++) {
-		memcpy(frame + 14, &i, sizeof(i));
-		if (sendto(fd, frame, sizeof(frame), 0, (struct sockaddr *)&sll, sizeof(sll)) ==
-		    sizeof(frame))
-			sent++;
-	}
-	if (fd >= 0)
-		close(fd);
-	netns_leave(saved);
-	/* veth delivers on the peer's NAPI/backlog: let it drain */
-	usleep(50 * 1000);
-	return sent;
+	return frames_send(env.netns, dev, count);
 }
 
 __u32 xdp_prog_on(const char *dev)
@@ -262,6 +218,28 @@ __u64 pinned_u64(const char *path, size_t offset)
 	return v;
 }
 
+struct u64_at {
+	const char *path;
+	size_t offset;
+	__u64 want, got;
+};
+
+static bool u64_reached(void *arg)
+{
+	struct u64_at *u = arg;
+
+	u->got = pinned_u64(u->path, u->offset);
+	return u->got == u->want;
+}
+
+__u64 pinned_u64_wait(const char *path, size_t offset, __u64 want)
+{
+	struct u64_at u = { .path = path, .offset = offset, .want = want };
+
+	poll_until(u64_reached, &u, 2.0);
+	return u.got;
+}
+
 const char *provider_map(const char *provider, const char *map)
 {
 	static char path[512];
@@ -279,34 +257,16 @@ const char *provider_map(const char *provider, const char *map)
 
 int rx_open(const char *dev)
 {
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(0x88b5) };
-	int fd, saved;
+	int fd = rx_open_in(env.netns, dev);
 
-	if (netns_enter(&saved))
-		cr_assert_fail("cannot enter %s", env.netns);
-	fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(0x88b5));
-	sll.sll_ifindex = if_nametoindex(dev);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sll, sizeof(sll)))
-		cr_assert_fail("AF_PACKET receiver on %s: %s", dev, strerror(errno));
-	netns_leave(saved);
+	if (fd < 0)
+		cr_assert_fail("AF_PACKET receiver on %s in %s: %s", dev, env.netns, strerror(-fd));
 	return fd;
 }
 
 int rx_count(int fd)
 {
-	unsigned char buf[2048];
-	int n = 0;
-
-	while (recv(fd, buf, sizeof(buf), 0) > 0)
-		n++;
-	return n;
-}
-
-int rx_next(int fd, unsigned char *buf, size_t len)
-{
-	ssize_t n = recv(fd, buf, len, 0);
-
-	return n > 0 ? (int)n : -1;
+	return rx_drain(fd);
 }
 
 int set_binding_context(const char *binding, __u8 id, int verdict)
@@ -338,25 +298,31 @@ int tcx_prog_count(const char *dev, bool ingress)
 	return err ? -1 : (int)q.prog_cnt;
 }
 
-__u32 chain_table_prog(const char *client)
+const char *client_pin(const char *client, const char *leaf)
 {
+	static char path[512];
 	struct nmr_registry *reg = open_registry();
 	struct nmr_client_record c;
-	char path[512], guid[NMR_GUID_STR_LEN];
-	__u32 zero = 0, id = 0;
-	int fd;
+	char guid[NMR_GUID_STR_LEN];
 
-	if (nmr_client_find(reg, client, &c)) {
-		nmr_registry_close(reg);
-		return 0;
+	path[0] = 0;
+	if (!nmr_client_find(reg, client, &c)) {
+		nmr_guid_format(&c.id, guid);
+		snprintf(path, sizeof(path), "%s/client/%s/%s", env.root, guid, leaf);
 	}
-	nmr_guid_format(&c.id, guid);
-	snprintf(path, sizeof(path), "%s/client/%s/chain_table", env.root, guid);
-	fd = bpf_obj_get(path);
+	nmr_registry_close(reg);
+	return path;
+}
+
+__u32 chain_table_prog(const char *client)
+{
+	const char *path = client_pin(client, "chain_table");
+	__u32 zero = 0, id = 0;
+	int fd = path[0] ? bpf_obj_get(path) : -1;
+
 	if (fd >= 0 && bpf_map_lookup_elem(fd, &zero, &id))
 		id = 0;
 	if (fd >= 0)
 		close(fd);
-	nmr_registry_close(reg);
 	return id;
 }

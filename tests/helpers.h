@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "libnmrbpf.h"
+#include "lib/netenv.h"	/* sh(), frames, receivers: shared with nmr-bench */
 
 struct test_env {
 	char root[128];		/* registry root */
@@ -23,6 +24,13 @@ extern struct test_env env;
 void env_setup(void);		/* root + netns with veth pair; skips if not root */
 void env_setup_no_netns(void);	/* root only */
 void env_teardown(void);
+/*
+ * The shape most tests start from: NPI demo for hook, and client c0 of it on
+ * dev of the test netns (extra: more of the client's options).
+ */
+void demo_npi_client(const char *hook, const char *dev, const char *extra);
+/* A fixture: env_setup(), then NPI demo (xdp) and client c0 on veth0. */
+void env_setup_demo(void);
 /* A process the test started: killed by env_teardown() if the test did not reap it. */
 void env_track_child(int pid);
 
@@ -37,19 +45,22 @@ struct cli_result {
 	char err[65536];
 };
 int cli(struct cli_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Runs a shell command; returns its exit status. */
-int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Sends count raw Ethernet frames out of dev (in the test netns). */
+/*
+ * Sends count raw Ethernet frames out of dev (in the test netns), and returns
+ * once dev's veth peer has taken them (frames_send()): an XDP chain there has
+ * run them. A TC ingress chain runs on the peer's backlog after that: poll
+ * its effects (pinned_u64_wait()).
+ */
 int send_frames(const char *dev, int count);
 /*
  * A receiver for the test frames (ethertype 0x88b5) on dev: frames the XDP
- * chain passes reach it, dropped ones do not. rx_count() drains and counts.
+ * chain passes reach it, dropped ones do not. rx_count() drains and counts
+ * what is there (for "none came", after send_frames() returned: the chain has
+ * run them); rx_wait(fd, n, seconds) waits for n frames to come.
  */
 int rx_open(const char *dev);
 int rx_count(int fd);
-/* The next received frame into buf: its length, or -1 when none is waiting. */
-int rx_next(int fd, unsigned char *buf, size_t len);
 /* Stamp providers: byte 0 of the context is the id, byte 1 the verdict + 1 (-1: pass). */
 int set_binding_context(const char *binding, __u8 id, int verdict);
 #define TRACE_OFF 24
@@ -69,10 +80,14 @@ char *registry_snapshot(void);
 /* The registry opened by the test process through the library. */
 struct nmr_registry *open_registry(void);
 
+/* The path of a client's pin ROOT/client/<id>/<leaf> ("": no such client). */
+const char *client_pin(const char *client, const char *leaf);
 /* The program id in slot 0 of a client's chain table (0: empty or no such client). */
 __u32 chain_table_prog(const char *client);
 /* Reads a __u64 at offset in the value of key 0 of a pinned array map. */
 __u64 pinned_u64(const char *path, size_t offset);
+/* The same once it reads want, or after 2 s: for counts a chain updates after a send returns. */
+__u64 pinned_u64_wait(const char *path, size_t offset, __u64 want);
 /* The pinned map of a provider: ROOT/provider/<id>/maps/<name>. */
 const char *provider_map(const char *provider, const char *map);
 

@@ -6,6 +6,7 @@
  * which providers ran on it and in which order.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,21 +17,13 @@
 #include <bpf/libbpf.h>
 #include "helpers.h"
 
-TestSuite(chain, .init = env_setup, .fini = env_teardown, .timeout = 180);
+/* Each test starts with NPI demo (xdp) and client c0 on veth0. */
+TestSuite(chain, .init = env_setup_demo, .fini = env_teardown, .timeout = 180);
 
 #define XDP_ABORTED 0
 #define XDP_DROP 1
 #define XDP_PASS 2
 #define XDP_TX 3
-
-static void npi_and_client(void)
-{
-	struct cli_result r;
-
-	cr_assert_eq(cli(&r, "npi register demo --hook xdp"), 0, "%s", r.err);
-	cr_assert_eq(cli(&r, "client register --npi demo --dev veth0 --netns %s --name c0",
-			 env.netns), 0, "%s", r.err);
-}
 
 /* Registers the stamp provider NAME with extra args, and gives its binding on c0 an id. */
 static void stamp(const char *name, __u8 id, const char *args)
@@ -44,13 +37,18 @@ static void stamp(const char *name, __u8 id, const char *args)
 	cr_assert_eq(set_binding_context(binding, id, -1), 0, "%s", nmr_last_error());
 }
 
-/* Receives every waiting frame; each must carry the trace want[0..n). Returns the count. */
-static int expect_traces(int rx, const __u8 *want, int n)
+/*
+ * Receives the frames sent (waiting up to 2 s for the count expected, then
+ * whatever else is there); each must carry the trace want[0..n). Returns the count.
+ */
+static int expect_traces(int rx, const __u8 *want, int n, int expected)
 {
 	unsigned char frame[256];
+	double end = mono_now() + 2;
 	int got = 0, len;
 
-	while ((len = rx_next(rx, frame, sizeof(frame))) > 0) {
+	while ((len = got < expected ? rx_next_wait(rx, frame, sizeof(frame), end - mono_now())
+				     : rx_next(rx, frame, sizeof(frame))) > 0) {
 		cr_assert_geq(len, TRACE_OFF + 32);
 		for (int i = 0; i < n; i++)
 			cr_assert_eq(frame[TRACE_OFF + i], want[i],
@@ -79,14 +77,13 @@ Test(chain, three_providers_run_in_priority_order)
 	const __u8 want[] = { STAMP(1, 2), STAMP(1, 3), STAMP(1, 1) };
 	int rx;
 
-	npi_and_client();
 	/* registered 1, 2, 3; priorities put them 2, 3, 1 */
 	stamp("s1", 1, "--priority 30");
 	stamp("s2", 2, "--priority 10");
 	stamp("s3", 3, "--priority 20");
 	rx = rx_open("veth0");
 	cr_assert_eq(send_frames("veth1", 40), 40);
-	cr_assert_eq(expect_traces(rx, want, 3), 40);
+	cr_assert_eq(expect_traces(rx, want, 3, 40), 40);
 	cr_assert_eq(counts_of("c0:s1").packets, 40);
 	cr_assert_eq(counts_of("c0:s2").verdicts[NMR_VERDICT_INDEX(XDP_PASS)], 40);
 }
@@ -101,7 +98,6 @@ Test(chain, a_provider_with_subprograms_and_stack_is_linked_in_line)
 	char binding[32];
 	int rx, fd;
 
-	npi_and_client();
 	stamp("s1", 1, "--priority 10");
 	stamp("s2", 2, "--priority 30");
 	reg = open_registry();
@@ -112,7 +108,7 @@ Test(chain, a_provider_with_subprograms_and_stack_is_linked_in_line)
 	cr_assert_eq(set_binding_context(binding, 5, -1), 0, "%s", nmr_last_error());
 	rx = rx_open("veth0");
 	cr_assert_eq(send_frames("veth1", 20), 20);
-	cr_assert_eq(expect_traces(rx, want, 3), 20);
+	cr_assert_eq(expect_traces(rx, want, 3, 20), 20);
 	cr_assert_eq(counts_of("c0:sub").verdicts[NMR_VERDICT_INDEX(XDP_PASS)], 20);
 	cr_assert_eq(counts_of("c0:s2").packets, 20);
 	/* the new chain is in the table, the dispatcher unchanged; the chain before is released */
@@ -132,13 +128,12 @@ Test(chain, equal_priorities_run_in_registration_order)
 	struct cli_result r;
 	int rx;
 
-	npi_and_client();
 	stamp("a", 7, "");
 	stamp("b", 8, "");
 	stamp("c", 9, "");
 	rx = rx_open("veth0");
 	cr_assert_eq(send_frames("veth1", 10), 10);
-	cr_assert_eq(expect_traces(rx, want, 3), 10);
+	cr_assert_eq(expect_traces(rx, want, 3, 10), 10);
 	cr_assert_eq(cli(&r, "-j binding list --client c0"), 0);
 	cr_assert(strstr(r.out, "\"name\":\"c0:a\""), "%s", r.out);
 	cr_assert(strstr(r.out, "\"state\":\"bound\",\"position\":0"), "%s", r.out);
@@ -149,7 +144,6 @@ Test(chain, continue_on_verdicts_decide_whether_the_next_provider_runs)
 	const __u8 both[] = { STAMP(1, 1), STAMP(1, 2) };
 	int rx;
 
-	npi_and_client();
 	stamp("s1", 1, "--priority 1 --continue-on pass,drop");
 	stamp("s2", 2, "--priority 2");
 	rx = rx_open("veth0");
@@ -157,7 +151,7 @@ Test(chain, continue_on_verdicts_decide_whether_the_next_provider_runs)
 	/* s1 drops, but drop is in its continue-on set: s2 runs and passes */
 	cr_assert_eq(set_binding_context("c0:s1", 1, XDP_DROP), 0);
 	cr_assert_eq(send_frames("veth1", 10), 10);
-	cr_assert_eq(expect_traces(rx, both, 2), 10);
+	cr_assert_eq(expect_traces(rx, both, 2, 10), 10);
 
 	/* s1 aborts, not in its set: final, s2 never sees the frame */
 	cr_assert_eq(set_binding_context("c0:s1", 1, XDP_ABORTED), 0);
@@ -183,18 +177,10 @@ Test(chain, continue_on_verdicts_decide_whether_the_next_provider_runs)
 /* Client c0's pinned LEAF, opened. */
 static int c0_pin(const char *leaf)
 {
-	char path[256];
-	FILE *f;
-	int fd;
+	const char *path = client_pin("c0", leaf);
+	int fd = bpf_obj_get(path);
 
-	cr_assert_eq(sh("ls -d %s/client/*/%s > %s/pin", env.root, leaf, env.tmp), 0);
-	snprintf(path, sizeof(path), "%s/pin", env.tmp);
-	f = fopen(path, "r");
-	cr_assert(f && fgets(path, sizeof(path), f));
-	fclose(f);
-	path[strcspn(path, "\n")] = 0;
-	fd = bpf_obj_get(path);
-	cr_assert_geq(fd, 0, "%s", path);
+	cr_assert_geq(fd, 0, "c0's %s (%s): %s", leaf, path, strerror(errno));
 	return fd;
 }
 
@@ -223,7 +209,6 @@ Test(chain, the_same_chain_under_bpf_prog_test_run)
 	unsigned char frame[64];
 	__u32 retval;
 
-	npi_and_client();
 	stamp("s1", 1, "--priority 2");
 	stamp("s2", 2, "--priority 1 --continue-on pass,tx");
 	stamp("s3", 3, "--priority 3");
@@ -250,7 +235,6 @@ Test(chain, a_bind_beyond_the_chain_limit_is_that_pairs_decline)
 	struct cli_result r;
 	__u32 chain;
 
-	npi_and_client();
 	for (int i = 1; i <= NMR_MAX_CHAIN; i++)
 		cr_assert_eq(cli(&r, "provider register %s --npi demo --name p%d",
 				 bpf_obj("frame_counter"), i), 0, "p%d: %s", i, r.err);
@@ -277,19 +261,18 @@ Test(chain, replace_keeps_position_slot_and_counters)
 	struct cli_result r;
 	int rx;
 
-	npi_and_client();
 	stamp("s1", 1, "--priority 1");
 	stamp("s2", 2, "--priority 2");
 	stamp("s3", 3, "--priority 3");
 	rx = rx_open("veth0");
 	cr_assert_eq(send_frames("veth1", 10), 10);
-	cr_assert_eq(expect_traces(rx, v1, 3), 10);
+	cr_assert_eq(expect_traces(rx, v1, 3, 10), 10);
 	reg = open_registry();
 	cr_assert_eq(nmr_binding_find(reg, "c0:s2", &before), 0);
 
 	cr_assert_eq(cli(&r, "provider replace s2 %s", test_obj("stamp_v2")), 0, "%s", r.err);
 	cr_assert_eq(send_frames("veth1", 10), 10);
-	cr_assert_eq(expect_traces(rx, v2, 3), 10, "the new version does not run in place");
+	cr_assert_eq(expect_traces(rx, v2, 3, 10), 10, "the new version does not run in place");
 
 	cr_assert_eq(nmr_binding_find(reg, "c0:s2", &after), 0);
 	cr_assert(nmr_guid_equal(&before.id, &after.id));
@@ -307,13 +290,13 @@ Test(chain, replace_with_a_bad_object_changes_nothing)
 	struct cli_result r;
 	char *before, *after;
 
-	npi_and_client();
 	stamp("s1", 1, "");
 	before = registry_snapshot();
 	cli(&r, "provider replace s1 %s", test_obj("verifier_reject"));
 	cr_assert_neq(r.status, 0);
 	cr_assert(strstr(r.err, "rejected by the verifier"), "%s", r.err);
 	cli(&r, "provider replace s1 %s", test_obj("tc_ok"));
+	cr_assert_neq(r.status, 0, "a sched_cls program replaced an xdp provider");
 	cr_assert(strstr(r.err, "is of type sched_cls"), "%s", r.err);
 	after = registry_snapshot();
 	cr_assert_str_eq(after, before);
@@ -334,7 +317,6 @@ Test(chain, the_chain_table_holds_the_running_chain_after_every_change)
 	__u32 retval, dispatcher, seen[8];
 	int n = 0;
 
-	npi_and_client();
 	reg = open_registry();
 	cr_assert_eq(nmr_client_find(reg, "c0", &c), 0);
 	dispatcher = c.dispatcher_prog_id;
@@ -405,7 +387,6 @@ Test(chain, the_dispatcher_never_changes_across_100_changes)
 	struct nmr_client_record c;
 	__u32 dispatcher, last = 0;
 
-	npi_and_client();
 	stamp("s1", 1, "--priority 1");
 	reg = open_registry();
 	cr_assert_eq(nmr_client_find(reg, "c0", &c), 0);
@@ -432,7 +413,7 @@ Test(chain, xdp_frags_mismatch_is_that_pairs_decline)
 {
 	struct cli_result r;
 
-	npi_and_client();	/* c0: plain xdp dispatcher */
+	/* c0 (the fixture's): a plain xdp dispatcher */
 	cr_assert_eq(cli(&r, "provider register %s --npi demo", test_obj("frags_pass")), 0,
 		     "%s", r.err);
 	cr_assert_eq(cli(&r, "binding show c0:frags_pass"), 0, "%s", r.err);
@@ -460,7 +441,9 @@ Test(chain, force_replaces_a_foreign_program)
 	struct bpf_object *obj;
 	int saved;
 
-	cr_assert_eq(cli(&r, "npi register demo --hook xdp"), 0);
+	/* veth0 without the fixture's client, a foreign program on it instead */
+	cr_assert_eq(cli(&r, "client deregister c0"), 0, "%s", r.err);
+	cr_assert_eq(xdp_prog_on("veth0"), 0);
 	obj = bpf_object__open_file(test_obj("two_progs"), NULL);
 	cr_assert(obj && !bpf_object__load(obj));
 	cr_assert_eq(netns_enter(&saved), 0);
@@ -479,5 +462,5 @@ Test(chain, force_replaces_a_foreign_program)
 	int rx = rx_open("veth0");
 
 	cr_assert_eq(send_frames("veth1", 5), 5);
-	cr_assert_eq(rx_count(rx), 5, "the foreign XDP_DROP program still runs");
+	cr_assert_eq(rx_wait(rx, 5, 2.0), 5, "the foreign XDP_DROP program still runs");
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The command line's contract (CLI.md): help, version, prefixes, output shapes. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include "helpers.h"
@@ -11,6 +12,7 @@ Test(cli, help_on_every_level)
 {
 	struct cli_result r;
 	const char *objects[] = { "npi", "provider", "client", "binding", "registry" };
+	char usage[64];
 
 	cr_assert_eq(cli(&r, "--help"), 0);
 	cr_assert(strstr(r.out, "Usage: nmr-bpf [OPTIONS] OBJECT COMMAND [ARGS]"));
@@ -19,7 +21,9 @@ Test(cli, help_on_every_level)
 		cr_assert_eq(cli(&r, "%s help", objects[i]), 0);
 		cr_assert(strstr(r.out, "Usage: nmr-bpf "), "%s help: %s", objects[i], r.out);
 		cr_assert_eq(cli(&r, "%s --help", objects[i]), 0);
-		cr_assert(strstr(r.out, objects[i]));
+		/* the object's own usage, not the top level's */
+		snprintf(usage, sizeof(usage), "Usage: nmr-bpf %s ", objects[i]);
+		cr_assert(!strncmp(r.out, usage, strlen(usage)), "%s --help: %s", objects[i], r.out);
 	}
 	/* no object: usage on stderr, exit 2 */
 	cr_assert_eq(cli(&r, "%s", ""), 2);
@@ -64,13 +68,23 @@ Test(cli, npi_lifecycle_and_human_tables)
 {
 	struct cli_result r;
 
+	struct nmr_guid id;
+	char guid[NMR_GUID_STR_LEN], row[160];
+
 	cr_assert_eq(cli(&r, "npi register ingress-filters --hook tc-ingress"), 0, "%s", r.err);
 	cr_assert_eq(strlen(r.out), 37, "register prints the new id: %s", r.out);
+	snprintf(guid, sizeof(guid), "%.36s", r.out);
+	cr_assert_eq(nmr_guid_parse(guid, &id), 0, "register printed no GUID: %s", r.out);
 	cr_assert_eq(cli(&r, "npi list"), 0);
 	cr_assert(strstr(r.out, "ID "), "%s", r.out);
-	cr_assert(strstr(r.out, "ingress-filters"), "%s", r.out);
-	cr_assert(strstr(r.out, "tc-ingress"), "%s", r.out);
+	/* the id register printed, on the row of the name, with the hook */
+	cr_assert(strstr(r.out, guid), "the new id is not listed: %s", r.out);
+	snprintf(row, sizeof(row), "%s", strstr(r.out, guid));
+	row[strcspn(row, "\n")] = 0;
+	cr_assert(strstr(row, "ingress-filters"), "%s", r.out);
+	cr_assert(strstr(row, "tc-ingress"), "%s", r.out);
 	cr_assert_eq(cli(&r, "-p npi show ingress-filters"), 0);
+	cr_assert(strstr(r.out, guid), "show does not give the id register printed: %s", r.out);
 	cr_assert(strstr(r.out, "\"hook\": \"tc-ingress\""), "%s", r.out);
 	cr_assert(strstr(r.out, "\"version\": 1"), "%s", r.out);
 	cr_assert_eq(cli(&r, "npi deregister ingress-filters"), 0, "%s", r.err);

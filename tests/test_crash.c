@@ -25,11 +25,9 @@ static void setup(void)
 {
 	struct cli_result r;
 
-	cr_assert_eq(cli(&r, "npi register demo --hook xdp"), 0, "%s", r.err);
+	demo_npi_client("xdp", "veth0", "");
 	if (with_tc)
 		cr_assert_eq(cli(&r, "npi register tcn --hook tc-ingress"), 0, "%s", r.err);
-	cr_assert_eq(cli(&r, "client register --npi demo --dev veth0 --netns %s --name c0",
-			 env.netns), 0, "%s", r.err);
 	cr_assert_eq(cli(&r, "provider register %s --npi demo --name s1 --priority 1",
 			 bpf_obj("frame_counter")), 0, "%s", r.err);
 	cr_assert_eq(cli(&r, "provider register %s --npi demo --name s2 --priority 2",

@@ -35,14 +35,6 @@ struct traffic {
 	long sent, received, mixed, by_version[4];
 };
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void check_frame(struct traffic *t, const unsigned char *f, int len)
 {
 	int v = f[TRACE_OFF] >> 6;
@@ -70,23 +62,15 @@ static void drain(struct traffic *t)
 /* Sends bursts on veth1 and checks what arrives on veth0, until told to stop. */
 static void *traffic(void *arg)
 {
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_halen = ETH_ALEN };
-	unsigned char frame[ETH_ZLEN] = {};
+	unsigned char frame[TEST_FRAME_LEN];
+	struct sockaddr_ll sll;
 	struct traffic *t = arg;
-	double start = now();
-	int fd, saved;
+	double start = mono_now();
+	int fd = tx_open(env.netns, "veth1", &sll);
 
-	if (netns_enter(&saved))
-		return NULL;
-	sll.sll_ifindex = if_nametoindex("veth1");
-	memset(sll.sll_addr, 0xff, ETH_ALEN);
-	fd = socket(AF_PACKET, SOCK_RAW, 0);
-	memset(frame, 0xff, ETH_ALEN);
-	memcpy(frame + ETH_ALEN, "\x02\x00\x00\x00\x00\x01", ETH_ALEN);
-	frame[12] = 0x88;
-	frame[13] = 0xb5;
+	test_frame(frame);
 	while (fd >= 0 && !atomic_load(&t->stop) && t->sent < MAX_FRAMES &&
-	       now() - start < MAX_SECONDS) {
+	       mono_now() - start < MAX_SECONDS) {
 		for (int i = 0; i < BURST; i++) {
 			memcpy(frame + 14, &t->sent, sizeof(t->sent));
 			if (sendto(fd, frame, sizeof(frame), 0, (struct sockaddr *)&sll,
@@ -94,13 +78,17 @@ static void *traffic(void *arg)
 				t->sent++;
 		}
 		drain(t);
-		usleep(PACE_US);
+		usleep(PACE_US);	/* pacing: leaves the swapper a CPU */
 	}
 	t->stopped_early = !atomic_load(&t->stop);
-	/* what is still in flight */
-	for (int i = 0; i < 100 && t->received < t->sent; i++) {
-		usleep(10 * 1000);
-		drain(t);
+	/* what is still in flight: until all came, at most 1 s */
+	while (t->received < t->sent && mono_now() - start < MAX_SECONDS + 1) {
+		unsigned char f[256];
+		int len = rx_next_wait(t->rx, f, sizeof(f), 1.0);
+
+		if (len < 0)
+			break;
+		check_frame(t, f, len);
 	}
 	if (fd >= 0)
 		close(fd);
@@ -125,9 +113,7 @@ static void swaps_under_live_frames(const char *hook, const char *dev, const cha
 	snprintf(v1, sizeof(v1), "%s", test_obj(prog));
 	snprintf(name, sizeof(name), "%s_v2", prog);
 	snprintf(v2, sizeof(v2), "%s", test_obj(name));
-	cr_assert_eq(cli(&r, "npi register demo --hook %s", hook), 0, "%s", r.err);
-	cr_assert_eq(cli(&r, "client register --npi demo --dev %s --netns %s --name c0", dev,
-			 env.netns), 0, "%s", r.err);
+	demo_npi_client(hook, dev, "");
 	for (int i = 0; i < 3; i++) {
 		char binding[16];
 

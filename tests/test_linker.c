@@ -158,6 +158,16 @@ Test(linker_unit, calls_keep_a_providers_functions_and_move_their_btf)
 	nmr_code_free(&b);
 }
 
+/* nmr_link() links them, calling each provider (call mode). */
+static void expect_called(const struct nmr_chain_link *links, int n, const struct nmr_link_opts *o)
+{
+	struct nmr_linked l;
+
+	cr_assert_eq(nmr_link(links, n, o, &l), 0, "%s", nmr_last_error());
+	cr_assert(l.call_mode, "linked in line");
+	nmr_linked_free(&l);
+}
+
 /* Simple providers stay in line; one with functions is called from where it would be. */
 Test(linker_unit, only_what_needs_a_call_is_called)
 {
@@ -186,15 +196,11 @@ Test(linker_unit, only_what_needs_a_call_is_called)
 	nmr_linked_free(&l);
 	/* its frames might not fit below the chain's: the chain keeps no frame */
 	a.hdr.frames = 512 - 32;
-	cr_assert_eq(nmr_link(links, 3, &o, &l), 0, "%s", nmr_last_error());
-	cr_assert(l.call_mode);
-	nmr_linked_free(&l);
+	expect_called(links, 3, &o);
 	/* nor with a tail call above 256 bytes */
 	a.hdr.frames = 256 - 64;
 	a.hdr.flags |= NMR_CODE_F_TAIL_CALL;
-	cr_assert_eq(nmr_link(links, 3, &o, &l), 0, "%s", nmr_last_error());
-	cr_assert(l.call_mode);
-	nmr_linked_free(&l);
+	expect_called(links, 3, &o);
 	nmr_code_free(&a);
 	nmr_code_free(&b);
 }
@@ -225,18 +231,14 @@ Test(linker_unit, in_line_the_chains_words_go_below_the_verifiers_stack)
 	/* a stack that leaves no room for the chain's words: called instead */
 	a.hdr.stack = 496;
 	a.hdr.frames = 512;
-	cr_assert_eq(nmr_link(links, 2, &o, &l), 0, "%s", nmr_last_error());
-	cr_assert(l.call_mode);
-	nmr_linked_free(&l);
+	expect_called(links, 2, &o);
 	o.mode = NMR_LINK_INLINE;
 	cr_assert_lt(nmr_link(links, 2, &o, &l), 0);
 	/* a stack not measured by the verifier is never trusted */
 	a.hdr.stack = 8;
 	a.hdr.flags = 0;
 	o.mode = NMR_LINK_AUTO;
-	cr_assert_eq(nmr_link(links, 2, &o, &l), 0, "%s", nmr_last_error());
-	cr_assert(l.call_mode);
-	nmr_linked_free(&l);
+	expect_called(links, 2, &o);
 	nmr_code_free(&a);
 	nmr_code_free(&b);
 }
@@ -254,9 +256,7 @@ Test(linker_unit, jumps_out_of_range_in_line_link_by_calls)
 	a.insns[5] = EXIT();	/* an exit 39995 instructions from the code after it */
 	cr_assert_eq(nmr_link(links, 2, &o, &l), -E2BIG);
 	o.mode = NMR_LINK_AUTO;
-	cr_assert_eq(nmr_link(links, 2, &o, &l), 0, "%s", nmr_last_error());
-	cr_assert(l.call_mode);
-	nmr_linked_free(&l);
+	expect_called(links, 2, &o);
 	nmr_code_free(&a);
 	nmr_code_free(&b);
 }
@@ -340,31 +340,20 @@ TestSuite(linker, .init = env_setup, .fini = env_teardown, .timeout = 180);
  * The client's chain program: slot 0 of its chain table when it has one,
  * else the program pinned as its dispatcher.
  */
-static int chain_prog_fd(const char *root, const char *client)
+static int chain_prog_fd(const char *client)
 {
-	char path[512], line[512];
-	__u32 key = 0, id = 0;
-	FILE *f;
+	__u32 id = chain_table_prog(client);
+	const char *path;
 	int fd;
 
-	(void)client;	/* the tests here have one client */
-	snprintf(path, sizeof(path), "ls -d %s/client/*/ 2>/dev/null | head -1", root);
-	f = popen(path, "r");
-	cr_assert(f && fgets(line, sizeof(line), f), "no client under %s", root);
-	pclose(f);
-	line[strcspn(line, "\n")] = 0;
-	snprintf(path, sizeof(path), "%schain_table", line);
-	fd = bpf_obj_get(path);
-	if (fd >= 0) {
-		int err = bpf_map_lookup_elem(fd, &key, &id);
-
-		close(fd);
-		if (!err && id)
-			return bpf_prog_get_fd_by_id(id);
+	if (id) {
+		fd = bpf_prog_get_fd_by_id(id);
+		cr_assert_geq(fd, 0, "%s's chain, program %u: %s", client, id, strerror(errno));
+		return fd;
 	}
-	snprintf(path, sizeof(path), "%sdispatcher", line);
+	path = client_pin(client, "dispatcher");
 	fd = bpf_obj_get(path);
-	cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+	cr_assert_geq(fd, 0, "%s's dispatcher (%s): %s", client, path, strerror(errno));
 	return fd;
 }
 
@@ -417,7 +406,7 @@ struct diff {
 static int compare(const struct diff *d, struct bpf_object *obj, const char *what)
 {
 	int prog = bpf_program__fd(bpf_object__find_program_by_name(obj, d->obj));
-	int chain = chain_prog_fd(env.root, "c0"), continued = 0;
+	int chain = chain_prog_fd("c0"), continued = 0;
 
 	for (int f = 0; f < d->nframes; f++) {
 		unsigned char alone[FRAME], linked[FRAME];
@@ -462,10 +451,7 @@ static void differential(const struct diff *d)
 	snprintf(pass_obj, sizeof(pass_obj), "%s",
 		 d->tc ? test_obj("tc_count") : bpf_obj("frame_counter"));
 	cr_assert(obj && !bpf_object__load(obj), "load %s alone", d->obj);
-	cr_assert_eq(cli(&r, "npi register demo --hook %s", d->tc ? "tc-ingress" : "xdp"), 0,
-		     "%s", r.err);
-	cr_assert_eq(cli(&r, "client register --npi demo --dev veth0 --netns %s --name c0",
-			 env.netns), 0, "%s", r.err);
+	demo_npi_client(d->tc ? "tc-ingress" : "xdp", "veth0", "");
 	/* the only provider */
 	cr_assert_eq(cli(&r, "provider register %s --npi demo --priority 5 --continue-on %s",
 			 test_obj(d->obj), d->cont), 0, "%s", r.err);
@@ -530,7 +516,7 @@ Test(linker, stack_of_480_bytes_and_a_stack_pointer_written_by_a_subprogram)
 	cr_assert(strstr(r.out, "bound"), "%s", r.out);
 	{
 		struct bpf_object *obj = bpf_object__open_file(test_obj("lk_stack480"), NULL);
-		int chain = chain_prog_fd(env.root, "c0");
+		int chain = chain_prog_fd("c0");
 		unsigned char alone[FRAME], linked[FRAME];
 
 		cr_assert(obj && !bpf_object__load(obj));

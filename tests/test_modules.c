@@ -186,6 +186,35 @@ static const char *binding_state(const char *binding)
 	return out;
 }
 
+struct met {
+	struct nmr_registry *reg;
+	__u64 gen;
+};
+
+static bool watcher_met(void *arg)
+{
+	struct met *m = arg;
+
+	return __atomic_load_n(&m->reg->seen_generation, __ATOMIC_ACQUIRE) >= m->gen;
+}
+
+/*
+ * Waits (bounded) until this process's watcher thread has met every change
+ * made so far by any process, and finished meeting them (its pass holds the
+ * registry's lock): what it would do about them is done.
+ */
+static void watcher_caught_up(struct nmr_registry *reg)
+{
+	struct met m = { .reg = reg };
+
+	cr_assert_eq(nmr_registry_generation(reg, &m.gen), 0, "%s", nmr_last_error());
+	cr_assert(poll_until(watcher_met, &m, 2.0),
+		  "the watcher did not meet generation %llu within 2 s",
+		  (unsigned long long)m.gen);
+	cr_assert_eq(nmr_lock(reg, false), 0, "%s", nmr_last_error());
+	nmr_unlock(reg);
+}
+
 Test(modules, only_providers_of_the_same_npi_are_attached)
 {
 	struct nmr_registry *reg = open_registry();
@@ -196,10 +225,8 @@ Test(modules, only_providers_of_the_same_npi_are_attached)
 	client_module(reg, "veth0", "a", NULL);
 	cr_assert_eq(cli(&r, "provider register %s --npi b --name pb", bpf_obj("frame_counter")), 0);
 	cr_assert_eq(cli(&r, "provider register %s --npi a --name pa", bpf_obj("frame_counter")), 0);
-	/* the watcher thread attaches what other processes registered */
-	for (int i = 0; i < 100 && cb.attach_provider < 1; i++)
-		usleep(10000);
-	usleep(100000);
+	/* the watcher thread attaches what other processes registered: pa, not pb */
+	watcher_caught_up(reg);
 	cr_assert_eq(cb.attach_provider, 1);
 	cr_assert_str_eq(cb.seen_name, "pa");
 	cr_assert_str_eq(binding_state("live:pa"), "bound");
@@ -256,8 +283,11 @@ Test(modules, fan_out_to_every_existing_peer)
 
 	npi("a");
 	for (int i = 0; i < 3; i++) {
-		cr_assert_eq(sh("ip -n %s link add fan%d type veth peer name fan%dp && "
-				"ip -n %s link set fan%d up", env.netns, i, i, env.netns, i), 0);
+		char dev[8], peer[8];
+
+		snprintf(dev, sizeof(dev), "fan%d", i);
+		snprintf(peer, sizeof(peer), "fan%dp", i);
+		cr_assert_eq(veth_add(env.netns, dev, peer, false), 0);
 		cr_assert_eq(cli(&r, "client register --npi a --dev fan%d --netns %s --name c%d", i,
 				 env.netns, i), 0, "%s", r.err);
 	}
@@ -356,12 +386,11 @@ Test(modules, a_provider_declines_and_the_reason_is_visible)
 Test(modules, a_failed_attach_cleans_up_both_sides_and_binds_nothing)
 {
 	struct nmr_registry *reg = open_registry();
-	char *before;
+	__u32 chain;
 
 	npi("a");
 	client_module(reg, "veth0", "a", NULL);		/* a plain xdp dispatcher */
-	before = registry_snapshot();
-	(void)before;
+	chain = chain_table_prog("live");
 	/* an xdp.frags provider cannot join it: the bind fails after both sides accepted */
 	provider_module(reg, test_obj("frags_pass"), "a", "fr");
 	cr_assert_eq(cb.attach_provider, 1);
@@ -370,7 +399,7 @@ Test(modules, a_failed_attach_cleans_up_both_sides_and_binds_nothing)
 	cr_assert(strstr(binding_state("live:fr"), "attach failed"), "%s", binding_state("live:fr"));
 	cr_assert_eq(sh("test -z \"$(find %s/binding -mindepth 1)\"", env.root), 0,
 		     "a binding was left pinned");
-	free(before);
+	cr_assert_eq(chain_table_prog("live"), chain, "the failed attach changed the chain");
 	nmr_registry_close(reg);
 }
 
@@ -407,7 +436,8 @@ Test(modules, contexts_and_dispatch_tables_reach_both_sides_and_bpf)
 	rx = rx_open("veth0");
 	cr_assert_eq(send_frames("veth1", 5), 5);
 	for (int i = 0; i < 5; i++) {
-		cr_assert_gt(rx_next(rx, frame, sizeof(frame)), TRACE_OFF + 2, "frame %d", i);
+		cr_assert_gt(rx_next_wait(rx, frame, sizeof(frame), 2.0), TRACE_OFF + 2,
+			     "frame %d", i);
 		cr_assert_eq(frame[TRACE_OFF], want[0]);
 		cr_assert_eq(frame[TRACE_OFF + 1], want[1], "the client's default action did not run");
 	}
@@ -415,6 +445,7 @@ Test(modules, contexts_and_dispatch_tables_reach_both_sides_and_bpf)
 	nmr_registry_close(reg);
 }
 
+/* A detach the client completes 300 ms later: the delay is what the test is about. */
 static void *complete_later(void *arg)
 {
 	usleep(300 * 1000);
@@ -452,7 +483,7 @@ Test(modules, detach_may_complete_later_and_cleanup_waits_for_it)
 
 struct flood {
 	atomic_bool stop;
-	long sent;
+	atomic_long sent;
 };
 
 static void *flood(void *arg)
@@ -464,12 +495,35 @@ static void *flood(void *arg)
 	return NULL;
 }
 
+struct counted {
+	int map;
+	__u64 n;
+};
+
+static bool provider_counted(void *arg)
+{
+	struct counted *c = arg;
+	__u32 zero = 0;
+
+	return !bpf_map_lookup_elem(c->map, &zero, &c->n) && c->n > 0;
+}
+
+struct taken {
+	long long want;
+};
+
+static bool veth0_took(void *arg)
+{
+	return peer_rx_frames(env.netns, "veth1") >= ((struct taken *)arg)->want;
+}
+
 Test(modules, deregister_and_wait_under_live_frames_leaves_no_frame_to_the_provider)
 {
 	struct nmr_registry *reg = open_registry();
 	struct flood f = { .stop = false };
 	struct nmr_module *m;
 	struct cli_result r;
+	struct taken after;
 	pthread_t t;
 	__u32 zero = 0;
 	__u64 count[2], later;
@@ -482,12 +536,17 @@ Test(modules, deregister_and_wait_under_live_frames_leaves_no_frame_to_the_provi
 	map = bpf_obj_get(provider_map("p", "frame_counts"));
 	cr_assert_geq(map, 0);
 	pthread_create(&t, NULL, flood, &f);
-	usleep(200 * 1000);
+	/* frames run the provider ... */
+	cr_assert(poll_until(provider_counted, &(struct counted){ .map = map }, 5.0),
+		  "no frame reached the provider");
 	cr_assert_eq(nmr_module_deregister(m), 0, "%s", nmr_last_error());
 	cr_assert_eq(nmr_module_wait(m), 0);
-	/* from here on no packet runs the provider */
+	/* ... and from here on none does */
 	cr_assert_eq(bpf_map_lookup_elem(map, &zero, count), 0);
-	usleep(200 * 1000);
+	/* 1,000 more frames through veth0's hook since, then the count again */
+	after = (struct taken){ .want = peer_rx_frames(env.netns, "veth1") + 1000 };
+	cr_assert_geq(after.want, 1000, "cannot read veth0's counters");
+	cr_assert(poll_until(veth0_took, &after, 10.0), "the flood stopped");
 	cr_assert_eq(bpf_map_lookup_elem(map, &zero, &later), 0);
 	atomic_store(&f.stop, true);
 	pthread_join(t, NULL);
@@ -520,12 +579,14 @@ Test(modules, a_peer_from_another_process_is_attached_within_100_ms)
 	nmr_registry_close(reg);
 }
 
-/* A child process registers a live provider and is killed; returns its pid. */
-static pid_t live_provider_in_child(bool persistent)
+/*
+ * A child process registers a live provider (and the test kills it): returns
+ * its pid, and the pid of its watchdog into *watchdog.
+ */
+static pid_t live_provider_in_child(bool persistent, int *watchdog)
 {
 	int ready[2];
 	pid_t pid;
-	char c;
 
 	cr_assert_eq(pipe(ready), 0);
 	pid = fork();
@@ -542,56 +603,66 @@ static pid_t live_provider_in_child(bool persistent)
 		if (nmr_registry_open(env.root, 0, &reg) ||
 		    nmr_provider_module_register(reg, &o, &m))
 			_exit(1);
-		if (write(ready[1], "r", 1) != 1)
+		if (write(ready[1], &reg->watchdog_pid, sizeof(int)) != sizeof(int))
 			_exit(1);
 		pause();
 		_exit(0);
 	}
-	cr_assert_eq(read(ready[0], &c, 1), 1, "the child did not register");
+	env_track_child(pid);
+	cr_assert_eq(read(ready[0], watchdog, sizeof(int)), sizeof(int),
+		     "the child did not register");
+	cr_assert_gt(*watchdog, 0);
 	close(ready[0]);
 	close(ready[1]);
 	return pid;
+}
+
+static bool process_gone(void *pid)
+{
+	return kill(*(int *)pid, 0) != 0;
 }
 
 Test(modules, a_killed_live_module_is_deregistered)
 {
 	struct cli_result r;
 	pid_t pid;
-	int rx, gone = 0;
+	int rx, watchdog;
 
 	npi("a");
 	cr_assert_eq(cli(&r, "client register --npi a --dev veth0 --netns %s --name c",
 			 env.netns), 0);
-	pid = live_provider_in_child(false);
+	pid = live_provider_in_child(false, &watchdog);
 	cr_assert_str_eq(binding_state("c:mortal"), "bound");
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	for (int i = 0; i < 300 && !gone; i++) {
-		gone = cli(&r, "provider show mortal") != 0;
-		usleep(10000);
-	}
-	cr_assert(gone, "the dead process's provider is still registered");
+	/* its watchdog saw it end, deregistered its modules, and ended */
+	cr_assert(poll_until(process_gone, &watchdog, 10.0), "the watchdog outlived its owner");
+	cr_assert_neq(cli(&r, "provider show mortal"), 0,
+		      "the dead process's provider is still registered");
 	cr_assert_str_eq(binding_state("c:mortal"), "none");
 	cr_assert_eq(sh("test -z \"$(find %s/binding %s/provider -mindepth 1)\"", env.root,
 			env.root), 0, "pins left");
 	/* its program runs no more: frames pass through the empty chain */
 	rx = rx_open("veth0");
 	cr_assert_eq(send_frames("veth1", 5), 5);
-	cr_assert_eq(rx_count(rx), 5);
+	cr_assert_eq(rx_wait(rx, 5, 2.0), 5);
 }
+
 
 Test(modules, a_persistent_live_module_outlives_its_process)
 {
 	struct cli_result r;
+	int watchdog;
 	pid_t pid;
 
 	npi("a");
 	cr_assert_eq(cli(&r, "client register --npi a --dev veth0 --netns %s --name c",
 			 env.netns), 0);
-	pid = live_provider_in_child(true);
+	pid = live_provider_in_child(true, &watchdog);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	usleep(500 * 1000);
+	/* its watchdog saw it end and did all it does (it keeps persistent modules), then ended */
+	cr_assert(poll_until(process_gone, &watchdog, 10.0), "the watchdog outlived its owner");
 	cr_assert_eq(cli(&r, "provider show mortal"), 0, "a persistent module was removed");
 	cr_assert_str_eq(binding_state("c:mortal"), "bound");
 	cr_assert_eq(send_frames("veth1", 4), 4);

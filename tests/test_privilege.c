@@ -93,7 +93,6 @@ Test(privilege, pins_are_0600_and_directories_0700_whatever_the_umask)
 
 Test(privilege, destroy_refuses_a_directory_that_is_not_on_bpffs)
 {
-	struct cli_result r;
 	char dir[128];
 
 	snprintf(dir, sizeof(dir), "%s/notreg", env.tmp);
@@ -107,7 +106,6 @@ Test(privilege, destroy_refuses_a_directory_that_is_not_on_bpffs)
 	cr_assert_eq(sh("NMR_BPF_ROOT=%s %s/nmr-bpf registry destroy >/dev/null 2>&1", dir,
 			env.bin), 1);
 	cr_assert_eq(sh("test -f %s/meta", dir), 0);
-	(void)r;
 }
 
 Test(privilege, destroy_of_a_shared_root_leaves_other_tools_pins)

@@ -22,10 +22,11 @@ static void tc_setup(const char *hook, const char *dev, const char *extra)
 			 test_obj("tc_count")), 0, "%s", r.err);
 }
 
+/* Ingress runs on veth0's backlog, after send_frames() returned: polled. */
 static void expect_both_counted(int n)
 {
-	cr_assert_eq(pinned_u64(provider_map("tc_count", "tc_frames"), 0), n);
-	cr_assert_eq(pinned_u64(provider_map("second", "tc_frames"), 0), n,
+	cr_assert_eq(pinned_u64_wait(provider_map("tc_count", "tc_frames"), 0, n), n);
+	cr_assert_eq(pinned_u64_wait(provider_map("second", "tc_frames"), 0, n), n,
 		     "the second provider of the chain did not run");
 }
 

@@ -18,11 +18,8 @@ static void two_clients(const char *hook, const char *extra)
 {
 	struct cli_result r;
 
-	cr_assert_eq(sh("ip -n %s link add z0 type veth peer name z1 && ip -n %s link set z0 up "
-			"&& ip -n %s link set z1 up", env.netns, env.netns, env.netns), 0);
-	cr_assert_eq(cli(&r, "npi register demo --hook %s", hook), 0, "%s", r.err);
-	cr_assert_eq(cli(&r, "client register --npi demo --dev veth0 --netns %s --name c0 %s",
-			 env.netns, extra), 0, "%s", r.err);
+	cr_assert_eq(veth_add(env.netns, "z0", "z1", true), 0);
+	demo_npi_client(hook, "veth0", extra);
 	cr_assert_eq(cli(&r, "client register --npi demo --dev z0 --netns %s --name cz %s",
 			 env.netns, extra), 0, "%s", r.err);
 	cr_assert_eq(cli(&r, "provider register %s --npi demo --name p --continue-on %s",
