@@ -5,6 +5,7 @@
  *   provider/<id>/LEAF            a provider's template, object, maps/
  *   client/<id>/LEAF              a client's NMR_PIN_* (nmr_internal.h)
  *   binding/<id>/<prog id>/LEAF   a binding's instance: prog, dispatch, code
+ *   npi/<id>/LEAF                 an NPI's own characteristics: NMR_PIN_*_CHARS, _REQUIRES
  *
  * A NULL leaf names the directory itself.
  */
@@ -41,4 +42,10 @@ int nmr_binding_path(struct nmr_registry *reg, const struct nmr_guid *id, __u32 
 		return object_path(reg, NMR_BINDINGS_DIR, id, leaf, buf, len);
 	snprintf(sub, sizeof(sub), "%u%s%s", prog_id, leaf ? "/" : "", leaf ? leaf : "");
 	return object_path(reg, NMR_BINDINGS_DIR, id, sub, buf, len);
+}
+
+int nmr_npi_path(struct nmr_registry *reg, const struct nmr_guid *id, const char *leaf,
+		 char *buf, size_t len)
+{
+	return object_path(reg, NMR_NPIS_DIR, id, leaf, buf, len);
 }
