@@ -622,6 +622,12 @@ static int value_set(const struct btf *btf, const struct field *f, const char *p
 	__u64 uv = 0;
 
 	type_text(btf, f->named, tn, sizeof(tn));
+	if (f->bits) {
+		char base[96];
+
+		snprintf(base, sizeof(base), "%s", tn);
+		snprintf(tn, sizeof(tn), "a %u-bit field of %s", f->bits, base);
+	}
 	if (!t)
 		goto bad_type;
 	if (btf_is_int(t) && (btf_int_encoding(t) & BTF_INT_BOOL)) {

@@ -534,7 +534,7 @@ static const char *const registry_pins[] = {
 	"meta", "npis", "providers", "clients", "bindings", "binding_contexts",
 };
 static const char *const registry_dirs[] = {
-	NMR_CLIENTS_DIR, NMR_BINDINGS_DIR, NMR_PROVIDERS_DIR,
+	NMR_CLIENTS_DIR, NMR_BINDINGS_DIR, NMR_PROVIDERS_DIR, NMR_NPIS_DIR,
 };
 
 /* Problems met on the way, kept so that destroy goes on and reports them all at the end. */
