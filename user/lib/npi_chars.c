@@ -258,12 +258,13 @@ int nmr_npi_btf_import(const struct nmr_npi_opts *opts, struct nmr_npi_btf **out
 				 "(%s): give an object built with clang -g -target bpf, or raw "
 				 "BTF", opts->name, source, strerror(errno ?: EINVAL));
 	nb = calloc(1, sizeof(*nb));
+	if (nb)
+		nb->fd = -1;
 	c.map = calloc(btf__type_cnt(src), sizeof(*c.map));
 	if (!nb || !c.map) {
 		err = nmr_error(-ENOMEM, "out of memory");
 		goto out;
 	}
-	nb->fd = -1;
 	c.src = src;
 	c.dst = nb->btf = btf__new_empty();
 	if (!nb->btf || add_own_types(nb)) {
