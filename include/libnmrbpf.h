@@ -159,6 +159,15 @@ struct nmr_npi_opts {
 	__u32 version;			/* 0: 1 */
 	/* the provider functions it defines; none: one slot, "main" */
 	const char *slots[NMR_MAX_SLOTS];
+	/*
+	 * Its own characteristics structs (NMR: NPI-specific characteristics), from BTF that
+	 * holds struct provider_characteristics and/or struct client_characteristics: an
+	 * object built with -g (or a raw BTF file) at characteristics_path, or raw BTF bytes.
+	 * Their version is the NPI's version. NULL: the generic characteristics only.
+	 */
+	const char *characteristics_path;
+	const void *characteristics_btf;
+	size_t characteristics_btf_size;
 };
 
 NMR_API int nmr_npi_register(struct nmr_registry *reg, const struct nmr_npi_opts *opts,
@@ -191,6 +200,14 @@ struct nmr_provider_opts {
 	/* Where libbpf's verifier log goes on a load failure (optional). */
 	char *log_buf;
 	size_t log_size;
+	/*
+	 * Values of the NPI's struct provider_characteristics, when the NPI defines one:
+	 * the struct itself (npi_chars_size must be its size; NULL: zeros), then each
+	 * "FIELD=VALUE" of npi_char_fields (NULL-terminated; nmr_npi_chars_parse()).
+	 */
+	const void *npi_chars;
+	size_t npi_chars_size;
+	const char *const *npi_char_fields;
 };
 
 /*
@@ -244,6 +261,16 @@ struct nmr_client_opts {
 	bool xdp_frags;			/* dispatcher for xdp.frags providers */
 	bool tc_netlink;		/* TC through clsact + cls_bpf, even where TCX works */
 	bool force;			/* replace an XDP program nmr-bpf did not attach */
+	/* Values of the NPI's struct client_characteristics: as nmr_provider_opts' */
+	const void *npi_chars;
+	size_t npi_chars_size;
+	const char *const *npi_char_fields;
+	/*
+	 * Conditions on a provider's struct provider_characteristics, all of which a
+	 * declarative client requires (NULL-terminated, at most NMR_MAX_REQUIRES):
+	 * "FIELD=VALUE" (equal) or "FIELD=LO..HI" (within, inclusive; numbers only).
+	 */
+	const char *const *npi_requires;
 };
 
 /*
@@ -431,6 +458,15 @@ struct nmr_registration_instance {
 	 */
 	const struct nmr_provider_characteristics *provider_characteristics;
 	const struct nmr_client_characteristics *client_characteristics;
+	/*
+	 * The peer's values of the NPI's own characteristics struct (struct
+	 * provider_characteristics for a provider, client_characteristics for a client),
+	 * when the NPI defines one (npi register --characteristics); NULL otherwise. Its
+	 * size, and its version: the NPI's version. Valid during the callback, as above.
+	 */
+	const void *npi_characteristics;
+	__u32 npi_characteristics_size;
+	__u32 npi_characteristics_version;
 };
 
 /*
@@ -568,6 +604,59 @@ NMR_API int nmr_monitor(struct nmr_registry *reg, int stop_fd, nmr_event_fn fn, 
  * nmr_client_generation, and nmr_registry_objects{kind}, nmr_registry_generation.
  */
 NMR_API int nmr_metrics_write(struct nmr_registry *reg, FILE *out);
+
+/* ---- NPI-defined characteristics (BTF) -------------------------------- */
+/*
+ * An NPI registered with its own characteristics structs keeps each module's
+ * values as the NPI's struct (npi/<id>/{provider,client}_chars, with BTF).
+ * A field is named by its path: "proto", "limits.mtu", "ports[1]".
+ */
+enum nmr_npi_field_type {
+	NMR_NPI_FIELD_SIGNED = 1,	/* s */
+	NMR_NPI_FIELD_UNSIGNED,		/* u */
+	NMR_NPI_FIELD_BOOL,		/* u: 0 or 1 */
+	NMR_NPI_FIELD_ENUM,		/* s (signed enums) or u; text: its name when it has one */
+	NMR_NPI_FIELD_FLOAT,		/* text only */
+	NMR_NPI_FIELD_STRING,		/* a char array: text */
+};
+
+struct nmr_npi_field {
+	const char *name;		/* its path */
+	const char *text;		/* the value as FIELD=VALUE takes it */
+	enum nmr_npi_field_type type;
+	__s64 s;
+	__u64 u;
+};
+typedef int (*nmr_npi_field_fn)(const struct nmr_npi_field *field, void *ctx);
+
+/*
+ * The size of the NPI's struct of that kind (provider_characteristics or
+ * client_characteristics): 0 when it defines none.
+ */
+NMR_API int nmr_npi_chars_size(struct nmr_registry *reg, const char *npi,
+			       enum nmr_module_kind kind, __u32 *size);
+/*
+ * Calls fn for every field of a module's (a provider's or client's, by name or GUID)
+ * values of its NPI's struct, in order; nothing when the NPI defines none. A
+ * nonzero return of fn ends it with that value.
+ */
+NMR_API int nmr_npi_chars_foreach(struct nmr_registry *reg, enum nmr_module_kind kind,
+				  const char *module, nmr_npi_field_fn fn, void *ctx);
+/* A module's values, raw: up to size bytes into buf; *out_size: the struct's size. */
+NMR_API int nmr_npi_chars_read(struct nmr_registry *reg, enum nmr_module_kind kind,
+			       const char *module, void *buf, size_t size, __u32 *out_size);
+/*
+ * Sets one field of a struct of the NPI's (buf, size bytes) from "FIELD=VALUE":
+ * integers of any width (decimal, 0x hex; signed or not, in range), enums by name or
+ * number, bools (true, false, 1, 0), floats, char arrays as strings (with room for the
+ * NUL). An unknown field, a value of the wrong type or out of range is refused by name.
+ */
+NMR_API int nmr_npi_chars_parse(struct nmr_registry *reg, const char *npi,
+				enum nmr_module_kind kind, const char *assignment, void *buf,
+				size_t size);
+/* A declarative client's conditions on its providers' structs (zeros: none). */
+NMR_API int nmr_client_npi_requires(struct nmr_registry *reg, const char *client,
+				    struct nmr_npi_requires *out);
 
 /* ---- attach decisions (the declarative half of NMR's attach callbacks) ---- */
 

@@ -143,6 +143,23 @@ struct nmr_client_characteristics {
 	char require_tags[NMR_MAX_TAGS][NMR_TAG_LEN];
 };
 
+/*
+ * An NPI may define its own characteristics: C structs, from BTF, named
+ * struct provider_characteristics and struct client_characteristics (npi
+ * register --characteristics). Their values are kept per NPI, in the hash maps
+ * npi/<id>/provider_chars and npi/<id>/client_chars, keyed by the module's
+ * GUID, whose value type is the NPI's struct; they are never read by BPF.
+ * A declarative client's conditions on the provider's struct are kept in
+ * npi/<id>/client_requires: "FIELD=VALUE" or "FIELD=LO..HI", as given.
+ */
+#define NMR_NPI_CHARS_MAX_SIZE	1024	/* bytes of an NPI's characteristics struct */
+#define NMR_MAX_REQUIRES	8
+#define NMR_REQUIRE_LEN		64
+
+struct nmr_npi_requires {
+	char require[NMR_MAX_REQUIRES][NMR_REQUIRE_LEN];
+};
+
 #define NMR_AF_INET		(1U << 0)
 #define NMR_AF_INET6		(1U << 1)
 

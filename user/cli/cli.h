@@ -8,6 +8,8 @@
 #include "libnmrbpf.h"
 
 #define EXIT_USAGE 2
+/* --char FIELD=VALUE options a register command takes */
+#define CLI_MAX_CHARS 64
 
 struct cli_globals {
 	bool json;
@@ -152,5 +154,9 @@ const char *provider_name_of(struct nmr_registry *reg, const struct nmr_guid *id
 			     size_t len);
 const char *npi_name_of(struct nmr_registry *reg, const struct nmr_guid *id, char *buf,
 			size_t len);
+/* A module's values of its NPI's own characteristics struct, and a client's conditions. */
+void print_npi_chars(struct nmr_registry *reg, enum nmr_module_kind kind,
+		     const struct nmr_guid *npi, const struct nmr_guid *module);
+void print_npi_requires(struct nmr_registry *reg, const struct nmr_guid *client);
 
 #endif /* NMR_CLI_H */

@@ -9,7 +9,8 @@
 	"nmr-bpf client register --npi NPI --dev IFNAME [--netns NAME] [--mode native|skb]\n" \
 	"        [--name NAME] [--id GUID] [--require-version N] [--af inet,inet6]\n"	\
 	"        [--require-tag TAG]... [--max-providers N] [--exclusive] [--xdp-frags]\n" \
-	"        [--tc-netlink] [--force]"
+	"        [--tc-netlink] [--force] [--char FIELD=VALUE]...\n"				\
+	"        [--require FIELD=VALUE | --require FIELD=LO..HI]..."
 
 static int help(void)
 {
@@ -32,7 +33,15 @@ static int help(void)
 	       "  --xdp-frags          a chain for providers built as SEC(\"xdp.frags\")\n"
 	       "  --tc-netlink         TC through clsact + cls_bpf (netlink) instead of TCX\n"
 	       "  --force              replace an XDP program nmr-bpf did not attach\n"
-	       "deregister unbinds all, waits until no packet runs a provider, and detaches.\n");
+	       "  --char FIELD=VALUE   a field of the NPI's struct client_characteristics (an\n"
+	       "                       NPI registered with --characteristics): a number, an\n"
+	       "                       enum's name, true/false, a string; nested: a.b, a[1]\n"
+	       "  --require FIELD=VALUE, --require FIELD=LO..HI\n"
+	       "                       bind only providers whose struct\n"
+	       "                       provider_characteristics has FIELD equal to VALUE, or\n"
+	       "                       from LO to HI (numbers); at most %d\n"
+	       "deregister unbinds all, waits until no packet runs a provider, and detaches.\n",
+	       NMR_MAX_REQUIRES);
 	return 0;
 }
 
@@ -89,6 +98,8 @@ static void print_client(struct nmr_registry *reg, const struct nmr_client_recor
 		jw_uint("registration", c->number);
 		jw_uint("generation", c->generation);
 		jw_uint("providers", bound);
+		print_npi_chars(reg, NMR_MODULE_CLIENT, &c->npi, &c->id);
+		print_npi_requires(reg, &c->id);
 		if (detail) {
 			struct nmr_client_counts cc;
 
@@ -132,6 +143,8 @@ static void print_client(struct nmr_registry *reg, const struct nmr_client_recor
 	       c->chain_prog_id, req,
 	       (unsigned long long)c->number, (unsigned long long)c->generation,
 	       nmr_registry_root(reg), guid);
+	print_npi_chars(reg, NMR_MODULE_CLIENT, &c->npi, &c->id);
+	print_npi_requires(reg, &c->id);
 	{
 		struct nmr_client_counts cc;
 
@@ -169,13 +182,16 @@ static int do_register(int argc, char **argv)
 	const char *npi = NULL, *dev = NULL, *netns = NULL, *mode = NULL, *name = NULL;
 	const char *id = NULL, *req = NULL, *af = NULL, *maxp = NULL;
 	NMR_OPTS(nmr_client_opts, o);
+	const char *chars[CLI_MAX_CHARS + 1] = {}, *requires[NMR_MAX_REQUIRES + 1] = {};
 	bool exclusive = false, frags = false, tc_netlink = false, force = false;
 	const struct cli_opt opts[] = {
 		OPT("npi", &npi), OPT("dev", &dev), OPT("netns", &netns), OPT("mode", &mode),
 		OPT("name", &name), OPT("id", &id), OPT("require-version", &req), OPT("af", &af),
 		OPT("max-providers", &maxp), FLAG("exclusive", &exclusive),
 		FLAG("xdp-frags", &frags), FLAG("tc-netlink", &tc_netlink), FLAG("force", &force),
-		OPT_LIST("require-tag", o.require_tags, NMR_MAX_TAGS), OPT_END,
+		OPT_LIST("require-tag", o.require_tags, NMR_MAX_TAGS),
+		OPT_LIST("char", chars, CLI_MAX_CHARS),
+		OPT_LIST("require", requires, NMR_MAX_REQUIRES), OPT_END,
 	};
 	struct nmr_client_record rec;
 	struct nmr_registry *reg;
@@ -210,6 +226,8 @@ static int do_register(int argc, char **argv)
 	o.xdp_frags = frags;
 	o.tc_netlink = tc_netlink;
 	o.force = force;
+	o.npi_char_fields = chars;
+	o.npi_requires = requires;
 
 	if ((err = cli_open(false, &reg)))
 		return err;

@@ -7,7 +7,7 @@
 
 #define NPI_REGISTER_USAGE \
 	"nmr-bpf npi register NAME --hook xdp|tc-ingress|tc-egress [--id GUID] [--version N]\n" \
-	"        [--slots SLOT[,SLOT...]]"
+	"        [--slots SLOT[,SLOT...]] [--characteristics FILE.o]"
 
 static int help(void)
 {
@@ -22,6 +22,11 @@ static int help(void)
 	       "its version (default 1) is what a provider implements unless it says otherwise.\n"
 	       "--slots names the provider functions it defines (default: one, \"main\"): a\n"
 	       "provider gives one program per slot; a client's chain runs the first.\n"
+	       "--characteristics gives the NPI its own characteristics: FILE.o, an object built\n"
+	       "with clang -g -target bpf (or raw BTF), whose BTF holds struct\n"
+	       "provider_characteristics and/or struct client_characteristics. Providers and\n"
+	       "clients then give their values with --char FIELD=VALUE, kept in\n"
+	       "npi/<id>/provider_chars and client_chars with the NPI's field names.\n"
 	       "Deregistering is refused while providers or clients use it.\n");
 	return 0;
 }
@@ -55,10 +60,13 @@ static void print_npi(struct nmr_registry *reg, const struct nmr_npi_record *npi
 		      bool detail)
 {
 	char guid[NMR_GUID_STR_LEN];
+	__u32 pc = 0, cc = 0;
 	size_t np, nc;
 
 	nmr_guid_format(&npi->id, guid);
 	count_users(reg, npi, &np, &nc);
+	nmr_npi_chars_size(reg, guid, NMR_MODULE_PROVIDER, &pc);
+	nmr_npi_chars_size(reg, guid, NMR_MODULE_CLIENT, &cc);
 	if (cli.json) {
 		jw_open_object(NULL);
 		jw_string("id", guid);
@@ -71,6 +79,8 @@ static void print_npi(struct nmr_registry *reg, const struct nmr_npi_record *npi
 		jw_close_array();
 		jw_uint("providers", np);
 		jw_uint("clients", nc);
+		jw_uint("provider_characteristics_size", pc);
+		jw_uint("client_characteristics_size", cc);
 		jw_close_object();
 		return;
 	}
@@ -79,14 +89,23 @@ static void print_npi(struct nmr_registry *reg, const struct nmr_npi_record *npi
 		       "PROVIDERS", "CLIENTS");
 	printf("%-36s  %-20s  %-10s  %7u  %9zu  %7zu\n", guid, npi->name,
 	       nmr_hook_name(npi->hook), npi->version, np, nc);
+	if (detail && pc)
+		printf("characteristics: struct provider_characteristics, %u bytes, version %u "
+		       "(%s/npi/%s/provider_chars)\n", pc, npi->version, nmr_registry_root(reg),
+		       guid);
+	if (detail && cc)
+		printf("characteristics: struct client_characteristics, %u bytes, version %u "
+		       "(%s/npi/%s/client_chars)\n", cc, npi->version, nmr_registry_root(reg),
+		       guid);
 }
 
 static int do_register(int argc, char **argv)
 {
 	const char *name = NULL, *hook = NULL, *id = NULL, *version = NULL, *slots = NULL;
+	const char *chars = NULL;
 	const struct cli_opt opts[] = {
 		OPT("hook", &hook), OPT("id", &id), OPT("version", &version),
-		OPT("slots", &slots), OPT_END,
+		OPT("slots", &slots), OPT("characteristics", &chars), OPT_END,
 	};
 	char slot_buf[NMR_MAX_SLOTS * NMR_SLOT_LEN + 8], *save = NULL;
 	NMR_OPTS(nmr_npi_opts, o);
@@ -122,6 +141,7 @@ static int do_register(int argc, char **argv)
 	}
 	o.name = name;
 	o.id = id ? &guid : NULL;
+	o.characteristics_path = chars;
 	if ((err = cli_open(true, &reg)))
 		return err;
 	err = nmr_npi_register(reg, &o, &rec);

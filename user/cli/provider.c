@@ -9,7 +9,7 @@
 	"nmr-bpf provider register OBJECT.bpf.o --npi NPI [--prog PROGRAM] [--name NAME]\n" \
 	"        [--id GUID] [--version N | --version MIN-MAX] [--priority N]\n"		\
 	"        [--continue-on VERDICT[,VERDICT...]] [--af inet,inet6] [--tag TAG]...\n"	\
-	"        [--slot SLOT=PROGRAM]..."
+	"        [--slot SLOT=PROGRAM]... [--char FIELD=VALUE]..."
 
 #define PROVIDER_REPLACE_USAGE "nmr-bpf provider replace PROVIDER OBJECT.bpf.o [--prog PROGRAM]"
 
@@ -34,6 +34,9 @@ static int help(void)
 	       "                      tc: ok (or pass), shot, redirect, pipe, unspec, ...\n"
 	       "  --version N|MIN-MAX NPI versions the provider implements (default 1)\n"
 	       "  --af LIST, --tag T  characteristics that clients may require\n"
+	       "  --char FIELD=VALUE  a field of the NPI's struct provider_characteristics (an\n"
+	       "                      NPI registered with --characteristics): a number, an\n"
+	       "                      enum's name, true/false, a string; nested: a.b, a[1]\n"
 	       "replace swaps in a new version of the object: verified first, then each\n"
 	       "client's chain changes in one atomic step; bindings keep their position,\n"
 	       "counters and context, and the provider's maps carry over where alike.\n"
@@ -116,6 +119,7 @@ static void print_provider(struct nmr_registry *reg, const struct nmr_provider_r
 		jw_close_array();
 		jw_uint("registration", p->number);
 		jw_uint("bindings", bound);
+		print_npi_chars(reg, NMR_MODULE_PROVIDER, &p->npi, &p->id);
 		if (detail) {
 			jw_open_array("binding_list");
 			for (size_t i = 0; i < nb; i++)
@@ -151,6 +155,7 @@ static void print_provider(struct nmr_registry *reg, const struct nmr_provider_r
 	       cont[0] ? cont : "- (its verdict is final)",
 	       cli_af_format(p->chars.af_mask, af, sizeof(af)), (unsigned long long)p->number,
 	       nmr_registry_root(reg), guid);
+	print_npi_chars(reg, NMR_MODULE_PROVIDER, &p->npi, &p->id);
 	printf("bindings:\n");
 	if (!nb)
 		printf("  (none: no client of the NPI)\n");
@@ -212,14 +217,15 @@ static int do_register(int argc, char **argv)
 {
 	const char *object = NULL, *npi = NULL, *prog = NULL, *name = NULL, *id = NULL;
 	const char *version = NULL, *priority = NULL, *cont = NULL, *af = NULL;
-	const char *slot_args[NMR_MAX_SLOTS] = {};
+	const char *slot_args[NMR_MAX_SLOTS] = {}, *chars[CLI_MAX_CHARS + 1] = {};
 	char slot_buf[NMR_MAX_SLOTS][NMR_SLOT_LEN + NMR_PROG_NAME_LEN];
 	NMR_OPTS(nmr_provider_opts, o);
 	const struct cli_opt opts[] = {
 		OPT("npi", &npi), OPT("prog", &prog), OPT("name", &name), OPT("id", &id),
 		OPT("version", &version), OPT("priority", &priority), OPT("continue-on", &cont),
 		OPT("af", &af), OPT_LIST("tag", o.tags, NMR_MAX_TAGS),
-		OPT_LIST("slot", slot_args, NMR_MAX_SLOTS), OPT_END,
+		OPT_LIST("slot", slot_args, NMR_MAX_SLOTS), OPT_LIST("char", chars, CLI_MAX_CHARS),
+		OPT_END,
 	};
 	struct nmr_provider_record rec;
 	struct nmr_npi_record npi_rec;
@@ -250,6 +256,7 @@ static int do_register(int argc, char **argv)
 	o.prog = prog;
 	o.name = name;
 	o.id = id ? &guid : NULL;
+	o.npi_char_fields = chars;
 	o.log_size = VERIFIER_LOG_SIZE;
 	o.log_buf = calloc(1, o.log_size);
 	if (!o.log_buf)

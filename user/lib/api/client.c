@@ -102,7 +102,10 @@ int nmr_client_register_owned(struct nmr_registry *reg, const struct nmr_client_
 	struct nmr_client_record rec = {};
 	struct nmr_registry_meta meta;
 	struct nmr_npi_record npi;
-	bool attached = false;
+	struct nmr_npi_requires requires = {};
+	bool attached = false, chars_stored = false;
+	void *npi_chars = NULL;
+	__u32 npi_chars_size;
 	int err;
 
 	if (!opts->npi)
@@ -123,6 +126,12 @@ int nmr_client_register_owned(struct nmr_registry *reg, const struct nmr_client_
 		err = nmr_record_unique(reg, reg->clients_fd, sizeof(rec),
 					offsetof(struct nmr_client_record, name), "client",
 					&rec.id, rec.name);
+	if (!err)	/* the NPI's own struct, and conditions on its providers' */
+		err = nmr_npi_chars_make(reg, &npi, NMR_MODULE_CLIENT, rec.name, opts->npi_chars,
+					 opts->npi_chars_size, opts->npi_char_fields, &npi_chars,
+					 &npi_chars_size);
+	if (!err)
+		err = nmr_npi_requires_make(reg, &npi, rec.name, opts->npi_requires, &requires);
 	if (!err)
 		err = nmr_netns_ino(rec.netns, &rec.netns_ino);
 	if (!err && live)	/* a live module's (live/module.c) */
@@ -138,6 +147,10 @@ int nmr_client_register_owned(struct nmr_registry *reg, const struct nmr_client_
 	err = nmr_intent_begin(reg, NMR_INTENT_CLIENT_REGISTER, &rec.id);
 	if (!err)
 		err = nmr_next_number(reg, &rec.number);
+	if (!err && (npi_chars || requires.require[0][0]) &&
+	    !(err = nmr_npi_chars_store(reg, &npi.id, NMR_MODULE_CLIENT, &rec.id, npi_chars,
+					&requires)))
+		chars_stored = true;
 	if (!err)
 		err = nmr_hook_attach(reg, &rec, opts->force, default_fd, client_save);
 	if (err)
@@ -165,9 +178,12 @@ undo:
 	if (attached)
 		nmr_hook_detach(reg, &rec);
 	bpf_map_delete_elem(reg->clients_fd, &rec.id);
+	if (chars_stored)
+		nmr_npi_chars_remove(reg, &npi.id, NMR_MODULE_CLIENT, &rec.id);
 	nmr_meta_restore(reg, &meta);
 out:
 	nmr_unlock(reg);
+	free(npi_chars);
 	return err;
 }
 
@@ -194,6 +210,7 @@ int nmr_client_deregister(struct nmr_registry *reg, const char *client)
 		err = nmr_unbind_client(reg, &rec);
 	if (!err) {
 		bpf_map_delete_elem(reg->clients_fd, &rec.id);
+		nmr_npi_chars_remove(reg, &rec.npi, NMR_MODULE_CLIENT, &rec.id);
 		nmr_generation_bump(reg, NULL);
 	} else
 		nmr_error_prefix(err, "deregister client %s", rec.name);

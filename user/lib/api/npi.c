@@ -33,8 +33,10 @@ int nmr_npi_register(struct nmr_registry *reg, const struct nmr_npi_opts *user_o
 		     struct nmr_npi_record *out)
 {
 	struct nmr_npi_record rec = {};
+	struct nmr_npi_btf *chars = NULL;
 	struct nmr_npi_opts o;
 	const struct nmr_npi_opts *opts = &o;
+	bool chars_made = false;
 	int err;
 
 	err = NMR_OPTS_IMPORT(&o, user_opts, nmr_npi_opts);
@@ -58,21 +60,32 @@ int nmr_npi_register(struct nmr_registry *reg, const struct nmr_npi_opts *user_o
 		rec.id = *opts->id;
 	else if ((err = nmr_guid_generate(&rec.id)))
 		return err;
-
-	err = nmr_lock(reg, true);
+	/* its own characteristics structs, read from the user's file before the lock */
+	err = nmr_npi_btf_import(opts, &chars);
 	if (err)
 		return err;
+
+	err = nmr_lock(reg, true);
+	if (err) {
+		nmr_npi_btf_free(chars);
+		return err;
+	}
 	err = nmr_record_unique(reg, reg->npis_fd, sizeof(rec),
 				offsetof(struct nmr_npi_record, name), "npi", &rec.id, rec.name);
 	if (!err)
 		err = nmr_next_number(reg, &rec.number);
+	if (!err && chars && !(err = nmr_npi_chars_create(reg, &rec, chars)))
+		chars_made = true;
 	if (!err && bpf_map_update_elem(reg->npis_fd, &rec.id, &rec, BPF_NOEXIST))
 		err = nmr_error(-errno, "register npi %s: %s", rec.name,
 				errno == E2BIG ? "the registry holds its maximum of NPIs"
 					       : strerror(errno));
 	if (!err)
 		nmr_generation_bump(reg, NULL);
+	else if (chars_made)
+		nmr_npi_chars_destroy(reg, &rec.id);
 	nmr_unlock(reg);
+	nmr_npi_btf_free(chars);
 	if (!err && out)
 		*out = rec;
 	return err;
@@ -103,8 +116,10 @@ int nmr_npi_deregister(struct nmr_registry *reg, const char *npi)
 				"registered for it; deregister them first", rec.name, users);
 	if (!err && bpf_map_delete_elem(reg->npis_fd, &rec.id))
 		err = nmr_error(-errno, "deregister npi %s: %s", rec.name, strerror(errno));
-	if (!err)
+	if (!err) {
+		nmr_npi_chars_destroy(reg, &rec.id);	/* its own characteristics' maps */
 		nmr_generation_bump(reg, NULL);
+	}
 	nmr_unlock(reg);
 	free(provs);
 	free(clients);

@@ -53,8 +53,9 @@ int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provi
 	struct nmr_registry_meta meta;
 	struct nmr_npi_record npi, npi_now;
 	char dir[PATH_MAX], path[PATH_MAX];
-	bool dir_made = false, stored = false;
-	void *obj = NULL;
+	bool dir_made = false, stored = false, chars_stored = false;
+	void *obj = NULL, *npi_chars = NULL;
+	__u32 npi_chars_size;
 	size_t size = 0;
 	int err;
 
@@ -104,6 +105,10 @@ int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provi
 	rec.continue_on = opts->continue_on_set ? opts->continue_on
 						: nmr_default_continue_on(npi.hook);
 	err = fill_characteristics(opts, &npi, &rec);
+	if (!err)	/* the NPI's own struct, when it defines one */
+		err = nmr_npi_chars_make(reg, &npi, NMR_MODULE_PROVIDER, rec.name, opts->npi_chars,
+					 opts->npi_chars_size, opts->npi_char_fields, &npi_chars,
+					 &npi_chars_size);
 	if (err)
 		goto out;
 	if (opts->id)
@@ -148,6 +153,10 @@ int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provi
 	if (!err && bpf_obj_pin(tmpl.dispatch_fd, path))
 		err = nmr_error(-errno, "register provider %s: pin %s: %s", rec.name, path,
 				strerror(errno));
+	if (!err && npi_chars &&
+	    !(err = nmr_npi_chars_store(reg, &npi.id, NMR_MODULE_PROVIDER, &rec.id, npi_chars,
+					NULL)))
+		chars_stored = true;
 	if (err)
 		goto undo;
 	if (bpf_map_update_elem(reg->providers_fd, &rec.id, &rec, BPF_NOEXIST)) {
@@ -174,11 +183,14 @@ undo:
 	}
 	if (dir_made)
 		nmr_unpin_tree(dir);
+	if (chars_stored)
+		nmr_npi_chars_remove(reg, &npi.id, NMR_MODULE_PROVIDER, &rec.id);
 	nmr_meta_restore(reg, &meta);
 out:
 	nmr_instance_close(&tmpl);
 	nmr_unlock(reg);
 	free(obj);
+	free(npi_chars);
 	return err;
 }
 
@@ -200,6 +212,7 @@ int nmr_provider_deregister(struct nmr_registry *reg, const char *provider)
 	if (!err) {
 		/* the command waits for readers when it lets go of the lock */
 		bpf_map_delete_elem(reg->providers_fd, &rec.id);
+		nmr_npi_chars_remove(reg, &rec.npi, NMR_MODULE_PROVIDER, &rec.id);
 		if (!nmr_provider_path(reg, &rec.id, NULL, dir, sizeof(dir)))
 			nmr_unpin_tree(dir);
 		nmr_generation_bump(reg, NULL);

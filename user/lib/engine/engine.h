@@ -15,6 +15,42 @@ int nmr_attach_decision(const struct nmr_client_record *client, size_t bound,
 int nmr_frags_check(const struct nmr_client_record *client,
 		    const struct nmr_provider_record *provider);
 
+/* ---- npi_chars.c: NPI-defined characteristics (BTF) ---- */
+/* The NPI's structs from opts (before the lock): *out NULL when it defines none. */
+struct nmr_npi_btf;
+int nmr_npi_btf_import(const struct nmr_npi_opts *opts, struct nmr_npi_btf **out);
+void nmr_npi_btf_free(struct nmr_npi_btf *nb);
+/* npi/<id>/ and its maps; undone by nmr_npi_chars_destroy(). */
+int nmr_npi_chars_create(struct nmr_registry *reg, const struct nmr_npi_record *npi,
+			 const struct nmr_npi_btf *nb);
+void nmr_npi_chars_destroy(struct nmr_registry *reg, const struct nmr_guid *npi);
+/*
+ * A module's values, checked and made (under the lock, before its record): *out a
+ * malloc'd struct of *size bytes, or NULL when the NPI defines none (then none may be
+ * given). requires (clients only) is filled from opts' conditions.
+ */
+int nmr_npi_chars_make(struct nmr_registry *reg, const struct nmr_npi_record *npi,
+		       enum nmr_module_kind kind, const char *module, const void *chars,
+		       size_t chars_size, const char *const *fields, void **out, __u32 *size);
+int nmr_npi_requires_make(struct nmr_registry *reg, const struct nmr_npi_record *npi,
+			  const char *client, const char *const *conds,
+			  struct nmr_npi_requires *out);
+/* Written or removed with the module's record (value NULL: nothing to write). */
+int nmr_npi_chars_store(struct nmr_registry *reg, const struct nmr_guid *npi,
+			enum nmr_module_kind kind, const struct nmr_guid *module, const void *value,
+			const struct nmr_npi_requires *requires);
+void nmr_npi_chars_remove(struct nmr_registry *reg, const struct nmr_guid *npi,
+			  enum nmr_module_kind kind, const struct nmr_guid *module);
+/* A declarative client's conditions on the provider's struct: 1 accept, 0 decline (reason). */
+int nmr_npi_decision(struct nmr_registry *reg, const struct nmr_client_record *client,
+		     const struct nmr_provider_record *prov, char *reason, size_t len);
+/*
+ * Fills ri's npi_characteristics from the peer's entry (ri->kind, module_id, npi_id);
+ * returns the buffer to free() after the callback, or NULL.
+ */
+void *nmr_npi_chars_instance(struct nmr_registry *reg, struct nmr_registration_instance *ri);
+
+
 /* ---- commit.c: one change of one client's chain, a transaction ---- */
 /* A provider whose bindings are rebuilt from another object (provider replace). */
 struct nmr_replacement {
@@ -75,5 +111,7 @@ int nmr_recover(struct nmr_registry *reg);
 /* Directories and instances no record names: removed, or with found each reported only. */
 typedef void (*nmr_orphan_fn)(const char *path, void *ctx);
 void nmr_orphans(struct nmr_registry *reg, nmr_orphan_fn found, void *ctx);
+/* npi/ directories and characteristics entries no record names (npi_chars.c). */
+void nmr_npi_chars_orphans(struct nmr_registry *reg, nmr_orphan_fn found, void *ctx);
 
 #endif /* NMR_ENGINE_H */

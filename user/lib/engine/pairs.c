@@ -233,7 +233,8 @@ static int attach_pair(struct nmr_registry *reg, const struct nmr_client_record 
 
 	if (bpf_map_lookup_elem(reg->clients_fd, &c->id, &now))
 		return 0;
-	if (!nmr_attach_decision(&now, now.nchain, p, reason, sizeof(reason)))
+	if (!nmr_attach_decision(&now, now.nchain, p, reason, sizeof(reason)) ||
+	    !nmr_npi_decision(reg, &now, p, reason, sizeof(reason)))
 		return nmr_decline_one(reg, &now, p, reason);
 	if (nmr_frags_check(&now, p)) {
 		failure_reason(reason, sizeof(reason), "");
@@ -311,7 +312,8 @@ static int settle_client(struct nmr_registry *reg, struct nmr_client_record *c,
 		if (nmr_frags_check(c, &provs[i])) {
 			failure_reason(reason, sizeof(reason), "");
 			err = nmr_decline_one(reg, c, &provs[i], reason);
-		} else if (!nmr_attach_decision(c, m + nfresh, &provs[i], reason, sizeof(reason))) {
+		} else if (!nmr_attach_decision(c, m + nfresh, &provs[i], reason, sizeof(reason)) ||
+			   !nmr_npi_decision(reg, c, &provs[i], reason, sizeof(reason))) {
 			err = nmr_decline_one(reg, c, &provs[i], reason);
 		} else {
 			fresh[nfresh++] = &provs[i];

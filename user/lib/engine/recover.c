@@ -257,6 +257,7 @@ void nmr_orphans(struct nmr_registry *reg, nmr_orphan_fn found, void *ctx)
 		       sizeof(struct nmr_provider_record), found, ctx);
 	remove_orphans(reg, NMR_BINDINGS_DIR, reg->bindings_fd, sizeof(struct nmr_binding_record),
 		       found, ctx);
+	nmr_npi_chars_orphans(reg, found, ctx);
 }
 
 int nmr_recover(struct nmr_registry *reg)

@@ -197,6 +197,7 @@ static int complete(struct nmr_binding *b)
 static int ask_provider(struct nmr_binding *b)
 {
 	struct nmr_registration_instance ri;
+	void *npi_chars;
 	int status;
 
 	if (!b->pm) {
@@ -204,7 +205,9 @@ static int ask_provider(struct nmr_binding *b)
 		return 0;
 	}
 	client_instance(&b->client, &ri);
+	npi_chars = nmr_npi_chars_instance(b->reg, &ri);	/* the NPI's own struct, if any */
 	status = b->pm->p.attach_client(b, b->pm->p.provider_context, &ri);
+	free(npi_chars);
 	if (status == 0 && !b->provider_accepted)
 		return nmr_error(-EPROTO, "provider %s: attach_client returned success without "
 				 "calling nmr_provider_attach_client()", b->provider.name);
@@ -277,13 +280,18 @@ static void attach_pair(struct nmr_registry *reg, const struct nmr_client_record
 	reg->live = b;
 
 	if (b->cm) {
+		void *npi_chars;
+
 		provider_instance(prov, &ri);
+		npi_chars = nmr_npi_chars_instance(reg, &ri);	/* the NPI's own struct, if any */
 		status = b->cm->c.attach_provider(b, b->cm->c.client_context, &ri);
+		free(npi_chars);
 		if (status == NMR_STATUS_NOINTERFACE && !b->reason[0])
 			snprintf(b->reason, sizeof(b->reason), "client %s declined", client->name);
 	} else {
 		status = nmr_attach_decision(client, client->nchain, prov, b->reason,
-					     sizeof(b->reason)) ?
+					     sizeof(b->reason)) &&
+			 nmr_npi_decision(reg, client, prov, b->reason, sizeof(b->reason)) ?
 			 ask_provider(b) : NMR_STATUS_NOINTERFACE;
 		if (!status)
 			status = complete(b);

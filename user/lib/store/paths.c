@@ -5,6 +5,7 @@
  *   provider/<id>/LEAF            a provider's object, maps/ (NMR_PIN_* in store.h)
  *   client/<id>/LEAF              a client's dispatcher, chain table, counters, ...
  *   binding/<id>/<prog id>/LEAF   a binding's instance: prog, dispatch, code
+ *   npi/<id>/LEAF                 an NPI's own characteristics: NMR_PIN_*_CHARS, _REQUIRES
  *
  * A NULL leaf names the directory itself. The registry's own maps are named in
  * registry.c (registry_pins[]).
@@ -72,4 +73,10 @@ int nmr_binding_pin_open(struct nmr_registry *reg, const struct nmr_guid *id, __
 	char path[PATH_MAX];
 
 	return pin_open(nmr_binding_path(reg, id, prog_id, leaf, path, sizeof(path)), path);
+}
+
+int nmr_npi_path(struct nmr_registry *reg, const struct nmr_guid *id, const char *leaf,
+		 char *buf, size_t len)
+{
+	return object_path(reg, NMR_NPIS_DIR, id, leaf, buf, len);
 }

@@ -414,7 +414,7 @@ static const char *const registry_pins[] = {
 	"meta", "npis", "providers", "clients", "bindings", "binding_contexts",
 };
 static const char *const registry_dirs[] = {
-	NMR_CLIENTS_DIR, NMR_BINDINGS_DIR, NMR_PROVIDERS_DIR,
+	NMR_CLIENTS_DIR, NMR_BINDINGS_DIR, NMR_PROVIDERS_DIR, NMR_NPIS_DIR,
 };
 
 void nmr_problem(struct nmr_problems *r, int err, const char *fmt, ...)

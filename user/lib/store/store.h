@@ -16,6 +16,7 @@
 #define NMR_PROVIDERS_DIR	"provider"
 #define NMR_CLIENTS_DIR		"client"
 #define NMR_BINDINGS_DIR	"binding"
+#define NMR_NPIS_DIR		"npi"	/* only NPIs that define their own characteristics */
 
 /* Pins under client/<id>/ (bpf/hook.c makes them). */
 #define NMR_PIN_DISPATCHER	"dispatcher"	/* the fixed program on the hook */
@@ -30,6 +31,11 @@
 #define NMR_PIN_PROG		"prog"		/* the instance */
 #define NMR_PIN_DISPATCH	"dispatch"	/* the provider's dispatch table for it */
 #define NMR_PIN_CODE		"code"		/* what the chain links in, a blob */
+
+/* Pins under npi/<id>/ (engine/npi_chars.c): hash maps keyed by module GUID, with the NPI's BTF. */
+#define NMR_PIN_PROVIDER_CHARS	"provider_chars"	/* value: struct provider_characteristics */
+#define NMR_PIN_CLIENT_CHARS	"client_chars"		/* value: struct client_characteristics */
+#define NMR_PIN_CLIENT_REQUIRES	"client_requires"	/* value: struct nmr_npi_requires */
 
 /* Binding slot 0 is never given to a binding: provider templates count there. */
 #define NMR_TEMPLATE_SLOT	0
@@ -156,6 +162,9 @@ int nmr_client_path(struct nmr_registry *reg, const struct nmr_client_record *cl
 		    const char *leaf, char *buf, size_t len);
 int nmr_binding_path(struct nmr_registry *reg, const struct nmr_guid *id, __u32 prog_id,
 		     const char *leaf, char *buf, size_t len);
+/* npi/<id>[/leaf] */
+int nmr_npi_path(struct nmr_registry *reg, const struct nmr_guid *id, const char *leaf,
+		 char *buf, size_t len);
 /* The pinned object opened: its fd, or an error naming its path. */
 int nmr_client_pin_open(struct nmr_registry *reg, const struct nmr_client_record *client,
 			const char *leaf);
