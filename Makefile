@@ -14,7 +14,7 @@ ARCH     := $(or $(patsubst x86_64,x86,$(patsubst i%86,x86,$(patsubst aarch64%,a
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
 CC       ?= cc
-VERSION  := 0.1.0
+VERSION  := 0.2.0
 # The shared library's ABI number (its SONAME, libnmrbpf.so.$(SOVERSION)): raised only when
 # the ABI breaks. Its file is named by the library's version (LIBNMRBPF_*_VERSION).
 SOVERSION := 1

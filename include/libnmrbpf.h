@@ -28,7 +28,7 @@ extern "C" {
 
 /* The library's version; nmr_libnmrbpf_version() gives the one a program runs with. */
 #define LIBNMRBPF_MAJOR_VERSION 0
-#define LIBNMRBPF_MINOR_VERSION 1
+#define LIBNMRBPF_MINOR_VERSION 2
 #define LIBNMRBPF_PATCH_VERSION 0
 
 /* Marks the public API: the only symbols the shared library exports. */

@@ -19,7 +19,7 @@
 #endif
 
 /* Bumped when a record layout changes; a registry of another version is refused. */
-#define NMR_ABI_VERSION		4
+#define NMR_ABI_VERSION		5
 
 #define NMR_NAME_LEN		32
 #define NMR_PROG_NAME_LEN	64
@@ -33,7 +33,7 @@
 #define NMR_MAX_NPIS		256
 #define NMR_MAX_PROVIDERS	4096
 #define NMR_MAX_CLIENTS		1024
-#define NMR_MAX_BINDINGS	8192	/* binding slots: index of stats and contexts */
+#define NMR_MAX_BINDINGS	8192	/* bindings at once: their context indexes */
 
 /*
  * Providers in one client's chain. The chain is one program, entered from
@@ -98,7 +98,7 @@ struct nmr_intent {
 
 /*
  * Registry-wide state: the ABI version, the registration-number counter, the
- * change in flight, which binding-context slots are in use (a bit each) and
+ * change in flight, which binding contexts are in use (a bit each) and
  * the generation, which every change of the registry increases.
  */
 struct nmr_registry_meta {
@@ -106,7 +106,7 @@ struct nmr_registry_meta {
 	__u32 pad;
 	__u64 next_number;
 	struct nmr_intent intent;
-	__u64 context_slots[NMR_MAX_BINDINGS / 64];
+	__u64 contexts_used[NMR_MAX_BINDINGS / 64];
 	__u64 generation;
 };
 
@@ -261,7 +261,7 @@ struct nmr_binding_record {
 	struct nmr_guid client;
 	struct nmr_guid provider;
 	__u32 state;		/* enum nmr_binding_state */
-	__u32 slot;		/* its binding context: index in binding_contexts */
+	__u32 context_index;	/* its binding context: index in binding_contexts */
 	__u32 position;		/* 0-based place in the client's chain */
 	__u32 prog_id;		/* the binding's instance: its code is linked into the chain */
 	__u32 column;		/* its counters in the client's nmr_chain_stats */
@@ -312,7 +312,7 @@ struct nmr_chain_parts {
 
 /* Per-program-instance constants, frozen into .rodata.nmr at load. */
 struct nmr_instance_config {
-	__u32 binding_slot;	/* index in binding_contexts */
+	__u32 context_index;	/* index in binding_contexts */
 	__u32 pad;
 };
 

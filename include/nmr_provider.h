@@ -27,9 +27,9 @@ const volatile struct nmr_instance_config nmr_instance SEC(".rodata.nmr")
 
 static __always_inline struct nmr_binding_context *nmr_binding_context(void)
 {
-	__u32 slot = nmr_instance.binding_slot;
+	__u32 index = nmr_instance.context_index;
 
-	return bpf_map_lookup_elem(&nmr_binding_contexts, &slot);
+	return bpf_map_lookup_elem(&nmr_binding_contexts, &index);
 }
 
 #endif /* NMR_PROVIDER_H */

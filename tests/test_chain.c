@@ -277,7 +277,7 @@ Test(chain, replace_keeps_position_slot_and_counters)
 	cr_assert_eq(nmr_binding_find(reg, "c0:s2", &after), 0);
 	cr_assert(nmr_guid_equal(&before.id, &after.id));
 	cr_assert_eq(after.position, before.position);
-	cr_assert_eq(after.slot, before.slot);
+	cr_assert_eq(after.context_index, before.context_index);
 	cr_assert_neq(after.prog_id, before.prog_id, "the instance was not rebuilt");
 	nmr_registry_close(reg);
 	cr_assert_eq(counts_of("c0:s2").packets, 20, "counters restarted");

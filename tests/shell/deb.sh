@@ -35,7 +35,7 @@ has() {	# has PACKAGE PATH...
 has nmr-bpf usr/sbin/nmr-bpf usr/share/man/man8/nmr-bpf.8.gz \
 	usr/share/man/man7/nmr-bpf-registry.7.gz usr/share/bash-completion/completions/nmr-bpf \
 	usr/share/nmr-bpf/bpf/frame_counter.bpf.o
-has libnmrbpf1 "usr/lib/$ma/libnmrbpf.so.1" "usr/lib/$ma/libnmrbpf.so.0.1.0"
+has libnmrbpf1 "usr/lib/$ma/libnmrbpf.so.1" "usr/lib/$ma/libnmrbpf.so.0.2.0"
 has libnmrbpf-dev usr/include/nmr/libnmrbpf.h usr/include/nmr/nmr_provider.h \
 	"usr/lib/$ma/libnmrbpf.so" "usr/lib/$ma/libnmrbpf.a" "usr/lib/$ma/pkgconfig/libnmrbpf.pc" \
 	usr/share/man/man3/libnmrbpf.3.gz

@@ -6,7 +6,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 so=$OUT/libnmrbpf.so.1
-[ "$(readlink "$so")" = libnmrbpf.so.0.1.0 ] || fail "$so does not point to the versioned file"
+[ "$(readlink "$so")" = libnmrbpf.so.0.2.0 ] || fail "$so does not point to the versioned file"
 [ "$(readlink "$OUT/libnmrbpf.so")" = libnmrbpf.so.1 ] ||
 	fail "libnmrbpf.so -> $(readlink "$OUT/libnmrbpf.so")"
 scripts/check-abi.sh include/libnmrbpf.h user/lib/libnmrbpf.map "$so" || fail "check-abi failed"

@@ -23,7 +23,7 @@ make -s --no-print-directory install DESTDIR="$dest" PREFIX=$prefix \
 	{ cat "$dest.log" >&2; rm -f "$dest.log"; fail "make install failed"; }
 rm -f "$dest.log"
 D=$dest$prefix
-for f in sbin/nmr-bpf lib/libnmrbpf.a lib/libnmrbpf.so.0.1.0 lib/libnmrbpf.so.1 lib/libnmrbpf.so \
+for f in sbin/nmr-bpf lib/libnmrbpf.a lib/libnmrbpf.so.0.2.0 lib/libnmrbpf.so.1 lib/libnmrbpf.so \
 	 lib/pkgconfig/libnmrbpf.pc include/nmr/libnmrbpf.h include/nmr/nmr_abi.h \
 	 include/nmr/nmr_provider.h include/nmr/nmr_maps.bpf.h \
 	 share/nmr-bpf/bpf/frame_counter.bpf.o share/man/man8/nmr-bpf.8 \
@@ -32,7 +32,7 @@ for f in sbin/nmr-bpf lib/libnmrbpf.a lib/libnmrbpf.so.0.1.0 lib/libnmrbpf.so.1 
 done
 [ -e "$dest/usr/share/bash-completion/completions/nmr-bpf" ] || fail "completion not installed"
 [ -e "$D/share/nmr-bpf/bpf/registry.bpf.o" ] && fail "registry.bpf.o installed"
-[ "$(readlink "$D/lib/libnmrbpf.so.1")" = libnmrbpf.so.0.1.0 ] || fail "libnmrbpf.so.1 link"
+[ "$(readlink "$D/lib/libnmrbpf.so.1")" = libnmrbpf.so.0.2.0 ] || fail "libnmrbpf.so.1 link"
 grep -qx "libdir=$prefix/lib" "$D/lib/pkgconfig/libnmrbpf.pc" || fail "libnmrbpf.pc: libdir"
 [ -e deploy/nmr-bpf.service ] && { [ -e "$dest/lib/systemd/system/nmr-bpf.service" ] ||
 	ls "$dest"/*/lib/systemd/system/nmr-bpf.service >/dev/null 2>&1 ||
@@ -53,7 +53,7 @@ ldd "$dest/version_client" | grep -q "libnmrbpf.so.1 => $D/lib/libnmrbpf.so.1" |
 unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
 
 cli=$D/sbin/nmr-bpf
-"$cli" -V | grep -q '^nmr-bpf 0.1.0' || fail "installed nmr-bpf -V: $("$cli" -V)"
+"$cli" -V | grep -q '^nmr-bpf 0.2.0' || fail "installed nmr-bpf -V: $("$cli" -V)"
 ip netns add "$ns" && ip -n "$ns" link add veth0 type veth peer name veth1 &&
 	ip -n "$ns" link set veth0 up && ip -n "$ns" link set veth1 up || fail "veth pair"
 "$cli" --root "$root" npi register inst --hook xdp >/dev/null || fail "npi register"
@@ -65,7 +65,7 @@ log=$dest/client.log
 "$dest/version_client" --root "$root" --npi inst --dev veth0 --netns "$ns" --version 2 \
 	>"$log" 2>&1 &
 pid=$!
-poll grep -qs '^registered:.*(libnmrbpf 0.1.0)' "$log" || fail "version_client: $(cat "$log")"
+poll grep -qs '^registered:.*(libnmrbpf 0.2.0)' "$log" || fail "version_client: $(cat "$log")"
 grep -q '^attached v2' "$log" || fail "v2 not attached: $(cat "$log")"
 grep -q '^declined v1' "$log" || fail "v1 not declined: $(cat "$log")"
 "$cli" --root "$root" -j binding list | grep -q '"provider":"v2"' ||

@@ -56,7 +56,7 @@ void print_binding_json(struct nmr_registry *reg, const struct nmr_binding_recor
 	if (b->state == NMR_BINDING_BOUND) {
 		jw_uint("position", b->position);
 		jw_uint("prog_id", b->prog_id);
-		jw_uint("slot", b->slot);
+		jw_uint("context_index", b->context_index);
 	} else {
 		jw_string("reason", b->reason);
 	}
@@ -154,9 +154,9 @@ static int do_show(int argc, char **argv)
 		       client_name_of(reg, &b.client, cname, sizeof(cname)),
 		       provider_name_of(reg, &b.provider, pname, sizeof(pname)));
 		if (b.state == NMR_BINDING_BOUND) {
-			printf("state:     bound\nposition:  %u\nprog_id:   %u\nslot:      %u\n"
+			printf("state:     bound\nposition:  %u\nprog_id:   %u\ncontext:   %u\n"
 			       "column:    %u\npackets:   %llu\nverdicts: ", b.position,
-			       b.prog_id, b.slot, b.column, (unsigned long long)counts.packets);
+			       b.prog_id, b.context_index, b.column, (unsigned long long)counts.packets);
 			for (int v = -1; v < NMR_VERDICT_SLOTS - 1; v++) {
 				const char *vn = nmr_verdict_name(hook, v);
 

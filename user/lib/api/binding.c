@@ -105,7 +105,7 @@ static int context_slot(struct nmr_registry *reg, const struct nmr_binding_recor
 	if (bpf_map_lookup_elem(reg->bindings_fd, &b->id, &now) ||
 	    now.state != NMR_BINDING_BOUND || !nmr_guid_equal(&now.client, &b->client))
 		return nmr_error(-ENOENT, "binding context: the binding is not bound (any more)");
-	*slot = now.slot;
+	*slot = now.context_index;
 	return 0;
 }
 

@@ -144,7 +144,7 @@ static void check_binding(struct checker *k, const struct nmr_binding_record *b)
 	if (k->repair) {
 		bpf_map_delete_elem(reg->bindings_fd, &b->id);
 		if (b->state != NMR_BINDING_DECLINED)
-			nmr_context_slot_free(reg, b->slot);
+			nmr_context_free(reg, b->context_index);
 	}
 	problem(k, k->repair, "binding %s: its %s is not registered", guid,
 		has_c ? "provider" : "client");

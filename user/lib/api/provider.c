@@ -139,7 +139,7 @@ int nmr_provider_register_owned(struct nmr_registry *reg, const struct nmr_provi
 	err = nmr_object_store(reg, &rec, NMR_PIN_OBJECT, obj, size);
 	if (err)
 		goto undo;
-	err = nmr_instance_load(reg, &rec, obj, size, NMR_TEMPLATE_SLOT, true,
+	err = nmr_instance_load(reg, &rec, obj, size, NMR_TEMPLATE_CONTEXT, true,
 				&tmpl, opts->log_buf, opts->log_size);
 	if (err)
 		goto undo;
@@ -292,7 +292,7 @@ static int stage(struct nmr_registry *reg, const struct nmr_provider_replacement
 	err = nmr_staged_path(reg, &rec->id, NMR_PIN_OBJECT, path, sizeof(path)) ?:
 	      nmr_blob_store(path, st->new_obj, size);
 	if (!err)
-		err = nmr_instance_load(reg, rec, st->new_obj, size, NMR_TEMPLATE_SLOT, true,
+		err = nmr_instance_load(reg, rec, st->new_obj, size, NMR_TEMPLATE_CONTEXT, true,
 					&tmpl, r->log_buf, r->log_size);
 	if (!err) {
 		rec->prog_id = tmpl.prog_id;

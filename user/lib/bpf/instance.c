@@ -198,7 +198,7 @@ static int instance_load(struct nmr_registry *reg, const struct nmr_provider_rec
 {
 	char stats_log[4096];
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = prov->name);
-	struct nmr_instance_config cfg = { .binding_slot = slot };
+	struct nmr_instance_config cfg = { .context_index = slot };
 	char (*created)[PATH_MAX] = calloc(NMR_MAX_SHARED_MAPS, PATH_MAX);
 	struct bpf_program *prog, *p;
 	struct bpf_object *obj = NULL;

@@ -122,7 +122,7 @@ int nmr_chain_finish(struct nmr_registry *reg, struct nmr_client_record *c)
 			continue;
 		if (!bpf_map_lookup_elem(reg->bindings_fd, &c->chain[i], &b)) {
 			bpf_map_delete_elem(reg->bindings_fd, &b.id);
-			nmr_context_slot_free(reg, b.slot);
+			nmr_context_free(reg, b.context_index);
 		}
 		unpin_binding(reg, &c->chain[i], 0);
 		reg->wait_owed = true;
@@ -149,7 +149,7 @@ int nmr_chain_undo(struct nmr_registry *reg, struct nmr_client_record *c)
 		}
 		if (b.state == NMR_BINDING_ATTACHING) {
 			bpf_map_delete_elem(reg->bindings_fd, &b.id);
-			nmr_context_slot_free(reg, b.slot);
+			nmr_context_free(reg, b.context_index);
 			unpin_binding(reg, &b.id, 0);
 		} else if (b.next_prog_id) {
 			unpin_binding(reg, &b.id, b.next_prog_id);
@@ -185,12 +185,12 @@ static int build_instance(struct nmr_registry *reg, const struct nmr_binding_rec
 	int err;
 
 	if (r) {
-		err = nmr_instance_load(reg, &r->rec, r->obj, r->size, b->slot, false, inst,
+		err = nmr_instance_load(reg, &r->rec, r->obj, r->size, b->context_index, false, inst,
 					NULL, 0);
 	} else {
 		err = nmr_object_load(reg, prov, &obj, &size);
 		if (!err)
-			err = nmr_instance_load(reg, prov, obj, size, b->slot, false, inst, NULL,
+			err = nmr_instance_load(reg, prov, obj, size, b->context_index, false, inst, NULL,
 						0);
 		free(obj);
 	}

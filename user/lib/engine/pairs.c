@@ -155,7 +155,7 @@ static int new_bound(struct nmr_registry *reg, const struct nmr_client_record *c
 	b->state = NMR_BINDING_ATTACHING;
 	err = free_column(c, chain, n, &b->column) ?: nmr_next_number(reg, &b->number);
 	if (!err)
-		err = nmr_context_slot_alloc(reg, &b->slot);
+		err = nmr_context_alloc(reg, &b->context_index);
 	return err;
 }
 
@@ -215,8 +215,8 @@ int nmr_bind_one(struct nmr_registry *reg, const struct nmr_client_record *clien
 		err = nmr_chain_commit(reg, &c, want, n + 1, NULL, 0);
 		if (!err && out)
 			pair_record(reg, &c.id, &prov->id, out);
-	} else if (b.slot) {
-		nmr_context_slot_free(reg, b.slot);
+	} else if (b.context_index) {
+		nmr_context_free(reg, b.context_index);
 	}
 	free(want);
 	free(chain);
@@ -329,7 +329,7 @@ static int settle_client(struct nmr_registry *reg, struct nmr_client_record *c,
 			/* without the new pairs, then each of them alone */
 			for (size_t i = 0; i < m; i++)
 				if (want[i].state == NMR_BINDING_ATTACHING)
-					nmr_context_slot_free(reg, want[i].slot);
+					nmr_context_free(reg, want[i].context_index);
 			m = 0;
 			for (size_t i = 0; i < n; i++)
 				if (!bpf_map_lookup_elem(reg->providers_fd, &chain[i].provider, &p))
@@ -451,7 +451,7 @@ int nmr_unbind_client(struct nmr_registry *reg, const struct nmr_client_record *
 			continue;
 		bpf_map_delete_elem(reg->bindings_fd, &b.id);
 		if (b.state != NMR_BINDING_DECLINED)
-			nmr_context_slot_free(reg, b.slot);
+			nmr_context_free(reg, b.context_index);
 		if (!nmr_binding_path(reg, &b.id, 0, NULL, path, sizeof(path)))
 			nmr_unpin_tree(path);
 		reg->wait_owed = true;

@@ -241,10 +241,10 @@ static int recount_slots(struct nmr_registry *reg)
 				       (void **)&all, &n);
 	if (err)
 		return err;
-	memset(meta.context_slots, 0, sizeof(meta.context_slots));
+	memset(meta.contexts_used, 0, sizeof(meta.contexts_used));
 	for (size_t i = 0; i < n; i++)
-		if (all[i].state != NMR_BINDING_DECLINED && all[i].slot < NMR_MAX_BINDINGS)
-			meta.context_slots[all[i].slot / 64] |= 1ULL << (all[i].slot % 64);
+		if (all[i].state != NMR_BINDING_DECLINED && all[i].context_index < NMR_MAX_BINDINGS)
+			meta.contexts_used[all[i].context_index / 64] |= 1ULL << (all[i].context_index % 64);
 	free(all);
 	return nmr_meta_put(reg, &meta);
 }

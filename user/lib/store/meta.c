@@ -97,7 +97,7 @@ int nmr_registry_generation(struct nmr_registry *reg, __u64 *gen)
 }
 
 /* Binding contexts: a bit each in the meta, the context itself in binding_contexts. */
-int nmr_context_slot_alloc(struct nmr_registry *reg, __u32 *slot)
+int nmr_context_alloc(struct nmr_registry *reg, __u32 *slot)
 {
 	struct nmr_registry_meta meta;
 	struct nmr_binding_context empty = {};
@@ -105,15 +105,15 @@ int nmr_context_slot_alloc(struct nmr_registry *reg, __u32 *slot)
 
 	if (err)
 		return err;
-	for (__u32 w = 0; w < ARRAY_SIZE(meta.context_slots); w++) {
-		__u64 free = ~meta.context_slots[w];
+	for (__u32 w = 0; w < ARRAY_SIZE(meta.contexts_used); w++) {
+		__u64 free = ~meta.contexts_used[w];
 
 		if (!w)
-			free &= ~(1ULL << NMR_TEMPLATE_SLOT);
+			free &= ~(1ULL << NMR_TEMPLATE_CONTEXT);
 		if (!free)
 			continue;
 		*slot = w * 64 + __builtin_ctzll(free);
-		meta.context_slots[w] |= 1ULL << (*slot % 64);
+		meta.contexts_used[w] |= 1ULL << (*slot % 64);
 		/* a new binding starts with an empty context */
 		if (bpf_map_update_elem(reg->binding_contexts_fd, slot, &empty, BPF_ANY))
 			return nmr_error(-errno, "allocate binding context: %s", strerror(errno));
@@ -123,12 +123,12 @@ int nmr_context_slot_alloc(struct nmr_registry *reg, __u32 *slot)
 			 NMR_MAX_BINDINGS - 1);
 }
 
-void nmr_context_slot_free(struct nmr_registry *reg, __u32 slot)
+void nmr_context_free(struct nmr_registry *reg, __u32 slot)
 {
 	struct nmr_registry_meta meta;
 
 	if (slot >= NMR_MAX_BINDINGS || nmr_meta_get(reg, &meta))
 		return;
-	meta.context_slots[slot / 64] &= ~(1ULL << (slot % 64));
+	meta.contexts_used[slot / 64] &= ~(1ULL << (slot % 64));
 	nmr_meta_put(reg, &meta);
 }

@@ -85,7 +85,7 @@ static bool check_binding(struct nmr_binding_record *b)
 
 	return ok && (b->state == NMR_BINDING_BOUND || b->state == NMR_BINDING_DECLINED ||
 		      b->state == NMR_BINDING_ATTACHING) &&
-	       b->slot < NMR_MAX_BINDINGS && b->position < NMR_MAX_CHAIN;
+	       b->context_index < NMR_MAX_BINDINGS && b->position < NMR_MAX_CHAIN;
 }
 
 int nmr_record_check(void *rec, size_t size)

@@ -38,7 +38,7 @@
 #define NMR_PIN_CLIENT_REQUIRES	"client_requires"	/* value: struct nmr_npi_requires */
 
 /* Binding slot 0 is never given to a binding: provider templates count there. */
-#define NMR_TEMPLATE_SLOT	0
+#define NMR_TEMPLATE_CONTEXT	0
 
 struct registry_bpf;
 struct nmr_replacement;
@@ -130,8 +130,8 @@ void nmr_meta_restore(struct nmr_registry *reg, const struct nmr_registry_meta *
 /* After a change: the registry's generation, and client's when not NULL, go up by one. */
 int nmr_generation_bump(struct nmr_registry *reg, const struct nmr_guid *client);
 /* Binding-context slots: a bit each in the registry meta. */
-int nmr_context_slot_alloc(struct nmr_registry *reg, __u32 *slot);
-void nmr_context_slot_free(struct nmr_registry *reg, __u32 slot);
+int nmr_context_alloc(struct nmr_registry *reg, __u32 *slot);
+void nmr_context_free(struct nmr_registry *reg, __u32 slot);
 
 /* ---- records.c ---- */
 /* Reads every value of a hash map of records into a malloc'd array. */
