@@ -111,7 +111,8 @@ int nmr_recover(struct nmr_registry *reg);
 /* Directories and instances no record names: removed, or with found each reported only. */
 typedef void (*nmr_orphan_fn)(const char *path, void *ctx);
 void nmr_orphans(struct nmr_registry *reg, nmr_orphan_fn found, void *ctx);
-/* npi/ directories and characteristics entries no record names (npi_chars.c). */
-void nmr_npi_chars_orphans(struct nmr_registry *reg, nmr_orphan_fn found, void *ctx);
+/* In npi/<id>/, characteristics entries no record names (npi_chars.c). */
+void nmr_npi_chars_orphan_entries(struct nmr_registry *reg, const char *dir, nmr_orphan_fn found,
+				  void *ctx);
 
 #endif /* NMR_ENGINE_H */

@@ -1198,36 +1198,16 @@ static void orphan_entries(struct nmr_registry *reg, const char *dir, const char
 	close(fd);
 }
 
-void nmr_npi_chars_orphans(struct nmr_registry *reg, nmr_orphan_fn found, void *ctx)
+/* In an NPI's directory (npi/<id>), the entries of modules no record names. */
+void nmr_npi_chars_orphan_entries(struct nmr_registry *reg, const char *dir, nmr_orphan_fn found,
+				  void *ctx)
 {
-	char dir[PATH_MAX], sub[PATH_MAX + 300];
-	struct nmr_npi_record npi;
-	struct dirent *de;
-	DIR *d;
-
-	if (nmr_path(reg, dir, sizeof(dir), "%s", NMR_NPIS_DIR) || !(d = opendir(dir)))
-		return;
-	while ((de = readdir(d))) {
-		struct nmr_guid id;
-
-		if (de->d_name[0] == '.' || nmr_guid_parse(de->d_name, &id))
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
-		if (bpf_map_lookup_elem(reg->npis_fd, &id, &npi)) {
-			if (found)
-				found(sub, ctx);
-			else
-				nmr_unpin_tree(sub);
-			continue;
-		}
-		orphan_entries(reg, sub, NMR_PIN_PROVIDER_CHARS, reg->providers_fd,
-			       sizeof(struct nmr_provider_record), found, ctx);
-		orphan_entries(reg, sub, NMR_PIN_CLIENT_CHARS, reg->clients_fd,
-			       sizeof(struct nmr_client_record), found, ctx);
-		orphan_entries(reg, sub, NMR_PIN_CLIENT_REQUIRES, reg->clients_fd,
-			       sizeof(struct nmr_client_record), found, ctx);
-	}
-	closedir(d);
+	orphan_entries(reg, dir, NMR_PIN_PROVIDER_CHARS, reg->providers_fd,
+		       sizeof(struct nmr_provider_record), found, ctx);
+	orphan_entries(reg, dir, NMR_PIN_CLIENT_CHARS, reg->clients_fd,
+		       sizeof(struct nmr_client_record), found, ctx);
+	orphan_entries(reg, dir, NMR_PIN_CLIENT_REQUIRES, reg->clients_fd,
+		       sizeof(struct nmr_client_record), found, ctx);
 }
 
 /* ---- the public calls ---- */

@@ -222,6 +222,8 @@ static void remove_orphans(struct nmr_registry *reg, const char *kind, int map_f
 				nmr_unpin_tree(sub);
 		} else if (!strcmp(kind, NMR_BINDINGS_DIR)) {
 			remove_stray_instances(sub, value, found, ctx);
+		} else if (!strcmp(kind, NMR_NPIS_DIR)) {
+			nmr_npi_chars_orphan_entries(reg, sub, found, ctx);
 		}
 	}
 	closedir(d);
@@ -257,7 +259,7 @@ void nmr_orphans(struct nmr_registry *reg, nmr_orphan_fn found, void *ctx)
 		       sizeof(struct nmr_provider_record), found, ctx);
 	remove_orphans(reg, NMR_BINDINGS_DIR, reg->bindings_fd, sizeof(struct nmr_binding_record),
 		       found, ctx);
-	nmr_npi_chars_orphans(reg, found, ctx);
+	remove_orphans(reg, NMR_NPIS_DIR, reg->npis_fd, sizeof(struct nmr_npi_record), found, ctx);
 }
 
 int nmr_recover(struct nmr_registry *reg)
