@@ -426,8 +426,13 @@ NMR_API int nmr_state_dump(struct nmr_registry *reg, FILE *out, const char *obje
  *
  * Peers registered by other processes (e.g. `nmr-bpf provider register`) are
  * noticed through inotify on the registry, without polling: the callbacks of
- * such attachments run on the library's watcher thread. When the process
- * ends, its modules are deregistered by a watchdog process, unless persistent.
+ * such attachments run on the library's watcher thread. A live peer of
+ * another process runs its own callback there: the client's process asks,
+ * lets go of the registry lock and waits (at most NMR_PEER_TIMEOUT_MS from the
+ * environment, 5000 by default: then "peer did not answer") for the
+ * provider's process to answer; the peer's binding context is NULL on this
+ * side. When the process ends, its modules are deregistered by a watchdog
+ * process, unless persistent.
  */
 #define NMR_STATUS_SUCCESS	0
 #define NMR_STATUS_PENDING	1		/* a detach completes later */

@@ -248,6 +248,9 @@ enum nmr_binding_state {
 	NMR_BINDING_BOUND = 1,
 	NMR_BINDING_DECLINED = 2,	/* NMR's STATUS_NOINTERFACE: kept so users can see why */
 	NMR_BINDING_ATTACHING = 3,	/* a change in flight is binding it (commit.c) */
+	/* live modules of two processes: the client's process asks the provider's */
+	NMR_BINDING_OFFERED = 4,	/* the client accepted: the provider's process to answer */
+	NMR_BINDING_ACCEPTED = 5,	/* the provider accepted: the client's process binds it */
 };
 
 /*

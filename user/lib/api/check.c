@@ -134,8 +134,8 @@ static void check_binding(struct checker *k, const struct nmr_binding_record *b)
 	nmr_guid_format(&b->id, guid);
 	for (__u32 i = 0; has_c && i < c.nchain && i < NMR_MAX_CHAIN; i++)
 		in_chain |= nmr_guid_equal(&c.chain[i], &b->id);
-	if (has_c && has_p && (b->state == NMR_BINDING_DECLINED || in_chain))
-		return;
+	if (has_c && has_p && (!nmr_binding_holds_context(b) || in_chain))
+		return;	/* declined, offered between live modules, or in the chain */
 	if (has_c && has_p && b->state == NMR_BINDING_BOUND) {
 		problem(k, k->repair && !nmr_unbind_pair(reg, &b->client, &b->provider),
 			"binding %s: bound, but not in client %s's chain", guid, c.name);
@@ -143,7 +143,7 @@ static void check_binding(struct checker *k, const struct nmr_binding_record *b)
 	}
 	if (k->repair) {
 		bpf_map_delete_elem(reg->bindings_fd, &b->id);
-		if (b->state != NMR_BINDING_DECLINED)
+		if (nmr_binding_holds_context(b))
 			nmr_context_free(reg, b->context_index);
 	}
 	problem(k, k->repair, "binding %s: its %s is not registered", guid,

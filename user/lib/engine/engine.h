@@ -84,6 +84,10 @@ int nmr_bind_one(struct nmr_registry *reg, const struct nmr_client_record *clien
 		 const struct nmr_provider_record *prov, struct nmr_binding_record *out);
 int nmr_decline_one(struct nmr_registry *reg, const struct nmr_client_record *client,
 		    const struct nmr_provider_record *prov, const char *reason);
+/* The pair's record in a state that holds no binding: declined, offered, accepted. */
+int nmr_pair_note(struct nmr_registry *reg, const struct nmr_client_record *client,
+		  const struct nmr_provider_record *prov, enum nmr_binding_state state,
+		  const char *reason);
 int nmr_unbind_pair(struct nmr_registry *reg, const struct nmr_guid *client,
 		    const struct nmr_guid *provider);
 int nmr_bind_provider(struct nmr_registry *reg, const struct nmr_provider_record *prov);

@@ -86,7 +86,7 @@ int nmr_bindings_of(struct nmr_registry *reg, const struct nmr_guid *client,
 			return nmr_error(-ENOMEM, "out of memory");
 		*out = all;
 		*count = pair_record(reg, client, provider, all) &&
-			 all->state != NMR_BINDING_ATTACHING;
+			 (all->state == NMR_BINDING_BOUND || all->state == NMR_BINDING_DECLINED);
 		return 0;
 	}
 	err = nmr_records_read(reg->bindings_fd, sizeof(*all), NMR_MAX_BINDINGS, (void **)&all,
@@ -98,8 +98,8 @@ int nmr_bindings_of(struct nmr_registry *reg, const struct nmr_guid *client,
 			continue;
 		if (provider && !nmr_guid_equal(&all[i].provider, provider))
 			continue;
-		if (all[i].state == NMR_BINDING_ATTACHING)
-			continue;
+		if (all[i].state != NMR_BINDING_BOUND && all[i].state != NMR_BINDING_DECLINED)
+			continue;	/* in flight: a commit, or two processes' live modules */
 		all[m++] = all[i];
 	}
 	if (m)	/* qsort may not be given NULL, even for no elements */
@@ -163,10 +163,18 @@ static int new_bound(struct nmr_registry *reg, const struct nmr_client_record *c
 int nmr_decline_one(struct nmr_registry *reg, const struct nmr_client_record *client,
 		    const struct nmr_provider_record *prov, const char *reason)
 {
+	return nmr_pair_note(reg, client, prov, NMR_BINDING_DECLINED, reason);
+}
+
+/* A record of the pair that holds no binding: declined, or an offer between processes. */
+int nmr_pair_note(struct nmr_registry *reg, const struct nmr_client_record *client,
+		  const struct nmr_provider_record *prov, enum nmr_binding_state state,
+		  const char *reason)
+{
 	struct nmr_binding_record b = {
 		.client = client->id,
 		.provider = prov->id,
-		.state = NMR_BINDING_DECLINED,
+		.state = state,
 	};
 	int err;
 
@@ -450,7 +458,7 @@ int nmr_unbind_client(struct nmr_registry *reg, const struct nmr_client_record *
 		if (!pair_record(reg, &client->id, &provs[i].id, &b))
 			continue;
 		bpf_map_delete_elem(reg->bindings_fd, &b.id);
-		if (b.state != NMR_BINDING_DECLINED)
+		if (nmr_binding_holds_context(&b))
 			nmr_context_free(reg, b.context_index);
 		if (!nmr_binding_path(reg, &b.id, 0, NULL, path, sizeof(path)))
 			nmr_unpin_tree(path);

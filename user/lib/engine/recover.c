@@ -181,7 +181,7 @@ static void remove_stray_instances(const char *dir, const struct nmr_binding_rec
 		if (de->d_name[0] == '.')
 			continue;
 		id = strtoul(de->d_name, &end, 10);
-		if (*end || (b->state != NMR_BINDING_DECLINED &&
+		if (*end || (nmr_binding_holds_context(b) &&
 			     (id == b->prog_id || id == b->next_prog_id)))
 			continue;
 		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
@@ -245,7 +245,7 @@ static int recount_slots(struct nmr_registry *reg)
 		return err;
 	memset(meta.contexts_used, 0, sizeof(meta.contexts_used));
 	for (size_t i = 0; i < n; i++)
-		if (all[i].state != NMR_BINDING_DECLINED && all[i].context_index < NMR_MAX_BINDINGS)
+		if (nmr_binding_holds_context(&all[i]) && all[i].context_index < NMR_MAX_BINDINGS)
 			meta.contexts_used[all[i].context_index / 64] |= 1ULL << (all[i].context_index % 64);
 	free(all);
 	return nmr_meta_put(reg, &meta);

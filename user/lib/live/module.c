@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/param.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -40,7 +41,11 @@ struct nmr_module {
 	bool deregistering;
 };
 
-enum binding_phase { ATTACHING, BOUND, DETACHING };
+/*
+ * ACCEPTED: the provider's side of a pair with a live client of another process,
+ * which accepted and waits for the client's process to bind it.
+ */
+enum binding_phase { ATTACHING, ACCEPTED, BOUND, DETACHING };
 
 struct nmr_binding {
 	struct nmr_binding *next;
@@ -137,7 +142,7 @@ static void binding_free(struct nmr_binding *b)
 
 const struct nmr_binding_record *nmr_binding_record(const struct nmr_binding *b)
 {
-	return b->phase == ATTACHING ? NULL : &b->rec;
+	return b->phase == BOUND || b->phase == DETACHING ? &b->rec : NULL;
 }
 
 void nmr_binding_decline(struct nmr_binding *b, const char *reason)
@@ -193,6 +198,127 @@ static int complete(struct nmr_binding *b)
 	return 0;
 }
 
+/* ---- live modules of two processes ---- */
+/*
+ * A live client of this process meets a live provider of another: its
+ * attach_provider() runs here, and when it asks for the provider
+ * (nmr_client_attach_provider), the pair's record says NMR_BINDING_OFFERED
+ * and the registry's doorbell rings. This process lets go of the registry
+ * lock while it waits, so that the provider's process can take it: its
+ * watcher runs attach_client() there and answers in the record, ACCEPTED or
+ * DECLINED with its reason. This process then binds the pair (one commit) or
+ * records the decline. A provider that does not answer within the peer
+ * timeout, or whose process ends, is declined with that as the reason; the
+ * provider's process, seeing the record become BOUND, DECLINED or gone,
+ * makes its side bound or detaches it. Contexts stay in their processes;
+ * what both see is the BPF: the binding's context entry and dispatch tables.
+ */
+#define PEER_TIMEOUT_MS		5000
+#define PEER_TIMEOUT_ENV	"NMR_PEER_TIMEOUT_MS"
+#define PEER_SLICE_MS		100	/* how often a wait looks whether the peer still runs */
+
+static int peer_timeout_ms(void)
+{
+	const char *s = getenv(PEER_TIMEOUT_ENV);
+	long ms = s && s[0] ? strtol(s, NULL, 10) : 0;
+
+	return ms > 0 && ms <= 600000 ? (int)ms : PEER_TIMEOUT_MS;
+}
+
+static __u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Waits, without the lock, until the provider's process answered (the record
+ * left OFFERED, or went), its process ended, or the timeout: 0 answered,
+ * -ESRCH ended, -ETIMEDOUT. Woken by the registry's doorbell, no polling of
+ * the record; a slice at most between looks at the peer's process.
+ */
+static int wait_answer(struct nmr_binding *b, const struct nmr_guid *id)
+{
+	struct nmr_registry *reg = b->reg;
+	__u64 deadline = now_ms() + peer_timeout_ms();
+	struct nmr_binding_record rec;
+	struct pollfd pfd = { .events = POLLIN };
+	char buf[1024];
+	int err = -ETIMEDOUT;
+
+	pfd.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (pfd.fd >= 0 && inotify_add_watch(pfd.fd, reg->root, IN_ATTRIB) < 0) {
+		close(pfd.fd);
+		pfd.fd = -1;
+	}
+	for (;;) {
+		__u64 now = now_ms();
+
+		if (bpf_map_lookup_elem(reg->bindings_fd, id, &rec) ||
+		    rec.state != NMR_BINDING_OFFERED) {
+			err = 0;
+			break;
+		}
+		if (!nmr_owner_live(&b->provider.owner)) {
+			err = -ESRCH;
+			break;
+		}
+		if (now >= deadline)
+			break;
+		if (pfd.fd >= 0 && poll(&pfd, 1, MIN(deadline - now, PEER_SLICE_MS)) > 0)
+			while (read(pfd.fd, buf, sizeof(buf)) > 0)
+				;
+		else if (pfd.fd < 0)
+			usleep(1000 * MIN(deadline - now, 10));
+	}
+	if (pfd.fd >= 0)
+		close(pfd.fd);
+	return err;
+}
+
+/* From nmr_client_attach_provider(): the provider lives in another process. */
+static int ask_remote_provider(struct nmr_binding *b)
+{
+	struct nmr_registry *reg = b->reg;
+	struct nmr_binding_record rec;
+	struct nmr_client_record c;
+	struct nmr_provider_record p;
+	struct nmr_lock_held held;
+	int err;
+
+	err = nmr_pair_note(reg, &b->client, &b->provider, NMR_BINDING_OFFERED, "");
+	if (err)
+		return err;
+	nmr_generation_bump(reg, NULL);	/* the doorbell: the provider's watcher wakes */
+	nmr_binding_id(&b->client.id, &b->provider.id, &rec.id);
+	nmr_lock_let_go(reg, &held);	/* the provider's process needs it to answer */
+	err = wait_answer(b, &rec.id);
+	nmr_lock_retake(reg, &held);
+	/* while the lock was let go, either side may have gone */
+	if (bpf_map_lookup_elem(reg->clients_fd, &b->client.id, &c) ||
+	    bpf_map_lookup_elem(reg->providers_fd, &b->provider.id, &p)) {
+		nmr_unbind_pair(reg, &b->client.id, &b->provider.id);
+		snprintf(b->reason, sizeof(b->reason), "%s deregistered while asked",
+			 bpf_map_lookup_elem(reg->clients_fd, &b->client.id, &c) ? "client" :
+			 "provider");
+		return -ENOENT;
+	}
+	if (!bpf_map_lookup_elem(reg->bindings_fd, &rec.id, &rec) &&
+	    rec.state == NMR_BINDING_ACCEPTED) {
+		b->provider_accepted = true;
+		return 0;
+	}
+	if (!err && rec.state == NMR_BINDING_DECLINED)
+		snprintf(b->reason, sizeof(b->reason), "%s", rec.reason);
+	else
+		snprintf(b->reason, sizeof(b->reason), "peer did not answer: provider %s %s",
+			 b->provider.name, err == -ESRCH ? "ended before it answered" :
+			 "gave no answer in time");
+	return NMR_STATUS_NOINTERFACE;
+}
+
 /* The provider's side of an attachment: its callback, or nothing to ask. */
 static int ask_provider(struct nmr_binding *b)
 {
@@ -200,6 +326,8 @@ static int ask_provider(struct nmr_binding *b)
 	void *npi_chars;
 	int status;
 
+	if (!b->pm && nmr_owner_live(&b->provider.owner) && !owned_here(&b->provider.owner))
+		return ask_remote_provider(b);
 	if (!b->pm) {
 		b->provider_accepted = true;
 		return 0;
@@ -256,6 +384,16 @@ int nmr_provider_attach_client(struct nmr_binding *b, void *provider_binding_con
 	return 0;
 }
 
+static bool pair_registered(struct nmr_registry *reg, const struct nmr_client_record *client,
+			    const struct nmr_provider_record *prov)
+{
+	struct nmr_client_record c;
+	struct nmr_provider_record p;
+
+	return !bpf_map_lookup_elem(reg->clients_fd, &client->id, &c) &&
+	       !bpf_map_lookup_elem(reg->providers_fd, &prov->id, &p);
+}
+
 /*
  * Decides and makes one attachment where a side is live here: the client is
  * asked first, as the NMR does; a declarative client by its characteristics.
@@ -306,7 +444,8 @@ static void attach_pair(struct nmr_registry *reg, const struct nmr_client_record
 	/* Declined or failed: recorded, so that users see why and it is not retried. */
 	if (b->phase == BOUND)
 		nmr_unbind_pair(reg, &client->id, &prov->id);
-	nmr_decline_one(reg, client, prov, b->reason);
+	if (pair_registered(reg, client, prov))	/* not if a side went while asked */
+		nmr_decline_one(reg, client, prov, b->reason);
 	binding_free(b);
 }
 
@@ -383,20 +522,97 @@ static void meet(struct nmr_registry *reg, const struct nmr_client_record *c,
 	if (!nmr_guid_equal(&c->npi, &p->npi) || nmr_pair_known(reg, &c->id, &p->id) ||
 	    live_binding(reg, &c->id, &p->id))
 		return;
-	if (nmr_owner_live(&c->owner) && nmr_owner_live(&p->owner) &&
-	    !(owned_here(&c->owner) && owned_here(&p->owner))) {
-		nmr_decline_one(reg, c, p, "live modules of two processes: not supported yet");
-		return;
-	}
+	/* a live client of another process asks for itself, here through answer_offers() */
 	if (!owned_here(&c->owner) && nmr_owner_live(&c->owner))
 		return;
-	if (!owned_here(&p->owner) && nmr_owner_live(&p->owner))
+	/* a live provider of another process is asked by a live client of this one */
+	if (!owned_here(&p->owner) && nmr_owner_live(&p->owner) && !owned_here(&c->owner))
 		return;
 	/* ours, but not (or no longer) a module: registering or deregistering */
 	if ((owned_here(&c->owner) && !module_of(reg, &c->id)) ||
 	    (owned_here(&p->owner) && !module_of(reg, &p->id)))
 		return;
 	attach_pair(reg, c, p);
+}
+
+/* In the provider's process: the offers its live providers are to answer, answered. */
+static void answer_offers(struct nmr_registry *reg)
+{
+	struct nmr_binding_record *all = NULL, now;
+	size_t n = 0;
+	bool rang = false;
+
+	if (nmr_records_read(reg->bindings_fd, sizeof(*all), NMR_MAX_BINDINGS, (void **)&all, &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct nmr_module *pm = module_of(reg, &all[i].provider);
+		struct nmr_binding *b;
+		int status;
+
+		if (all[i].state != NMR_BINDING_OFFERED || !pm ||
+		    live_binding(reg, &all[i].client, &all[i].provider))
+			continue;
+		b = calloc(1, sizeof(*b));
+		if (!b)
+			break;
+		if (bpf_map_lookup_elem(reg->clients_fd, &all[i].client, &b->client) ||
+		    bpf_map_lookup_elem(reg->providers_fd, &all[i].provider, &b->provider)) {
+			free(b);
+			continue;
+		}
+		b->reg = reg;
+		b->pm = pm;
+		b->phase = ATTACHING;
+		b->next = reg->live;
+		reg->live = b;
+		status = ask_provider(b);	/* attach_client(), here */
+		/* the client's process may have given up meanwhile: answer only an offer */
+		if (bpf_map_lookup_elem(reg->bindings_fd, &all[i].id, &now) ||
+		    now.state != NMR_BINDING_OFFERED) {
+			if (!status && pm->p.cleanup_binding_context)
+				pm->p.cleanup_binding_context(b->provider_ctx);
+			binding_free(b);
+			continue;
+		}
+		if (!status) {
+			b->phase = ACCEPTED;
+			nmr_pair_note(reg, &b->client, &b->provider, NMR_BINDING_ACCEPTED, "");
+		} else {
+			if (!b->reason[0])
+				snprintf(b->reason, sizeof(b->reason), "provider %s declined",
+					 b->provider.name);
+			nmr_pair_note(reg, &b->client, &b->provider, NMR_BINDING_DECLINED,
+				      b->reason);
+			binding_free(b);
+		}
+		rang = true;
+	}
+	free(all);
+	if (rang)
+		nmr_generation_bump(reg, NULL);	/* the client's process waits for this */
+}
+
+/* In the provider's process: what became of the pairs it accepted. */
+static void settle_accepted(struct nmr_registry *reg)
+{
+	struct nmr_binding_record rec;
+
+	for (struct nmr_binding *b = reg->live, *next; b; b = next) {
+		struct nmr_guid id;
+
+		next = b->next;
+		if (b->phase != ACCEPTED)
+			continue;
+		nmr_binding_id(&b->client.id, &b->provider.id, &id);
+		if (bpf_map_lookup_elem(reg->bindings_fd, &id, &rec)) {
+			detach(b, false);	/* the client's side went */
+		} else if (rec.state == NMR_BINDING_BOUND) {
+			b->rec = rec;
+			b->phase = BOUND;
+		} else if (rec.state == NMR_BINDING_DECLINED) {
+			detach(b, false);	/* accepted, but the client could not bind it */
+		}
+	}
 }
 
 static void reconcile(struct nmr_registry *reg)
@@ -415,6 +631,8 @@ static void reconcile(struct nmr_registry *reg)
 		if (b->phase == BOUND && bpf_map_lookup_elem(reg->bindings_fd, &b->rec.id, &rec))
 			detach(b, false);
 	}
+	settle_accepted(reg);
+	answer_offers(reg);
 	/* Peers the live modules have not met. */
 	if (!nmr_client_list(reg, &clients, &nc) && !nmr_provider_list(reg, &provs, &np)) {
 		for (struct nmr_module *m = reg->modules; m; m = m->next) {
@@ -661,7 +879,7 @@ int nmr_module_deregister(struct nmr_module *m)
 	m->deregistering = true;
 	for (struct nmr_binding *b = reg->live, *next; b; b = next) {
 		next = b->next;
-		if ((b->cm == m || b->pm == m) && b->phase == BOUND)
+		if ((b->cm == m || b->pm == m) && (b->phase == BOUND || b->phase == ACCEPTED))
 			detach(b, true);
 	}
 	nmr_guid_format(&m->id, guid);
@@ -745,7 +963,7 @@ static void modules_close(struct nmr_registry *reg)
 		next = b->next;
 		if (b->phase == BOUND && b->cm && b->cm->c.cleanup_binding_context)
 			b->cm->c.cleanup_binding_context(b->client_ctx);
-		if (b->phase == BOUND && b->pm && b->provider_accepted &&
+		if ((b->phase == BOUND || b->phase == ACCEPTED) && b->pm && b->provider_accepted &&
 		    b->pm->p.cleanup_binding_context)
 			b->pm->p.cleanup_binding_context(b->provider_ctx);
 		binding_free(b);

@@ -83,8 +83,7 @@ static bool check_binding(struct nmr_binding_record *b)
 {
 	bool ok = STR(b->reason);
 
-	return ok && (b->state == NMR_BINDING_BOUND || b->state == NMR_BINDING_DECLINED ||
-		      b->state == NMR_BINDING_ATTACHING) &&
+	return ok && b->state >= NMR_BINDING_BOUND && b->state <= NMR_BINDING_ACCEPTED &&
 	       b->context_index < NMR_MAX_BINDINGS && b->position < NMR_MAX_CHAIN;
 }
 

@@ -394,6 +394,30 @@ void nmr_unlock(struct nmr_registry *reg)
 	pthread_mutex_unlock(&reg->mutex);
 }
 
+/*
+ * Lets go of the lock however deep this thread holds it, for a wait on another
+ * process that needs it; nmr_lock_retake() takes it back as deep. What was read
+ * under it may have changed meanwhile: the caller reads again.
+ */
+void nmr_lock_let_go(struct nmr_registry *reg, struct nmr_lock_held *held)
+{
+	held->depth = reg->lock_depth;
+	held->exclusive = reg->lock_exclusive;
+	for (int i = 0; i < held->depth; i++)
+		nmr_unlock(reg);
+}
+
+void nmr_lock_retake(struct nmr_registry *reg, const struct nmr_lock_held *held)
+{
+	for (int i = 0; i < held->depth; i++) {
+		if (!nmr_lock(reg, held->exclusive))
+			continue;
+		/* the registry went meanwhile: held as deep all the same, by this process only */
+		pthread_mutex_lock(&reg->mutex);
+		reg->lock_depth++;
+	}
+}
+
 const struct btf *nmr_registry_btf(const struct nmr_registry *reg)
 {
 	return reg->maps ? bpf_object__btf(reg->maps->obj) : NULL;

@@ -88,6 +88,12 @@ struct nmr_registry {
 	__u64 wait_gen;			/* bindings finished; under wait_mutex */
 };
 
+/* Whether a binding record holds a binding context (bound, or being bound by a commit). */
+static inline bool nmr_binding_holds_context(const struct nmr_binding_record *b)
+{
+	return b->state == NMR_BINDING_BOUND || b->state == NMR_BINDING_ATTACHING;
+}
+
 /* ---- registry.c: the root, its maps, the lock ---- */
 int nmr_store_open(const char *root, unsigned int flags, nmr_recover_fn recover,
 		   struct nmr_registry **out);
@@ -96,6 +102,13 @@ void nmr_store_close(struct nmr_registry *reg);
 const struct btf *nmr_registry_btf(const struct nmr_registry *reg);
 int nmr_lock(struct nmr_registry *reg, bool exclusive);
 void nmr_unlock(struct nmr_registry *reg);
+/* The lock let go for a wait on another process, and taken back as deep. */
+struct nmr_lock_held {
+	int depth;
+	bool exclusive;
+};
+void nmr_lock_let_go(struct nmr_registry *reg, struct nmr_lock_held *held);
+void nmr_lock_retake(struct nmr_registry *reg, const struct nmr_lock_held *held);
 /* This process changed the registry: the observer (live modules) is told. */
 void nmr_changed(struct nmr_registry *reg);
 int nmr_path(const struct nmr_registry *reg, char *buf, size_t len, const char *fmt, ...)
