@@ -13,7 +13,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	/* errors and JSON both go to stdout with -j */
 	cli.json = true;
-	if (!freopen("/dev/null", "w", stdout))
+	if (!freopen("/dev/null", "w", stdout) || !(jw = jw_new(stdout, false)))
 		abort();
 	return 0;
 }
@@ -45,16 +45,16 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 			cli_parse_af(af, &mask);
 		if (cont)
 			nmr_verdicts_parse(NMR_HOOK_XDP, cont, &mask);
-		jw_open_object(NULL);
-		jw_string("npi", npi);
-		jw_string("name", name);
-		jw_string("root", cli.root);
-		jw_open_array("tags");
+		jw_open_object(jw, NULL);
+		jw_string(jw, "npi", npi);
+		jw_string(jw, "name", name);
+		jw_string(jw, "root", cli.root);
+		jw_open_array(jw, "tags");
 		for (int i = 0; i < 4 && tags[i]; i++)
-			jw_string(NULL, tags[i]);
-		jw_close_array();
-		jw_close_object();
-		jw_finish();
+			jw_string(jw, NULL, tags[i]);
+		jw_close_array(jw);
+		jw_close_object(jw);
+		jw_finish(jw);
 	}
 	cli.json = true;
 	cli.pretty = false;

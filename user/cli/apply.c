@@ -42,50 +42,50 @@ static void print_names(char (*names)[NMR_NAME_LEN], size_t n)
 
 static void print_plan_json(const struct nmr_plan *plan, bool applied, __u64 gen_after)
 {
-	jw_open_object(NULL);
-	jw_uint("generation", plan->generation);
-	jw_bool("applied", applied);
+	jw_open_object(jw, NULL);
+	jw_uint(jw, "generation", plan->generation);
+	jw_bool(jw, "applied", applied);
 	if (applied)
-		jw_uint("generation_after", gen_after);
-	jw_open_array("changes");
+		jw_uint(jw, "generation_after", gen_after);
+	jw_open_array(jw, "changes");
 	for (size_t i = 0; i < plan->nsteps; i++) {
 		const struct nmr_plan_step *s = &plan->steps[i];
 		char guid[NMR_GUID_STR_LEN];
 
-		jw_open_object(NULL);
-		jw_string("action", action_name(s->action));
-		jw_string("object", object_name(s->object));
-		jw_string("name", s->name);
+		jw_open_object(jw, NULL);
+		jw_string(jw, "action", action_name(s->action));
+		jw_string(jw, "object", object_name(s->object));
+		jw_string(jw, "name", s->name);
 		if (s->action != NMR_PLAN_REGISTER) {
 			nmr_guid_format(&s->id, guid);
-			jw_string("id", guid);
+			jw_string(jw, "id", guid);
 		}
 		if (s->why[0])
-			jw_string("why", s->why);
-		jw_close_object();
+			jw_string(jw, "why", s->why);
+		jw_close_object(jw);
 	}
-	jw_close_array();
-	jw_open_array("chains");
+	jw_close_array(jw);
+	jw_open_array(jw, "chains");
 	for (size_t i = 0; i < plan->nchains; i++) {
 		const struct nmr_plan_chain *c = &plan->chains[i];
 
-		jw_open_object(NULL);
-		jw_string("client", c->client);
-		jw_bool("changed", c->changed);
-		jw_bool("deregistered", c->gone);
-		jw_open_array("before");
+		jw_open_object(jw, NULL);
+		jw_string(jw, "client", c->client);
+		jw_bool(jw, "changed", c->changed);
+		jw_bool(jw, "deregistered", c->gone);
+		jw_open_array(jw, "before");
 		for (size_t j = 0; j < c->nbefore; j++)
-			jw_string(NULL, c->before[j]);
-		jw_close_array();
-		jw_open_array("after");
+			jw_string(jw, NULL, c->before[j]);
+		jw_close_array(jw);
+		jw_open_array(jw, "after");
 		for (size_t j = 0; j < c->nafter; j++)
-			jw_string(NULL, c->after[j]);
-		jw_close_array();
-		jw_close_object();
+			jw_string(jw, NULL, c->after[j]);
+		jw_close_array(jw);
+		jw_close_object(jw);
 	}
-	jw_close_array();
-	jw_close_object();
-	jw_finish();
+	jw_close_array(jw);
+	jw_close_object(jw);
+	jw_finish(jw);
 }
 
 static void print_plan(const struct nmr_plan *plan, bool dry_run)

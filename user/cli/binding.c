@@ -39,37 +39,37 @@ void print_binding_json(struct nmr_registry *reg, const struct nmr_binding_recor
 	nmr_guid_format(&b->id, guid);
 	nmr_guid_format(&b->client, cguid);
 	nmr_guid_format(&b->provider, pguid);
-	client_name_of(reg, &b->client, cname, sizeof(cname));
-	provider_name_of(reg, &b->provider, pname, sizeof(pname));
+	cli_name_of(reg, CLI_CLIENT, &b->client, cname, sizeof(cname));
+	cli_name_of(reg, CLI_PROVIDER, &b->provider, pname, sizeof(pname));
 	snprintf(name, sizeof(name), "%s:%s", cname, pname);
 	nmr_binding_counts(reg, b, &counts);
 	hook_name_of_client(reg, &b->client, &hook);
 
-	jw_open_object(NULL);
-	jw_string("id", guid);
-	jw_string("name", name);
-	jw_string("client", cname);
-	jw_string("provider", pname);
-	jw_string("client_id", cguid);
-	jw_string("provider_id", pguid);
-	jw_string("state", b->state == NMR_BINDING_BOUND ? "bound" : "declined");
+	jw_open_object(jw, NULL);
+	jw_string(jw, "id", guid);
+	jw_string(jw, "name", name);
+	jw_string(jw, "client", cname);
+	jw_string(jw, "provider", pname);
+	jw_string(jw, "client_id", cguid);
+	jw_string(jw, "provider_id", pguid);
+	jw_string(jw, "state", b->state == NMR_BINDING_BOUND ? "bound" : "declined");
 	if (b->state == NMR_BINDING_BOUND) {
-		jw_uint("position", b->position);
-		jw_uint("prog_id", b->prog_id);
-		jw_uint("context_index", b->context_index);
+		jw_uint(jw, "position", b->position);
+		jw_uint(jw, "prog_id", b->prog_id);
+		jw_uint(jw, "context_index", b->context_index);
 	} else {
-		jw_string("reason", b->reason);
+		jw_string(jw, "reason", b->reason);
 	}
-	jw_uint("packets", counts.packets);
-	jw_open_object("verdicts");
+	jw_uint(jw, "packets", counts.packets);
+	jw_open_object(jw, "verdicts");
 	for (int v = -1; v < NMR_VERDICT_SLOTS - 1; v++) {
 		const char *vn = nmr_verdict_name(hook, v);
 
 		if (vn && strcmp(vn, "pass") | (hook == NMR_HOOK_XDP))
-			jw_uint(vn, counts.verdicts[NMR_VERDICT_INDEX(v)]);
+			jw_uint(jw, vn, counts.verdicts[NMR_VERDICT_INDEX(v)]);
 	}
-	jw_close_object();
-	jw_close_object();
+	jw_close_object(jw);
+	jw_close_object(jw);
 }
 
 static void print_binding_row(struct nmr_registry *reg, const struct nmr_binding_record *b,
@@ -80,8 +80,8 @@ static void print_binding_row(struct nmr_registry *reg, const struct nmr_binding
 
 	nmr_guid_format(&b->id, guid);
 	nmr_binding_counts(reg, b, &counts);
-	client_name_of(reg, &b->client, cname, sizeof(cname));
-	provider_name_of(reg, &b->provider, pname, sizeof(pname));
+	cli_name_of(reg, CLI_CLIENT, &b->client, cname, sizeof(cname));
+	cli_name_of(reg, CLI_PROVIDER, &b->provider, pname, sizeof(pname));
 	if (header)
 		printf("%-36s  %-20s  %-20s  %-8s  %3s  %10s  %s\n", "ID", "CLIENT", "PROVIDER",
 		       "STATE", "POS", "PACKETS", "REASON");
@@ -111,7 +111,7 @@ static int do_list(int argc, char **argv)
 		err = cli_lib_err();
 	} else {
 		if (cli.json)
-			jw_open_array(NULL);
+			jw_open_array(jw, NULL);
 		for (size_t i = 0; i < n; i++) {
 			if (cli.json)
 				print_binding_json(reg, &b[i]);
@@ -119,8 +119,8 @@ static int do_list(int argc, char **argv)
 				print_binding_row(reg, &b[i], i == 0);
 		}
 		if (cli.json) {
-			jw_close_array();
-			jw_finish();
+			jw_close_array(jw);
+			jw_finish(jw);
 		}
 		free(b);
 	}
@@ -142,7 +142,7 @@ static int do_show(int argc, char **argv)
 		err = cli_lib_err();
 	} else if (cli.json) {
 		print_binding_json(reg, &b);
-		jw_finish();
+		jw_finish(jw);
 	} else {
 		char guid[NMR_GUID_STR_LEN], cname[64], pname[64];
 		enum nmr_hook hook;
@@ -151,8 +151,8 @@ static int do_show(int argc, char **argv)
 		nmr_binding_counts(reg, &b, &counts);
 		hook_name_of_client(reg, &b.client, &hook);
 		printf("id:        %s\nclient:    %s\nprovider:  %s\n", guid,
-		       client_name_of(reg, &b.client, cname, sizeof(cname)),
-		       provider_name_of(reg, &b.provider, pname, sizeof(pname)));
+		       cli_name_of(reg, CLI_CLIENT, &b.client, cname, sizeof(cname)),
+		       cli_name_of(reg, CLI_PROVIDER, &b.provider, pname, sizeof(pname)));
 		if (b.state == NMR_BINDING_BOUND) {
 			printf("state:     bound\nposition:  %u\nprog_id:   %u\ncontext:   %u\n"
 			       "column:    %u\npackets:   %llu\nverdicts: ", b.position,

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "libnmrbpf.h"
+#include "json_writer.h"
 
 #define EXIT_USAGE 2
 /* --char FIELD=VALUE options a register command takes */
@@ -54,6 +55,8 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts, const char **po
 
 /* Errors: "Error: ..." on stderr, or {"error": "..."} on stdout with -j. Returns 1. */
 int cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A warning: on stderr, never on stdout; nothing with -j. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The library's last error, as cli_err. */
 int cli_lib_err(void);
 /* A usage error: the message and the object's usage line. Returns EXIT_USAGE. */
@@ -72,18 +75,8 @@ const char *cli_af_format(__u32 mask, char *buf, size_t len);
  */
 int cli_open(bool create, struct nmr_registry **reg);
 
-/* JSON writer: one document on stdout. */
-void jw_open_object(const char *key);
-void jw_close_object(void);
-void jw_open_array(const char *key);
-void jw_close_array(void);
-void jw_string(const char *key, const char *value);
-void jw_uint(const char *key, unsigned long long value);
-void jw_int(const char *key, long long value);
-void jw_bool(const char *key, bool value);
-void jw_finish(void);
-/* The length of the valid UTF-8 sequence at s, 0 for an invalid byte (json.c). */
-size_t jw_utf8_len(const unsigned char *s);
+/* The JSON writer of -j: documents on stdout; NULL without -j. */
+extern struct json_writer *jw;
 
 /*
  * A registered object's list, show and deregister commands (object.c); an
@@ -99,6 +92,12 @@ struct cli_object {
 	void (*print)(struct nmr_registry *reg, const void *rec, bool header, bool detail);
 };
 int cli_list(const struct cli_object *o, int argc, char **argv);
+/*
+ * A register or replace command's answer: its error, or the record (-j) or its GUID;
+ * then the registry is closed. Returns the command's exit status.
+ */
+int cli_registered(struct nmr_registry *reg, int err, const struct cli_object *o,
+		   const void *rec, const struct nmr_guid *id);
 int cli_show(const struct cli_object *o, int argc, char **argv);
 int cli_deregister(const struct cli_object *o, int argc, char **argv);
 
@@ -148,12 +147,10 @@ int cmd_metrics(int argc, char **argv);
 
 /* Shared printers, so each object is described the same way everywhere. */
 void print_binding_json(struct nmr_registry *reg, const struct nmr_binding_record *b);
-const char *client_name_of(struct nmr_registry *reg, const struct nmr_guid *id, char *buf,
-			   size_t len);
-const char *provider_name_of(struct nmr_registry *reg, const struct nmr_guid *id, char *buf,
-			     size_t len);
-const char *npi_name_of(struct nmr_registry *reg, const struct nmr_guid *id, char *buf,
-			size_t len);
+enum cli_kind { CLI_NPI, CLI_PROVIDER, CLI_CLIENT };
+/* A registered object's name from its GUID, or the GUID when it is not registered. */
+const char *cli_name_of(struct nmr_registry *reg, enum cli_kind kind, const struct nmr_guid *id,
+			char *buf, size_t len);
 /* A module's values of its NPI's own characteristics struct, and a client's conditions. */
 void print_npi_chars(struct nmr_registry *reg, enum nmr_module_kind kind,
 		     const struct nmr_guid *npi, const struct nmr_guid *module);

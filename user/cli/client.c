@@ -45,17 +45,6 @@ static int help(void)
 	return 0;
 }
 
-const char *client_name_of(struct nmr_registry *reg, const struct nmr_guid *id, char *buf,
-			   size_t len)
-{
-	struct nmr_client_record c;
-	char guid[NMR_GUID_STR_LEN];
-
-	nmr_guid_format(id, guid);
-	snprintf(buf, len, "%s", nmr_client_find(reg, guid, &c) ? guid : c.name);
-	return buf;
-}
-
 static const char *mode_name(const struct nmr_client_record *c)
 {
 	if (c->hook != NMR_HOOK_XDP)
@@ -75,43 +64,43 @@ static void print_client(struct nmr_registry *reg, const struct nmr_client_recor
 	if (c->chars.require_version)
 		snprintf(req, sizeof(req), "%u", c->chars.require_version);
 	nmr_guid_format(&c->id, guid);
-	npi_name_of(reg, &c->npi, npi, sizeof(npi));
+	cli_name_of(reg, CLI_NPI, &c->npi, npi, sizeof(npi));
 	nmr_binding_list(reg, guid, NULL, &b, &nb);
 	for (size_t i = 0; i < nb; i++)
 		bound += b[i].state == NMR_BINDING_BOUND;
 
 	if (cli.json) {
-		jw_open_object(NULL);
-		jw_string("id", guid);
-		jw_string("name", c->name);
-		jw_string("npi", npi);
-		jw_uint("ifindex", c->ifindex);
-		jw_string("dev", c->dev);
-		jw_string("netns", c->netns);
-		jw_string("hook", nmr_hook_name(c->hook));
-		jw_string("mode", mode_name(c));
-		jw_uint("dispatcher_prog_id", c->dispatcher_prog_id);
-		jw_uint("chain_table_id", c->chain_table_id);
-		jw_uint("chain_prog_id", c->chain_prog_id);
-		jw_uint("link_id", c->link_id);
-		jw_uint("require_version", c->chars.require_version);
-		jw_uint("registration", c->number);
-		jw_uint("generation", c->generation);
-		jw_uint("providers", bound);
+		jw_open_object(jw, NULL);
+		jw_string(jw, "id", guid);
+		jw_string(jw, "name", c->name);
+		jw_string(jw, "npi", npi);
+		jw_uint(jw, "ifindex", c->ifindex);
+		jw_string(jw, "dev", c->dev);
+		jw_string(jw, "netns", c->netns);
+		jw_string(jw, "hook", nmr_hook_name(c->hook));
+		jw_string(jw, "mode", mode_name(c));
+		jw_uint(jw, "dispatcher_prog_id", c->dispatcher_prog_id);
+		jw_uint(jw, "chain_table_id", c->chain_table_id);
+		jw_uint(jw, "chain_prog_id", c->chain_prog_id);
+		jw_uint(jw, "link_id", c->link_id);
+		jw_uint(jw, "require_version", c->chars.require_version);
+		jw_uint(jw, "registration", c->number);
+		jw_uint(jw, "generation", c->generation);
+		jw_uint(jw, "providers", bound);
 		print_npi_chars(reg, NMR_MODULE_CLIENT, &c->npi, &c->id);
 		print_npi_requires(reg, &c->id);
 		if (detail) {
 			struct nmr_client_counts cc;
 
 			nmr_client_counts(reg, c, &cc);
-			jw_uint("no_provider", cc.no_provider);
-			jw_uint("missed", cc.missed);
-			jw_open_array("chain");
+			jw_uint(jw, "no_provider", cc.no_provider);
+			jw_uint(jw, "missed", cc.missed);
+			jw_open_array(jw, "chain");
 			for (size_t i = 0; i < nb; i++)
 				print_binding_json(reg, &b[i]);
-			jw_close_array();
+			jw_close_array(jw);
 		}
-		jw_close_object();
+		jw_close_object(jw);
 		free(b);
 		return;
 	}
@@ -163,7 +152,7 @@ static void print_client(struct nmr_registry *reg, const struct nmr_client_recor
 			continue;
 		nmr_binding_counts(reg, &b[i], &counts);
 		printf("  %2u. %-24s prog_id %-6u packets %llu\n", b[i].position,
-		       provider_name_of(reg, &b[i].provider, pname, sizeof(pname)), b[i].prog_id,
+		       cli_name_of(reg, CLI_PROVIDER, &b[i].provider, pname, sizeof(pname)), b[i].prog_id,
 		       (unsigned long long)counts.packets);
 	}
 	for (size_t i = 0; i < nb; i++) {
@@ -171,11 +160,13 @@ static void print_client(struct nmr_registry *reg, const struct nmr_client_recor
 
 		if (b[i].state == NMR_BINDING_DECLINED)
 			printf("declined:     %s: %s\n",
-			       provider_name_of(reg, &b[i].provider, pname, sizeof(pname)),
+			       cli_name_of(reg, CLI_PROVIDER, &b[i].provider, pname, sizeof(pname)),
 			       b[i].reason);
 	}
 	free(b);
 }
+
+CLI_OBJECT(client, "CLIENT", print_client)
 
 static int do_register(int argc, char **argv)
 {
@@ -196,7 +187,6 @@ static int do_register(int argc, char **argv)
 	struct nmr_client_record rec;
 	struct nmr_registry *reg;
 	struct nmr_guid guid;
-	char gs[NMR_GUID_STR_LEN];
 	int err;
 
 	err = cli_parse(argc, argv, opts, NULL, 0, 0, CLIENT_REGISTER_USAGE);
@@ -232,20 +222,8 @@ static int do_register(int argc, char **argv)
 	if ((err = cli_open(false, &reg)))
 		return err;
 	err = nmr_client_register(reg, &o, &rec);
-	if (err) {
-		err = cli_lib_err();
-	} else if (cli.json) {
-		print_client(reg, &rec, false, true);
-		jw_finish();
-	} else {
-		nmr_guid_format(&rec.id, gs);
-		printf("%s\n", gs);
-	}
-	nmr_registry_close(reg);
-	return err;
+	return cli_registered(reg, err, &client_object, &rec, &rec.id);
 }
-
-CLI_OBJECT(client, "CLIENT", print_client)
 
 static int do_help_cmd(int argc, char **argv)
 {

@@ -1,20 +1,52 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* A small JSON writer: every machine-readable output goes through it. */
+/*
+ * A JSON writer on a FILE* (bpftool's json_writer is the model): an object
+ * that keeps its own nesting, so a document is written by one writer to one
+ * stream. Every machine-readable output of the CLI goes through one.
+ */
 #include <stdio.h>
-#include "cli.h"
+#include <stdlib.h>
+#include "json_writer.h"
 
 #define MAX_DEPTH 16
 
-static int depth;
-static bool first[MAX_DEPTH] = { true };
+struct json_writer {
+	FILE *out;
+	bool pretty;
+	int depth;
+	bool first[MAX_DEPTH];
+};
 
-static void indent(void)
+struct json_writer *jw_new(FILE *out, bool pretty)
 {
-	if (!cli.pretty)
+	struct json_writer *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->out = out;
+	w->pretty = pretty;
+	w->first[0] = true;
+	return w;
+}
+
+void jw_pretty(struct json_writer *w, bool pretty)
+{
+	w->pretty = pretty;
+}
+
+void jw_destroy(struct json_writer **w)
+{
+	free(*w);
+	*w = NULL;
+}
+
+static void indent(struct json_writer *w)
+{
+	if (!w->pretty)
 		return;
-	putchar('\n');
-	for (int i = 0; i < depth; i++)
-		fputs("    ", stdout);
+	fputc('\n', w->out);
+	for (int i = 0; i < w->depth; i++)
+		fputs("    ", w->out);
 }
 
 /*
@@ -47,101 +79,104 @@ size_t jw_utf8_len(const unsigned char *s)
 	return len;
 }
 
-static void quoted(const char *s)
+static void quoted(struct json_writer *w, const char *s)
 {
-	putchar('"');
+	FILE *f = w->out;
+
+	fputc('"', f);
 	for (; *s; s++) {
 		unsigned char c = *s;
 		size_t len = jw_utf8_len((const unsigned char *)s);
 
 		if (!len) {
-			fputs("\\ufffd", stdout);	/* an invalid byte: U+FFFD replaces it */
+			fputs("\\ufffd", f);	/* an invalid byte: U+FFFD replaces it */
 			continue;
 		}
 		if (len > 1) {
-			fwrite(s, 1, len, stdout);
+			fwrite(s, 1, len, f);
 			s += len - 1;
 			continue;
 		}
 		if (c == '"' || c == '\\')
-			printf("\\%c", c);
+			fprintf(f, "\\%c", c);
 		else if (c == '\n')
-			fputs("\\n", stdout);
+			fputs("\\n", f);
 		else if (c == '\t')
-			fputs("\\t", stdout);
+			fputs("\\t", f);
 		else if (c < 0x20 || c == 0x7f)
-			printf("\\u%04x", c);
+			fprintf(f, "\\u%04x", c);
 		else
-			putchar(c);
+			fputc(c, f);
 	}
-	putchar('"');
+	fputc('"', f);
 }
 
-static void member(const char *key)
+static void member(struct json_writer *w, const char *key)
 {
-	if (!first[depth])
-		putchar(',');
-	first[depth] = false;
-	if (depth)
-		indent();
+	if (!w->first[w->depth])
+		fputc(',', w->out);
+	w->first[w->depth] = false;
+	if (w->depth)
+		indent(w);
 	if (key) {
-		quoted(key);
-		fputs(cli.pretty ? ": " : ":", stdout);
+		quoted(w, key);
+		fputs(w->pretty ? ": " : ":", w->out);
 	}
 }
 
-static void open_(const char *key, char c)
+static void open_(struct json_writer *w, const char *key, char c)
 {
-	member(key);
-	putchar(c);
-	if (depth < MAX_DEPTH - 1)
-		depth++;
-	first[depth] = true;
+	member(w, key);
+	fputc(c, w->out);
+	if (w->depth < MAX_DEPTH - 1)
+		w->depth++;
+	w->first[w->depth] = true;
 }
 
-static void close_(char c)
+static void close_(struct json_writer *w, char c)
 {
-	bool empty = first[depth];
+	bool empty = w->first[w->depth];
 
-	if (depth)
-		depth--;
+	if (w->depth)
+		w->depth--;
 	if (!empty)
-		indent();
-	putchar(c);
+		indent(w);
+	fputc(c, w->out);
 }
 
-void jw_open_object(const char *key) { open_(key, '{'); }
-void jw_close_object(void) { close_('}'); }
-void jw_open_array(const char *key) { open_(key, '['); }
-void jw_close_array(void) { close_(']'); }
+void jw_open_object(struct json_writer *w, const char *key) { open_(w, key, '{'); }
+void jw_close_object(struct json_writer *w) { close_(w, '}'); }
+void jw_open_array(struct json_writer *w, const char *key) { open_(w, key, '['); }
+void jw_close_array(struct json_writer *w) { close_(w, ']'); }
 
-void jw_string(const char *key, const char *value)
+void jw_string(struct json_writer *w, const char *key, const char *value)
 {
-	member(key);
-	quoted(value ? value : "");
+	member(w, key);
+	quoted(w, value ? value : "");
 }
 
-void jw_uint(const char *key, unsigned long long value)
+void jw_uint(struct json_writer *w, const char *key, unsigned long long value)
 {
-	member(key);
-	printf("%llu", value);
+	member(w, key);
+	fprintf(w->out, "%llu", value);
 }
 
-void jw_int(const char *key, long long value)
+void jw_int(struct json_writer *w, const char *key, long long value)
 {
-	member(key);
-	printf("%lld", value);
+	member(w, key);
+	fprintf(w->out, "%lld", value);
 }
 
-void jw_bool(const char *key, bool value)
+void jw_bool(struct json_writer *w, const char *key, bool value)
 {
-	member(key);
-	fputs(value ? "true" : "false", stdout);
+	member(w, key);
+	fputs(value ? "true" : "false", w->out);
 }
 
-void jw_finish(void)
+void jw_finish(struct json_writer *w)
 {
-	putchar('\n');
-	depth = 0;
-	first[0] = true;
+	fputc('\n', w->out);
+	fflush(w->out);
+	w->depth = 0;
+	w->first[0] = true;
 }

@@ -12,6 +12,7 @@
 #include "cli.h"
 
 struct cli_globals cli;
+struct json_writer *jw;
 
 static int do_help(int argc, char **argv);
 static int do_version(int argc, char **argv);
@@ -80,12 +81,12 @@ static int do_help(int argc, char **argv)
 static int do_version(int argc, char **argv)
 {
 	if (cli.json) {
-		jw_open_object(NULL);
-		jw_string("version", NMR_BPF_VERSION);
-		jw_uint("abi_version", NMR_ABI_VERSION);
-		jw_string("libbpf", libbpf_version_string());
-		jw_close_object();
-		jw_finish();
+		jw_open_object(jw, NULL);
+		jw_string(jw, "version", NMR_BPF_VERSION);
+		jw_uint(jw, "abi_version", NMR_ABI_VERSION);
+		jw_string(jw, "libbpf", libbpf_version_string());
+		jw_close_object(jw);
+		jw_finish(jw);
 	} else {
 		printf("nmr-bpf %s (registry layout %d, libbpf %s)\n", NMR_BPF_VERSION,
 		       NMR_ABI_VERSION, libbpf_version_string());
@@ -99,10 +100,10 @@ static void verror(const char *fmt, va_list ap)
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (cli.json) {
-		jw_open_object(NULL);
-		jw_string("error", msg);
-		jw_close_object();
-		jw_finish();
+		jw_open_object(jw, NULL);
+		jw_string(jw, "error", msg);
+		jw_close_object(jw);
+		jw_finish(jw);
 	} else {
 		fprintf(stderr, "Error: %s\n", msg);
 	}
@@ -116,6 +117,19 @@ int cli_err(const char *fmt, ...)
 	verror(fmt, ap);
 	va_end(ap);
 	return 1;
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli.json)	/* -j: stdout is one JSON document, stderr stays quiet */
+		return;
+	va_start(ap, fmt);
+	fputs("Warning: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
 }
 
 int cli_lib_err(void)
@@ -176,6 +190,7 @@ static int parse_global(int argc, char **argv, int *i)
 		cli.json = true;
 	} else if (!strcmp(a, "-p") || !strcmp(a, "--pretty")) {
 		cli.json = cli.pretty = true;
+		jw_pretty(jw, true);
 	} else if (!strcmp(a, "-d") || !strcmp(a, "--debug")) {
 		cli.debug = true;
 	} else if (!strcmp(a, "--expect-gen") || !strncmp(a, "--expect-gen=", 13)) {
@@ -351,6 +366,11 @@ int main(int argc, char **argv)
 	int i = 1;
 
 	libbpf_set_print(print_libbpf);
+	jw = jw_new(stdout, false);
+	if (!jw) {
+		fputs("Error: out of memory\n", stderr);
+		return 1;
+	}
 	for (; i < argc; i++) {
 		int g = parse_global(argc, argv, &i);
 

@@ -16,41 +16,41 @@ static void print_json(const struct nmr_event *ev)
 	char guid[NMR_GUID_STR_LEN];
 
 	nmr_guid_format(&ev->id, guid);
-	jw_open_object(NULL);
-	jw_string("event", nmr_event_name(ev->kind));
-	jw_uint("generation", ev->generation);
-	jw_string("id", guid);
+	jw_open_object(jw, NULL);
+	jw_string(jw, "event", nmr_event_name(ev->kind));
+	jw_uint(jw, "generation", ev->generation);
+	jw_string(jw, "id", guid);
 	if (ev->name)
-		jw_string("name", ev->name);
+		jw_string(jw, "name", ev->name);
 	if (ev->client)
-		jw_string("client", ev->client);
+		jw_string(jw, "client", ev->client);
 	if (ev->provider)
-		jw_string("provider", ev->provider);
+		jw_string(jw, "provider", ev->provider);
 	switch (ev->kind) {
 	case NMR_EVENT_BINDING_BOUND:
 	case NMR_EVENT_BINDING_REMOVED:
-		jw_uint("position", ev->position);
+		jw_uint(jw, "position", ev->position);
 		break;
 	case NMR_EVENT_BINDING_DECLINED:
-		jw_string("reason", ev->reason);
+		jw_string(jw, "reason", ev->reason);
 		break;
 	case NMR_EVENT_CHAIN_SWAPPED:
-		jw_uint("old_generation", ev->old_generation);
-		jw_uint("new_generation", ev->new_generation);
-		jw_open_array("chain");
+		jw_uint(jw, "old_generation", ev->old_generation);
+		jw_uint(jw, "new_generation", ev->new_generation);
+		jw_open_array(jw, "chain");
 		for (size_t i = 0; i < ev->chain_len; i++)
-			jw_string(NULL, ev->chain[i]);
-		jw_close_array();
+			jw_string(jw, NULL, ev->chain[i]);
+		jw_close_array(jw);
 		break;
 	case NMR_EVENT_OWNER_GONE:
-		jw_uint("pid", ev->pid);
-		jw_string("module", ev->module_kind == NMR_MODULE_PROVIDER ? "provider" : "client");
+		jw_uint(jw, "pid", ev->pid);
+		jw_string(jw, "module", ev->module_kind == NMR_MODULE_PROVIDER ? "provider" : "client");
 		break;
 	default:
 		break;
 	}
-	jw_close_object();
-	jw_finish();
+	jw_close_object(jw);
+	jw_finish(jw);
 }
 
 static void print_line(const struct nmr_event *ev)

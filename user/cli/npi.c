@@ -68,20 +68,20 @@ static void print_npi(struct nmr_registry *reg, const struct nmr_npi_record *npi
 	nmr_npi_chars_size(reg, guid, NMR_MODULE_PROVIDER, &pc);
 	nmr_npi_chars_size(reg, guid, NMR_MODULE_CLIENT, &cc);
 	if (cli.json) {
-		jw_open_object(NULL);
-		jw_string("id", guid);
-		jw_string("name", npi->name);
-		jw_string("hook", nmr_hook_name(npi->hook));
-		jw_uint("version", npi->version);
-		jw_open_array("slots");
+		jw_open_object(jw, NULL);
+		jw_string(jw, "id", guid);
+		jw_string(jw, "name", npi->name);
+		jw_string(jw, "hook", nmr_hook_name(npi->hook));
+		jw_uint(jw, "version", npi->version);
+		jw_open_array(jw, "slots");
 		for (__u32 i = 0; i < npi->nslots; i++)
-			jw_string(NULL, npi->slots[i]);
-		jw_close_array();
-		jw_uint("providers", np);
-		jw_uint("clients", nc);
-		jw_uint("provider_characteristics_size", pc);
-		jw_uint("client_characteristics_size", cc);
-		jw_close_object();
+			jw_string(jw, NULL, npi->slots[i]);
+		jw_close_array(jw);
+		jw_uint(jw, "providers", np);
+		jw_uint(jw, "clients", nc);
+		jw_uint(jw, "provider_characteristics_size", pc);
+		jw_uint(jw, "client_characteristics_size", cc);
+		jw_close_object(jw);
 		return;
 	}
 	if (header)
@@ -99,6 +99,8 @@ static void print_npi(struct nmr_registry *reg, const struct nmr_npi_record *npi
 		       guid);
 }
 
+CLI_OBJECT(npi, "NPI", print_npi)
+
 static int do_register(int argc, char **argv)
 {
 	const char *name = NULL, *hook = NULL, *id = NULL, *version = NULL, *slots = NULL;
@@ -112,7 +114,6 @@ static int do_register(int argc, char **argv)
 	struct nmr_npi_record rec;
 	struct nmr_registry *reg;
 	struct nmr_guid guid;
-	char gs[NMR_GUID_STR_LEN];
 	int err;
 
 	err = cli_parse(argc, argv, opts, &name, 1, 1, NPI_REGISTER_USAGE);
@@ -145,20 +146,8 @@ static int do_register(int argc, char **argv)
 	if ((err = cli_open(true, &reg)))
 		return err;
 	err = nmr_npi_register(reg, &o, &rec);
-	if (err) {
-		err = cli_lib_err();
-	} else if (cli.json) {
-		print_npi(reg, &rec, false, true);
-		jw_finish();
-	} else {
-		nmr_guid_format(&rec.id, gs);
-		printf("%s\n", gs);
-	}
-	nmr_registry_close(reg);
-	return err;
+	return cli_registered(reg, err, &npi_object, &rec, &rec.id);
 }
-
-CLI_OBJECT(npi, "NPI", print_npi)
 
 static int do_help_cmd(int argc, char **argv)
 {

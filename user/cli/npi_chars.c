@@ -8,16 +8,16 @@ static int json_field(const struct nmr_npi_field *f, void *ctx)
 {
 	switch (f->type) {
 	case NMR_NPI_FIELD_SIGNED:
-		jw_int(f->name, f->s);
+		jw_int(jw, f->name, f->s);
 		break;
 	case NMR_NPI_FIELD_UNSIGNED:
-		jw_uint(f->name, f->u);
+		jw_uint(jw, f->name, f->u);
 		break;
 	case NMR_NPI_FIELD_BOOL:
-		jw_bool(f->name, f->u);
+		jw_bool(jw, f->name, f->u);
 		break;
 	default:	/* enums by name (or number as text), floats, strings */
-		jw_string(f->name, f->text);
+		jw_string(jw, f->name, f->text);
 	}
 	return 0;
 }
@@ -42,9 +42,9 @@ void print_npi_chars(struct nmr_registry *reg, enum nmr_module_kind kind,
 	if (nmr_npi_chars_size(reg, npi_id, kind, &size) || !size)
 		return;
 	if (cli.json) {
-		jw_open_object("npi_characteristics");
+		jw_open_object(jw, "npi_characteristics");
 		nmr_npi_chars_foreach(reg, kind, id, json_field, NULL);
-		jw_close_object();
+		jw_close_object(jw);
 		return;
 	}
 	printf("npi chars:    ");
@@ -61,17 +61,17 @@ void print_npi_requires(struct nmr_registry *reg, const struct nmr_guid *client)
 	if (nmr_client_npi_requires(reg, id, &req) || !req.require[0][0])
 		return;
 	if (cli.json)
-		jw_open_array("npi_requires");
+		jw_open_array(jw, "npi_requires");
 	else
 		printf("npi requires:");
 	for (int i = 0; i < NMR_MAX_REQUIRES && req.require[i][0]; i++) {
 		if (cli.json)
-			jw_string(NULL, req.require[i]);
+			jw_string(jw, NULL, req.require[i]);
 		else
 			printf(" %s", req.require[i]);
 	}
 	if (cli.json)
-		jw_close_array();
+		jw_close_array(jw);
 	else
 		printf("\n");
 }

@@ -20,12 +20,12 @@ int cli_list(const struct cli_object *o, int argc, char **argv)
 		err = cli_lib_err();
 	} else {
 		if (cli.json)
-			jw_open_array(NULL);
+			jw_open_array(jw, NULL);
 		for (size_t i = 0; i < n; i++)
 			o->print(reg, recs + i * o->size, i == 0, false);
 		if (cli.json) {
-			jw_close_array();
-			jw_finish();
+			jw_close_array(jw);
+			jw_finish(jw);
 		}
 		free(recs);
 	}
@@ -54,7 +54,7 @@ int cli_show(const struct cli_object *o, int argc, char **argv)
 	} else {
 		o->print(reg, rec, true, true);
 		if (cli.json)
-			jw_finish();
+			jw_finish(jw);
 	}
 	nmr_registry_close(reg);
 	free(rec);
@@ -78,10 +78,51 @@ int cli_deregister(const struct cli_object *o, int argc, char **argv)
 	if (o->deregister(reg, ident)) {
 		err = cli_lib_err();
 	} else if (cli.json) {
-		jw_open_object(NULL);
-		jw_string("deregistered", ident);
-		jw_close_object();
-		jw_finish();
+		jw_open_object(jw, NULL);
+		jw_string(jw, "deregistered", ident);
+		jw_close_object(jw);
+		jw_finish(jw);
+	}
+	nmr_registry_close(reg);
+	return err;
+}
+
+/* A registered object's name from its GUID, or the GUID when it is not registered. */
+const char *cli_name_of(struct nmr_registry *reg, enum cli_kind kind, const struct nmr_guid *id,
+			char *buf, size_t len)
+{
+	union {
+		struct nmr_npi_record n;
+		struct nmr_provider_record p;
+		struct nmr_client_record c;
+	} r;
+	char guid[NMR_GUID_STR_LEN];
+	const char *name = NULL;
+
+	nmr_guid_format(id, guid);
+	if (kind == CLI_NPI && !nmr_npi_find(reg, guid, &r.n))
+		name = r.n.name;
+	else if (kind == CLI_PROVIDER && !nmr_provider_find(reg, guid, &r.p))
+		name = r.p.name;
+	else if (kind == CLI_CLIENT && !nmr_client_find(reg, guid, &r.c))
+		name = r.c.name;
+	snprintf(buf, len, "%s", name ? name : guid);
+	return buf;
+}
+
+int cli_registered(struct nmr_registry *reg, int err, const struct cli_object *o,
+		   const void *rec, const struct nmr_guid *id)
+{
+	char gs[NMR_GUID_STR_LEN];
+
+	if (err) {
+		err = cli_lib_err();
+	} else if (cli.json) {
+		o->print(reg, rec, false, true);
+		jw_finish(jw);
+	} else if (id) {
+		nmr_guid_format(id, gs);
+		printf("%s\n", gs);
 	}
 	nmr_registry_close(reg);
 	return err;

@@ -45,28 +45,6 @@ static int help(void)
 	return 0;
 }
 
-const char *provider_name_of(struct nmr_registry *reg, const struct nmr_guid *id, char *buf,
-			     size_t len)
-{
-	struct nmr_provider_record p;
-	char guid[NMR_GUID_STR_LEN];
-
-	nmr_guid_format(id, guid);
-	snprintf(buf, len, "%s", nmr_provider_find(reg, guid, &p) ? guid : p.name);
-	return buf;
-}
-
-const char *npi_name_of(struct nmr_registry *reg, const struct nmr_guid *id, char *buf,
-			size_t len)
-{
-	struct nmr_npi_record n;
-	char guid[NMR_GUID_STR_LEN];
-
-	nmr_guid_format(id, guid);
-	snprintf(buf, len, "%s", nmr_npi_find(reg, guid, &n) ? guid : n.name);
-	return buf;
-}
-
 static enum nmr_hook hook_of(struct nmr_registry *reg, const struct nmr_guid *npi)
 {
 	struct nmr_npi_record n;
@@ -84,7 +62,7 @@ static void print_provider(struct nmr_registry *reg, const struct nmr_provider_r
 	size_t nb = 0, bound = 0;
 
 	nmr_guid_format(&p->id, guid);
-	npi_name_of(reg, &p->npi, npi, sizeof(npi));
+	cli_name_of(reg, CLI_NPI, &p->npi, npi, sizeof(npi));
 	nmr_verdicts_format(hook_of(reg, &p->npi), p->continue_on, cont, sizeof(cont));
 	nmr_binding_list(reg, NULL, guid, &b, &nb);
 	for (size_t i = 0; i < nb; i++)
@@ -92,41 +70,41 @@ static void print_provider(struct nmr_registry *reg, const struct nmr_provider_r
 	snprintf(ver, sizeof(ver), "%u-%u", p->chars.version_min, p->chars.version_max);
 
 	if (cli.json) {
-		jw_open_object(NULL);
-		jw_string("id", guid);
-		jw_string("name", p->name);
-		jw_string("npi", npi);
-		jw_string("prog", p->prog_name);
-		jw_uint("priority", p->priority);
-		jw_uint("version_min", p->chars.version_min);
-		jw_uint("version_max", p->chars.version_max);
-		jw_uint("prog_id", p->prog_id);
-		jw_open_array("continue_on");
+		jw_open_object(jw, NULL);
+		jw_string(jw, "id", guid);
+		jw_string(jw, "name", p->name);
+		jw_string(jw, "npi", npi);
+		jw_string(jw, "prog", p->prog_name);
+		jw_uint(jw, "priority", p->priority);
+		jw_uint(jw, "version_min", p->chars.version_min);
+		jw_uint(jw, "version_max", p->chars.version_max);
+		jw_uint(jw, "prog_id", p->prog_id);
+		jw_open_array(jw, "continue_on");
 		for (char *s = cont, *save = NULL, *t; (t = strtok_r(s, ",", &save)); s = NULL)
-			jw_string(NULL, t);
-		jw_close_array();
-		jw_bool("sdk", p->flags & NMR_PROVIDER_F_SDK);
-		jw_bool("xdp_frags", p->flags & NMR_PROVIDER_F_FRAGS);
-		jw_string("af", cli_af_format(p->chars.af_mask, af, sizeof(af)));
-		jw_open_array("tags");
+			jw_string(jw, NULL, t);
+		jw_close_array(jw);
+		jw_bool(jw, "sdk", p->flags & NMR_PROVIDER_F_SDK);
+		jw_bool(jw, "xdp_frags", p->flags & NMR_PROVIDER_F_FRAGS);
+		jw_string(jw, "af", cli_af_format(p->chars.af_mask, af, sizeof(af)));
+		jw_open_array(jw, "tags");
 		for (int i = 0; i < NMR_MAX_TAGS; i++)
 			if (p->chars.tags[i][0])
-				jw_string(NULL, p->chars.tags[i]);
-		jw_close_array();
-		jw_open_array("slot_programs");
+				jw_string(jw, NULL, p->chars.tags[i]);
+		jw_close_array(jw);
+		jw_open_array(jw, "slot_programs");
 		for (int i = 0; i < NMR_MAX_SLOTS && p->slot_progs[i][0]; i++)
-			jw_string(NULL, p->slot_progs[i]);
-		jw_close_array();
-		jw_uint("registration", p->number);
-		jw_uint("bindings", bound);
+			jw_string(jw, NULL, p->slot_progs[i]);
+		jw_close_array(jw);
+		jw_uint(jw, "registration", p->number);
+		jw_uint(jw, "bindings", bound);
 		print_npi_chars(reg, NMR_MODULE_PROVIDER, &p->npi, &p->id);
 		if (detail) {
-			jw_open_array("binding_list");
+			jw_open_array(jw, "binding_list");
 			for (size_t i = 0; i < nb; i++)
 				print_binding_json(reg, &b[i]);
-			jw_close_array();
+			jw_close_array(jw);
 		}
-		jw_close_object();
+		jw_close_object(jw);
 		free(b);
 		return;
 	}
@@ -162,7 +140,7 @@ static void print_provider(struct nmr_registry *reg, const struct nmr_provider_r
 	for (size_t i = 0; i < nb; i++) {
 		char cname[64];
 
-		client_name_of(reg, &b[i].client, cname, sizeof(cname));
+		cli_name_of(reg, CLI_CLIENT, &b[i].client, cname, sizeof(cname));
 		if (b[i].state == NMR_BINDING_BOUND)
 			printf("  %-24s position %u\n", cname, b[i].position);
 		else
@@ -213,6 +191,8 @@ static void print_verifier_log(const char *log)
 	fprintf(stderr, "verifier log (last lines; -d for all of it):\n%s\n", start);
 }
 
+CLI_OBJECT(provider, "PROVIDER", print_provider)
+
 static int do_register(int argc, char **argv)
 {
 	const char *object = NULL, *npi = NULL, *prog = NULL, *name = NULL, *id = NULL;
@@ -231,7 +211,6 @@ static int do_register(int argc, char **argv)
 	struct nmr_npi_record npi_rec;
 	struct nmr_registry *reg;
 	struct nmr_guid guid;
-	char gs[NMR_GUID_STR_LEN];
 	int err;
 
 	err = cli_parse(argc, argv, opts, &object, 1, 1, PROVIDER_REGISTER_USAGE);
@@ -299,16 +278,11 @@ static int do_register(int argc, char **argv)
 		o.continue_on_set = true;
 	}
 	err = nmr_provider_register(reg, &o, &rec);
-	if (err) {
-		err = cli_lib_err();
-		print_verifier_log(o.log_buf);
-	} else if (cli.json) {
-		print_provider(reg, &rec, false, true);
-		jw_finish();
-	} else {
-		nmr_guid_format(&rec.id, gs);
-		printf("%s\n", gs);
-	}
+	err = cli_registered(reg, err, &provider_object, &rec, &rec.id);
+	if (err)
+		print_verifier_log(o.log_buf);	/* after the error */
+	free(o.log_buf);
+	return err;
 out:
 	nmr_registry_close(reg);
 	free(o.log_buf);
@@ -338,21 +312,13 @@ static int do_replace(int argc, char **argv)
 		free(r.log_buf);
 		return err;
 	}
-	if (nmr_provider_replace(reg, &r, 1)) {
-		err = cli_lib_err();
+	err = nmr_provider_replace(reg, &r, 1) ?: nmr_provider_find(reg, r.provider, &rec);
+	err = cli_registered(reg, err, &provider_object, &rec, NULL);	/* replace: no GUID */
+	if (err)
 		print_verifier_log(r.log_buf);
-	} else if (nmr_provider_find(reg, r.provider, &rec)) {
-		err = cli_lib_err();
-	} else if (cli.json) {
-		print_provider(reg, &rec, false, true);
-		jw_finish();
-	}
-	nmr_registry_close(reg);
 	free(r.log_buf);
 	return err;
 }
-
-CLI_OBJECT(provider, "PROVIDER", print_provider)
 
 static int do_help_cmd(int argc, char **argv)
 {

@@ -42,16 +42,16 @@ static int do_show(int argc, char **argv)
 	    nmr_binding_list(reg, NULL, NULL, &binds, &nb) || nmr_registry_generation(reg, &gen)) {
 		err = cli_lib_err();
 	} else if (cli.json) {
-		jw_open_object(NULL);
-		jw_string("root", nmr_registry_root(reg));
-		jw_uint("abi_version", NMR_ABI_VERSION);
-		jw_uint("npis", nn);
-		jw_uint("providers", np);
-		jw_uint("clients", nc);
-		jw_uint("bindings", nb);
-		jw_uint("generation", gen);
-		jw_close_object();
-		jw_finish();
+		jw_open_object(jw, NULL);
+		jw_string(jw, "root", nmr_registry_root(reg));
+		jw_uint(jw, "abi_version", NMR_ABI_VERSION);
+		jw_uint(jw, "npis", nn);
+		jw_uint(jw, "providers", np);
+		jw_uint(jw, "clients", nc);
+		jw_uint(jw, "bindings", nb);
+		jw_uint(jw, "generation", gen);
+		jw_close_object(jw);
+		jw_finish(jw);
 	} else {
 		printf("root:       %s\nnpis:       %zu\nproviders:  %zu\nclients:    %zu\n"
 		       "bindings:   %zu\ngeneration: %llu\n", nmr_registry_root(reg), nn, np, nc, nb,
@@ -82,7 +82,7 @@ static int do_destroy(int argc, char **argv)
 		snprintf(why, sizeof(why), "%s", nmr_last_error());
 		if (nmr_registry_purge(cli.root))
 			return cli_lib_err();
-		fprintf(stderr, "Warning: %s; removed its pins instead\n", why);
+		cli_warn("%s; removed its pins instead", why);
 		return 0;
 	}
 	if (cli.expect_gen_set && (nmr_registry_lock(reg) ||
@@ -94,10 +94,10 @@ static int do_destroy(int argc, char **argv)
 	if (nmr_registry_destroy(reg))
 		err = cli_lib_err();
 	else if (cli.json) {
-		jw_open_object(NULL);
-		jw_string("destroyed", nmr_registry_root(reg));
-		jw_close_object();
-		jw_finish();
+		jw_open_object(jw, NULL);
+		jw_string(jw, "destroyed", nmr_registry_root(reg));
+		jw_close_object(jw);
+		jw_finish(jw);
 	}
 	nmr_registry_close(reg);
 	return err;
@@ -106,10 +106,10 @@ static int do_destroy(int argc, char **argv)
 static void report_problem(const char *problem, bool repaired, void *ctx)
 {
 	if (cli.json) {
-		jw_open_object(NULL);
-		jw_string("problem", problem);
-		jw_bool("repaired", repaired);
-		jw_close_object();
+		jw_open_object(jw, NULL);
+		jw_string(jw, "problem", problem);
+		jw_bool(jw, "repaired", repaired);
+		jw_close_object(jw);
 	} else {
 		printf("%s%s\n", problem, repaired ? " (repaired)" : "");
 	}
@@ -126,12 +126,12 @@ static int do_check(int argc, char **argv)
 	if (err || (err = cli_open(false, &reg)))
 		return err;
 	if (cli.json)
-		jw_open_array(NULL);
+		jw_open_array(jw, NULL);
 	found = nmr_registry_check(reg, repair, report_problem, NULL);
 	if (cli.json) {
-		jw_close_array();
+		jw_close_array(jw);
 		if (found >= 0)
-			jw_finish();
+			jw_finish(jw);
 	}
 	if (found < 0)
 		err = cli_lib_err();
