@@ -20,12 +20,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-	const char *npi = NULL, *name = NULL, *prio = NULL, *af = NULL, *cont = NULL;
-	const char *tags[4] = {}, *pos[2] = {};
-	bool flag = false;
-	const struct cli_opt opts[] = {
-		OPT("npi", &npi), OPT("name", &name), OPT("priority", &prio), OPT("af", &af),
-		OPT("continue-on", &cont), OPT_LIST("tag", tags, 4), FLAG("force", &flag), OPT_END,
+	static const char *npi, *name, *prio, *af, *cont, *mode, *tags[4], *pos[2];
+	static bool flag;
+	static const struct cli_opt opts[] = {
+		REQUIRED("npi", &npi, "NPI", "x"), OPT("name", &name, "NAME", "x"),
+		OPT("priority", &prio, "N", "x"), OPT("af", &af, "AF", "x"),
+		OPT("continue-on", &cont, "V", "x"), CHOICE("mode", &mode, cli_modes, false, "x"),
+		OPT_LIST("tag", tags, 4, "TAG", "x"), FLAG("force", &flag, "x"), OPT_END,
+	};
+	static const struct cli_spec spec = {
+		.command = "nmr-bpf fuzz", .positional = "A [B]", .opts = opts,
 	};
 	char *buf = malloc(size + 1), *argv[64];
 	int argc = 0;
@@ -38,7 +42,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	for (char *p = buf; p < buf + size && argc < 64; p += strlen(p) + 1)
 		argv[argc++] = p;
 	cli.root = NULL;
-	if (!cli_parse(argc, argv, opts, pos, 2, 0, "fuzz")) {
+	npi = name = prio = af = cont = mode = NULL;
+	memset(tags, 0, sizeof(tags));
+	memset(pos, 0, sizeof(pos));
+	flag = false;
+	if (!cli_parse(argc, argv, &spec, pos, 2, 0)) {
 		if (prio)
 			cli_parse_range("--priority", prio, 1, 1000, &v);
 		if (af)

@@ -9,8 +9,32 @@
 #include <unistd.h>
 #include "cli.h"
 
-#define APPLY_USAGE "nmr-bpf apply -f FILE|- [--dry-run] [--prune] [--expect-gen N]"
-#define DUMP_USAGE "nmr-bpf dump [-o FILE] [--objects DIR]"
+static struct {
+	const char *file;
+	bool dry_run, prune;
+} apply_args;
+static const struct cli_opt apply_opts[] = {
+	REQUIRED("file", &apply_args.file, "FILE|-", "the state: YAML or JSON (- for stdin; -f)"),
+	FLAG("dry-run", &apply_args.dry_run, "print the plan (with -j as JSON), change nothing"),
+	FLAG("prune", &apply_args.prune, "also deregister what the file does not name"),
+	OPT_END,
+};
+static const struct cli_spec apply_spec = {
+	.command = "nmr-bpf apply", .opts = apply_opts, .tail = "[--expect-gen N]",
+};
+
+static struct {
+	const char *out, *objects;
+} dump_args;
+static const struct cli_opt dump_opts[] = {
+	OPT("output", &dump_args.out, "FILE", "write FILE (atomically) instead of stdout (-o)"),
+	OPT("objects", &dump_args.objects, "DIR",
+	    "copy each provider's object to DIR/<name>.bpf.o and name it there"),
+	OPT_END,
+};
+static const struct cli_spec dump_spec = {
+	.command = "nmr-bpf dump", .opts = dump_opts,
+};
 
 static const char *action_name(enum nmr_plan_action a)
 {
@@ -126,11 +150,8 @@ static void print_plan(const struct nmr_plan *plan, bool dry_run)
 
 static int do_apply(int argc, char **argv)
 {
-	const char *file = NULL;
-	bool dry_run = false, prune = false;
-	const struct cli_opt opts[] = {
-		OPT("file", &file), FLAG("dry-run", &dry_run), FLAG("prune", &prune), OPT_END,
-	};
+	const char *file;
+	bool dry_run, prune;
 	struct nmr_state *st = NULL;
 	struct nmr_plan *plan = NULL;
 	struct nmr_registry *reg;
@@ -141,11 +162,10 @@ static int do_apply(int argc, char **argv)
 	for (int i = 0; i < argc; i++)
 		if (!strcmp(argv[i], "-f"))
 			argv[i] = "--file";
-	err = cli_parse(argc, argv, opts, NULL, 0, 0, APPLY_USAGE);
+	err = cli_parse(argc, argv, &apply_spec, NULL, 0, 0);
 	if (err)
 		return err;
-	if (!file)
-		return cli_usage_err(APPLY_USAGE, "apply: -f FILE is required (- for stdin)");
+	file = apply_args.file, dry_run = apply_args.dry_run, prune = apply_args.prune;
 	/* A file that cannot be read or parsed is refused before the registry is opened. */
 	if (nmr_state_read(file, &st))
 		return cli_lib_err();
@@ -182,8 +202,7 @@ out:
 
 static int do_dump(int argc, char **argv)
 {
-	const char *out = NULL, *objects = NULL;
-	const struct cli_opt opts[] = { OPT("output", &out), OPT("objects", &objects), OPT_END };
+	const char *out, *objects;
 	struct nmr_registry *reg;
 	char tmp[4096];
 	FILE *f = stdout;
@@ -192,9 +211,10 @@ static int do_dump(int argc, char **argv)
 	for (int i = 0; i < argc; i++)
 		if (!strcmp(argv[i], "-o"))
 			argv[i] = "--output";
-	err = cli_parse(argc, argv, opts, NULL, 0, 0, DUMP_USAGE);
+	err = cli_parse(argc, argv, &dump_spec, NULL, 0, 0);
 	if (err || (err = cli_open(false, &reg)))
 		return err;
+	out = dump_args.out, objects = dump_args.objects;
 	if (out) {
 		/* a complete file or none: written beside it, then renamed over it */
 		snprintf(tmp, sizeof(tmp), "%s.tmp", out);
@@ -221,15 +241,15 @@ int cmd_apply(int argc, char **argv)
 {
 	if (argc && (!strcmp(argv[0], "help") || !strcmp(argv[0], "-h") ||
 		     !strcmp(argv[0], "--help"))) {
-		printf("Usage: " APPLY_USAGE "\n"
+		printf("Usage: %s\n"
 		       "Makes the registry hold what FILE (YAML or JSON; - for stdin) describes.\n"
 		       "Objects are matched by name: new ones are registered, a provider whose\n"
 		       "object changed is replaced in place (every client's chain swaps once),\n"
 		       "one whose other properties changed is rebound (deregistered, registered\n"
 		       "again), as is a changed client. Applying the same file twice changes\n"
-		       "nothing. A file with any error is refused before anything changes.\n"
-		       "  --dry-run  print the plan (with -j as JSON) and change nothing\n"
-		       "  --prune    also deregister what the file does not name\n");
+		       "nothing. A file with any error is refused before anything changes.\n",
+		       cli_usage(&apply_spec));
+		cli_help_opts(stdout, &apply_spec);
 		return 0;
 	}
 	return do_apply(argc, argv);
@@ -239,13 +259,11 @@ int cmd_dump(int argc, char **argv)
 {
 	if (argc && (!strcmp(argv[0], "help") || !strcmp(argv[0], "-h") ||
 		     !strcmp(argv[0], "--help"))) {
-		printf("Usage: " DUMP_USAGE "\n"
+		printf("Usage: %s\n"
 		       "Writes the registry's NPIs, providers and clients as a file that\n"
-		       "'nmr-bpf apply -f' reproduces (live modules' are left out).\n"
-		       "  -o FILE        write FILE (atomically) instead of standard output\n"
-		       "  --objects DIR  copy each provider's object to DIR/<name>.bpf.o and\n"
-		       "                 name it there (needed for providers not registered\n"
-		       "                 by apply)\n");
+		       "'nmr-bpf apply -f' reproduces (live modules' are left out).\n",
+		       cli_usage(&dump_spec));
+		cli_help_opts(stdout, &dump_spec);
 		return 0;
 	}
 	return do_dump(argc, argv);

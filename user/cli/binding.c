@@ -4,17 +4,32 @@
 #include <string.h>
 #include "cli.h"
 
-#define BINDING_LIST_USAGE "nmr-bpf binding list [--client CLIENT] [--provider PROVIDER]"
+static struct {
+	const char *client, *provider;
+} list_args;
+static const struct cli_opt list_opts[] = {
+	OPT("client", &list_args.client, "CLIENT", "only this client's bindings"),
+	OPT("provider", &list_args.provider, "PROVIDER", "only this provider's bindings"),
+	OPT_END,
+};
+static const struct cli_spec list_spec = {
+	.command = "nmr-bpf binding list", .opts = list_opts,
+};
+static const struct cli_spec show_spec = {
+	.command = "nmr-bpf binding show", .positional = "BINDING",
+};
 
 static int help(void)
 {
-	printf("Usage: " BINDING_LIST_USAGE "\n"
-	       "       nmr-bpf binding show BINDING\n"
+	printf("Usage: %s\n", cli_usage(&list_spec));
+	printf("       %s\n"
 	       "\n"
 	       "A binding is one provider attached to one client: a program instance whose\n"
 	       "code is linked into the client's chain at a position, with its own binding\n"
 	       "context and per-CPU counters (packets, verdicts). A provider that a client\n"
-	       "declined is listed too, with the reason. BINDING is a GUID or CLIENT:PROVIDER.\n");
+	       "declined is listed too, with the reason. BINDING is a GUID or CLIENT:PROVIDER.\n",
+	       cli_usage(&show_spec));
+	cli_help_opts(stdout, &list_spec);
 	return 0;
 }
 
@@ -96,17 +111,15 @@ static void print_binding_row(struct nmr_registry *reg, const struct nmr_binding
 
 static int do_list(int argc, char **argv)
 {
-	const char *client = NULL, *provider = NULL;
-	const struct cli_opt opts[] = {
-		OPT("client", &client), OPT("provider", &provider), OPT_END,
-	};
+	const char *client, *provider;
 	struct nmr_binding_record *b;
 	struct nmr_registry *reg;
 	size_t n;
-	int err = cli_parse(argc, argv, opts, NULL, 0, 0, BINDING_LIST_USAGE);
+	int err = cli_parse(argc, argv, &list_spec, NULL, 0, 0);
 
 	if (err || (err = cli_open(false, &reg)))
 		return err;
+	client = list_args.client, provider = list_args.provider;
 	if (nmr_binding_list(reg, client, provider, &b, &n)) {
 		err = cli_lib_err();
 	} else {
@@ -134,7 +147,7 @@ static int do_show(int argc, char **argv)
 	struct nmr_binding_record b;
 	struct nmr_binding_counts counts;
 	struct nmr_registry *reg;
-	int err = cli_parse(argc, argv, NULL, &ident, 1, 1, "nmr-bpf binding show BINDING");
+	int err = cli_parse(argc, argv, &show_spec, &ident, 1, 1);
 
 	if (err || (err = cli_open(false, &reg)))
 		return err;

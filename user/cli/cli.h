@@ -34,24 +34,60 @@ int cli_dispatch(const char *object, const struct cli_cmd *cmds, int argc, char 
 		 int (*help)(void));
 
 /*
- * Declarative options (xdp-tools' DEFINE_OPTION, simplified): "--name VALUE",
- * "--name=VALUE" or a flag. Global options (-j, -p, -d, --root) are accepted
- * anywhere. Positional arguments are collected in order.
+ * A command's arguments as a typed table (xdp-tools' params are the model): the
+ * same table parses the command line and writes the command's usage line and
+ * its --help, so the two cannot drift. An option is "--name VALUE",
+ * "--name=VALUE" or a flag; a repeatable one fills a list; choices, when
+ * given, are the only values it takes (checked, and shown in the usage);
+ * required options are refused when missing. Global options (-j, -p, -d,
+ * --root, --expect-gen) are accepted anywhere. Values are kept in the
+ * command's own (static) argument struct, so that help reads the table
+ * without running the command.
  */
 struct cli_opt {
 	const char *name;
-	const char **value;		/* for an option with a value */
-	bool *flag;			/* for a flag */
+	const char **value;		/* an option with a value */
+	bool *flag;			/* a flag */
 	const char **list;		/* repeatable: up to list_max values */
 	int list_max;
+	const char *arg;		/* what its value is, in the usage: "GUID", "N" */
+	const char *const *choices;	/* NULL-terminated: the only values it takes */
+	bool required;
+	const char *help;		/* one line for --help */
 };
-#define OPT(n, v)		{ .name = (n), .value = (v) }
-#define FLAG(n, f)		{ .name = (n), .flag = (f) }
-#define OPT_LIST(n, l, max)	{ .name = (n), .list = (l), .list_max = (max) }
+#define OPT(n, v, a, h)		{ .name = (n), .value = (v), .arg = (a), .help = (h) }
+#define REQUIRED(n, v, a, h)	{ .name = (n), .value = (v), .arg = (a), .help = (h), .required = true }
+#define CHOICE(n, v, c, req, h)	{ .name = (n), .value = (v), .choices = (c), .required = (req), \
+				  .help = (h) }
+#define FLAG(n, f, h)		{ .name = (n), .flag = (f), .help = (h) }
+#define OPT_LIST(n, l, max, a, h) { .name = (n), .list = (l), .list_max = (max), .arg = (a), \
+				    .help = (h) }
 #define OPT_END			{ .name = NULL }
 
-int cli_parse(int argc, char **argv, const struct cli_opt *opts, const char **pos, int npos,
-	      int min_pos, const char *usage);
+/* The names of hooks (--hook) and of XDP modes (--mode). */
+extern const char *const cli_hooks[];
+extern const char *const cli_modes[];
+
+/* One command: "nmr-bpf npi register", its positional arguments ("NAME"), its options. */
+struct cli_spec {
+	const char *command;
+	const char *positional;		/* as the usage shows them; NULL: none */
+	const struct cli_opt *opts;	/* NULL: none */
+	const char *tail;		/* a note for the usage line: "| --listen ..." */
+};
+/* The command's usage line, wrapped; valid until the next call. */
+const char *cli_usage(const struct cli_spec *spec);
+/* "Usage: ..." and one line per option. */
+void cli_help(FILE *f, const struct cli_spec *spec);
+/* Only the options, under "Options of OBJECT COMMAND:" (for an object's help). */
+void cli_help_opts(FILE *f, const struct cli_spec *spec);
+/*
+ * Parses argv by spec: positional arguments into pos (npos at most, min_pos at least).
+ * Returns 0, a usage error (EXIT_USAGE), or CLI_HELP_SHOWN after --help.
+ */
+#define CLI_HELP_SHOWN (-1)
+int cli_parse(int argc, char **argv, const struct cli_spec *spec, const char **pos, int npos,
+	      int min_pos);
 
 /* Errors: "Error: ..." on stderr, or {"error": "..."} on stdout with -j. Returns 1. */
 int cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

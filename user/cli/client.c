@@ -5,43 +5,59 @@
 #include <string.h>
 #include "cli.h"
 
-#define CLIENT_REGISTER_USAGE							\
-	"nmr-bpf client register --npi NPI --dev IFNAME [--netns NAME] [--mode native|skb]\n" \
-	"        [--name NAME] [--id GUID] [--require-version N] [--af inet,inet6]\n"	\
-	"        [--require-tag TAG]... [--max-providers N] [--exclusive] [--xdp-frags]\n" \
-	"        [--tc-netlink] [--force] [--char FIELD=VALUE]...\n"				\
-	"        [--require FIELD=VALUE | --require FIELD=LO..HI]..."
+static struct {
+	const char *npi, *dev, *netns, *mode, *name, *id, *req, *af, *maxp;
+	bool exclusive, frags, tc_netlink, force;
+	const char *require_tags[NMR_MAX_TAGS];
+	const char *chars[CLI_MAX_CHARS + 1], *requires[NMR_MAX_REQUIRES + 1];
+} reg_args;
+static const struct cli_opt register_opts[] = {
+	REQUIRED("npi", &reg_args.npi, "NPI", "the NPI it is a client of"),
+	REQUIRED("dev", &reg_args.dev, "IFNAME", "the device whose hook it is"),
+	OPT("netns", &reg_args.netns, "NAME", "the device is in /run/netns/NAME"),
+	CHOICE("mode", &reg_args.mode, cli_modes, false, "XDP mode (default native)"),
+	OPT("name", &reg_args.name, "NAME", "its name (default: from NPI and device)"),
+	OPT("id", &reg_args.id, "GUID", "its GUID (default: a new one)"),
+	OPT("require-version", &reg_args.req, "N",
+	    "bind only providers that implement NPI version N"),
+	OPT("af", &reg_args.af, "inet,inet6", "bind only providers of these address families"),
+	OPT_LIST("require-tag", reg_args.require_tags, NMR_MAX_TAGS, "TAG",
+		 "bind only providers with this tag"),
+	OPT("max-providers", &reg_args.maxp, "N", "at most N providers in its chain"),
+	FLAG("exclusive", &reg_args.exclusive, "one provider at most"),
+	FLAG("xdp-frags", &reg_args.frags, "a chain for providers built as SEC(\"xdp.frags\")"),
+	FLAG("tc-netlink", &reg_args.tc_netlink,
+	     "TC through clsact + cls_bpf (netlink) instead of TCX"),
+	FLAG("force", &reg_args.force, "replace an XDP program nmr-bpf did not attach"),
+	OPT_LIST("char", reg_args.chars, CLI_MAX_CHARS, "FIELD=VALUE",
+		 "a field of the NPI's struct client_characteristics (a number, an enum's "
+		 "name, true/false, a string; nested: a.b, a[1])"),
+	OPT_LIST("require", reg_args.requires, NMR_MAX_REQUIRES, "FIELD=VALUE|FIELD=LO..HI",
+		 "bind only providers whose struct provider_characteristics has FIELD equal "
+		 "to VALUE, or from LO to HI"),
+	OPT_END,
+};
+static const struct cli_spec register_spec = {
+	.command = "nmr-bpf client register", .opts = register_opts,
+};
+#define CLIENT_REGISTER_USAGE cli_usage(&register_spec)
 
 static int help(void)
 {
-	printf("Usage: " CLIENT_REGISTER_USAGE "\n"
+	printf("Usage: %s\n"
 	       "       nmr-bpf client list\n"
 	       "       nmr-bpf client show CLIENT\n"
 	       "       nmr-bpf client deregister CLIENT\n"
 	       "\n"
-	       "register attaches the client's chain program to the device's hook (the NPI's:\n"
-	       "xdp, tc-ingress or tc-egress) with a pinned BPF link, then binds every provider\n"
-	       "of the NPI that meets its requirements, in priority order: their code is linked\n"
-	       "into the chain, which replaces itself on the hook. With no provider bound,\n"
-	       "packets pass. A device that runs an XDP program nmr-bpf did not attach is left\n"
-	       "alone and the command fails.\n"
-	       "  --netns NAME         the device is in /run/netns/NAME\n"
-	       "  --mode native|skb    XDP mode (default native)\n"
-	       "  --require-version N  bind only providers that implement NPI version N\n"
-	       "  --af, --require-tag  bind only providers with these characteristics\n"
-	       "  --max-providers N, --exclusive  at most N providers, or one\n"
-	       "  --xdp-frags          a chain for providers built as SEC(\"xdp.frags\")\n"
-	       "  --tc-netlink         TC through clsact + cls_bpf (netlink) instead of TCX\n"
-	       "  --force              replace an XDP program nmr-bpf did not attach\n"
-	       "  --char FIELD=VALUE   a field of the NPI's struct client_characteristics (an\n"
-	       "                       NPI registered with --characteristics): a number, an\n"
-	       "                       enum's name, true/false, a string; nested: a.b, a[1]\n"
-	       "  --require FIELD=VALUE, --require FIELD=LO..HI\n"
-	       "                       bind only providers whose struct\n"
-	       "                       provider_characteristics has FIELD equal to VALUE, or\n"
-	       "                       from LO to HI (numbers); at most %d\n"
+	       "register attaches the client's dispatcher to the device's hook (the NPI's:\n"
+	       "xdp, tc-ingress or tc-egress), then binds every provider of the NPI that meets\n"
+	       "its requirements, in priority order: their code is linked into its chain,\n"
+	       "which replaces itself in one step. With no provider bound, packets pass. A\n"
+	       "device that runs an XDP program nmr-bpf did not attach is left alone and the\n"
+	       "command fails (at most %d --require conditions).\n"
 	       "deregister unbinds all, waits until no packet runs a provider, and detaches.\n",
-	       NMR_MAX_REQUIRES);
+	       CLIENT_REGISTER_USAGE, NMR_MAX_REQUIRES);
+	cli_help_opts(stdout, &register_spec);
 	return 0;
 }
 
@@ -170,35 +186,22 @@ CLI_OBJECT(client, "CLIENT", print_client)
 
 static int do_register(int argc, char **argv)
 {
-	const char *npi = NULL, *dev = NULL, *netns = NULL, *mode = NULL, *name = NULL;
-	const char *id = NULL, *req = NULL, *af = NULL, *maxp = NULL;
+	const char *npi, *dev, *netns, *mode, *name, *id, *req, *af, *maxp;
 	NMR_OPTS(nmr_client_opts, o);
-	const char *chars[CLI_MAX_CHARS + 1] = {}, *requires[NMR_MAX_REQUIRES + 1] = {};
-	bool exclusive = false, frags = false, tc_netlink = false, force = false;
-	const struct cli_opt opts[] = {
-		OPT("npi", &npi), OPT("dev", &dev), OPT("netns", &netns), OPT("mode", &mode),
-		OPT("name", &name), OPT("id", &id), OPT("require-version", &req), OPT("af", &af),
-		OPT("max-providers", &maxp), FLAG("exclusive", &exclusive),
-		FLAG("xdp-frags", &frags), FLAG("tc-netlink", &tc_netlink), FLAG("force", &force),
-		OPT_LIST("require-tag", o.require_tags, NMR_MAX_TAGS),
-		OPT_LIST("char", chars, CLI_MAX_CHARS),
-		OPT_LIST("require", requires, NMR_MAX_REQUIRES), OPT_END,
-	};
 	struct nmr_client_record rec;
 	struct nmr_registry *reg;
 	struct nmr_guid guid;
 	int err;
 
-	err = cli_parse(argc, argv, opts, NULL, 0, 0, CLIENT_REGISTER_USAGE);
+	err = cli_parse(argc, argv, &register_spec, NULL, 0, 0);
 	if (err)
 		return err;
-	if (!npi || !dev)
-		return cli_usage_err(CLIENT_REGISTER_USAGE, "register client: --%s is required",
-				     !npi ? "npi" : "dev");
+	npi = reg_args.npi, dev = reg_args.dev, netns = reg_args.netns, mode = reg_args.mode;
+	name = reg_args.name, id = reg_args.id, req = reg_args.req, af = reg_args.af;
+	maxp = reg_args.maxp;
+	memcpy(o.require_tags, reg_args.require_tags, sizeof(reg_args.require_tags));
 	if (id && nmr_guid_parse(id, &guid))
 		return cli_usage_err(CLIENT_REGISTER_USAGE, "'%s' is not a GUID", id);
-	if (mode && strcmp(mode, "native") && strcmp(mode, "skb"))
-		return cli_usage_err(CLIENT_REGISTER_USAGE, "mode '%s': native or skb", mode);
 	if (req && (err = cli_parse_range("--require-version", req, 1, UINT32_MAX,
 						&o.require_version)))
 		return err;
@@ -212,12 +215,12 @@ static int do_register(int argc, char **argv)
 	o.mode = mode && !strcmp(mode, "skb") ? NMR_MODE_SKB : NMR_MODE_NATIVE;
 	o.name = name;
 	o.id = id ? &guid : NULL;
-	o.exclusive = exclusive;
-	o.xdp_frags = frags;
-	o.tc_netlink = tc_netlink;
-	o.force = force;
-	o.npi_char_fields = chars;
-	o.npi_requires = requires;
+	o.exclusive = reg_args.exclusive;
+	o.xdp_frags = reg_args.frags;
+	o.tc_netlink = reg_args.tc_netlink;
+	o.force = reg_args.force;
+	o.npi_char_fields = reg_args.chars;
+	o.npi_requires = reg_args.requires;
 
 	if ((err = cli_open(false, &reg)))
 		return err;

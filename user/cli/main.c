@@ -13,6 +13,8 @@
 
 struct cli_globals cli;
 struct json_writer *jw;
+const char *const cli_hooks[] = { "xdp", "tc-ingress", "tc-egress", NULL };
+const char *const cli_modes[] = { "native", "skb", NULL };
 
 static int do_help(int argc, char **argv);
 static int do_version(int argc, char **argv);
@@ -158,6 +160,7 @@ int cli_dispatch(const char *object, const struct cli_cmd *cmds, int argc, char 
 		 int (*help)(void))
 {
 	const struct cli_cmd *found = NULL;
+	int rc;
 
 	if (argc < 1 || !strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))
 		return help();
@@ -178,7 +181,8 @@ int cli_dispatch(const char *object, const struct cli_cmd *cmds, int argc, char 
 		return cli_usage_err(NULL, "%s%s'%s' is not a command (try: nmr-bpf %shelp)",
 				     object ? object : "", object ? ": " : "", argv[0],
 				     object ? object : "");
-	return found->fn(argc - 1, argv + 1);
+	rc = found->fn(argc - 1, argv + 1);
+	return rc == CLI_HELP_SHOWN ? 0 : rc;
 }
 
 /* Global options, accepted before the object and among a command's arguments. */
@@ -221,27 +225,144 @@ static int parse_global(int argc, char **argv, int *i)
 	return 1;
 }
 
-int cli_parse(int argc, char **argv, const struct cli_opt *opts, const char **pos, int npos,
-	      int min_pos, const char *usage)
+/* Appends one item to the usage line being built, wrapping at 80 columns. */
+static void usage_add(char *buf, size_t len, size_t *col, const char *item)
 {
+	size_t used = strlen(buf), n = strlen(item);
+
+	if (*col + 1 + n > 80) {
+		snprintf(buf + used, len - used, "\n       ");
+		used = strlen(buf);
+		*col = 7;
+	}
+	snprintf(buf + used, len - used, " %s", item);
+	*col += 1 + n;
+}
+
+/* "--hook xdp|tc-ingress|tc-egress", "--id GUID", "--force", "--tag TAG]..." */
+static void opt_usage(const struct cli_opt *o, char *buf, size_t len, bool brackets)
+{
+	size_t used;
+
+	brackets = brackets && !o->required;
+	snprintf(buf, len, "%s--%s", brackets ? "[" : "", o->name);
+	used = strlen(buf);
+	if (o->choices) {
+		for (int i = 0; o->choices[i] && used < len; i++) {
+			snprintf(buf + used, len - used, "%c%s", i ? '|' : ' ', o->choices[i]);
+			used = strlen(buf);
+		}
+	} else if (!o->flag) {
+		snprintf(buf + used, len - used, " %s", o->arg ? o->arg : "VALUE");
+		used = strlen(buf);
+	}
+	if (used < len)
+		snprintf(buf + used, len - used, "%s%s", brackets ? "]" : "",
+			 o->list && brackets ? "..." : "");
+}
+
+const char *cli_usage(const struct cli_spec *spec)
+{
+	static char buf[1024];
+	char item[256];
+	size_t col;
+
+	snprintf(buf, sizeof(buf), "%s", spec->command);
+	col = strlen(buf) + 7;	/* after "Usage: " */
+	if (spec->positional)
+		usage_add(buf, sizeof(buf), &col, spec->positional);
+	/* required options first, as a reader needs them */
+	for (int pass = 0; pass < 2; pass++) {
+		for (const struct cli_opt *o = spec->opts; o && o->name; o++) {
+			if (o->required != !pass)
+				continue;
+			opt_usage(o, item, sizeof(item), true);
+			usage_add(buf, sizeof(buf), &col, item);
+		}
+	}
+	if (spec->tail)
+		usage_add(buf, sizeof(buf), &col, spec->tail);
+	return buf;
+}
+
+void cli_help(FILE *f, const struct cli_spec *spec)
+{
+	fprintf(f, "Usage: %s\n", cli_usage(spec));
+	cli_help_opts(f, spec);
+}
+
+void cli_help_opts(FILE *f, const struct cli_spec *spec)
+{
+	char item[256];
+
+	if (!spec->opts || !spec->opts->name)
+		return;
+	fprintf(f, "\nOptions of %s:\n", spec->command + strlen("nmr-bpf "));
+	for (const struct cli_opt *o = spec->opts; o->name; o++) {
+		char text[512];
+		const char *p = text;
+		int col = 0;
+
+		opt_usage(o, item, sizeof(item), false);
+		snprintf(text, sizeof(text), "%s%s%s", o->help ? o->help : "",
+			 o->required ? " (required)" : "", o->list ? " (repeatable)" : "");
+		fprintf(f, "  %-34s", item);
+		if (strlen(item) > 34) {	/* a long option: its help on the next line */
+			fprintf(f, "\n  %-34s", "");
+		}
+		/* the help wrapped at 80 columns, under itself */
+		while (*p) {
+			size_t n = strcspn(p, " ");
+
+			if (col && col + 1 + n > 80 - 37) {
+				fprintf(f, "\n  %-34s", "");
+				col = 0;
+			}
+			fprintf(f, "%s%.*s", col ? " " : " ", (int)n, p);
+			col += 1 + n;
+			p += n;
+			while (*p == ' ')
+				p++;
+		}
+		fputc('\n', f);
+	}
+}
+
+static bool is_choice(const struct cli_opt *o, const char *v)
+{
+	for (int i = 0; o->choices[i]; i++)
+		if (!strcmp(o->choices[i], v))
+			return true;
+	return false;
+}
+
+int cli_parse(int argc, char **argv, const struct cli_spec *spec, const char **pos, int npos,
+	      int min_pos)
+{
+	const struct cli_opt *opts = spec->opts;
 	int got = 0;
 
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		const struct cli_opt *o;
-		const char *eq;
+		const char *eq, *v;
 		size_t len;
 		int g = parse_global(argc, argv, &i);
 
 		if (g < 0)
-			return cli_usage_err(usage, "%s needs a value (a number for --expect-gen)", a);
+			return cli_usage_err(cli_usage(spec), "%s needs a value (a number for "
+					     "--expect-gen)", a);
 		if (g)
 			continue;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			cli_help(stdout, spec);
+			return CLI_HELP_SHOWN;
+		}
 		if (strncmp(a, "--", 2) || !a[2]) {
 			if (a[0] == '-' && a[1])
-				return cli_usage_err(usage, "unknown option %s", a);
+				return cli_usage_err(cli_usage(spec), "unknown option %s", a);
 			if (got == npos)
-				return cli_usage_err(usage, "unexpected argument '%s'", a);
+				return cli_usage_err(cli_usage(spec), "unexpected argument '%s'", a);
 			pos[got++] = a;
 			continue;
 		}
@@ -251,34 +372,48 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts, const char **po
 			if (strlen(o->name) == len && !strncmp(a + 2, o->name, len))
 				break;
 		if (!o || !o->name)
-			return cli_usage_err(usage, "unknown option %s", a);
+			return cli_usage_err(cli_usage(spec), "unknown option %s", a);
 		if (o->flag) {
 			if (eq)
-				return cli_usage_err(usage, "--%s takes no value", o->name);
+				return cli_usage_err(cli_usage(spec), "--%s takes no value", o->name);
 			*o->flag = true;
 			continue;
 		}
 		if (!eq && i + 1 >= argc)
-			return cli_usage_err(usage, "--%s needs a value", o->name);
+			return cli_usage_err(cli_usage(spec), "--%s needs a value", o->name);
 		/* "--name -j": a forgotten value, not a name (--name=-x says it is meant) */
 		if (!eq && argv[i + 1][0] == '-' && argv[i + 1][1])
-			return cli_usage_err(usage, "--%s needs a value, not the option %s",
+			return cli_usage_err(cli_usage(spec), "--%s needs a value, not the option %s",
 					     o->name, argv[i + 1]);
+		v = eq ? eq + 1 : argv[++i];
+		if (o->choices && !is_choice(o, v)) {
+			char all[256] = "";
+
+			for (int k = 0; o->choices[k]; k++)
+				snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s%s",
+					 k ? ", " : "", o->choices[k]);
+			return cli_usage_err(cli_usage(spec), "--%s '%s': give one of %s", o->name,
+					     v, all);
+		}
 		if (o->list) {
 			int n = 0;
 
 			while (n < o->list_max && o->list[n])
 				n++;
 			if (n == o->list_max)
-				return cli_usage_err(usage, "--%s given more than %d times",
+				return cli_usage_err(cli_usage(spec), "--%s given more than %d times",
 						     o->name, o->list_max);
-			o->list[n] = eq ? eq + 1 : argv[++i];
+			o->list[n] = v;
 		} else {
-			*o->value = eq ? eq + 1 : argv[++i];
+			*o->value = v;
 		}
 	}
 	if (got < min_pos)
-		return cli_usage_err(usage, "missing argument");
+		return cli_usage_err(cli_usage(spec), "missing argument");
+	for (const struct cli_opt *o = opts; o && o->name; o++)
+		if (o->required && o->value && !*o->value)
+			return cli_usage_err(cli_usage(spec), "%s: --%s is required",
+					     spec->command + strlen("nmr-bpf "), o->name);
 	return 0;
 }
 

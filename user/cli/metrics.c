@@ -14,7 +14,20 @@
 #include <microhttpd.h>
 #include "cli.h"
 
-#define METRICS_USAGE "nmr-bpf metrics [--textfile DIR | --listen ADDR:PORT]"
+static struct {
+	const char *textfile, *listen;
+} metrics_args;
+static const struct cli_opt metrics_opts[] = {
+	OPT("textfile", &metrics_args.textfile, "DIR",
+	    "write DIR/nmr-bpf.prom atomically (node_exporter)"),
+	OPT("listen", &metrics_args.listen, "ADDR:PORT",
+	    "serve http://ADDR:PORT/metrics until SIGINT or SIGTERM"),
+	OPT_END,
+};
+static const struct cli_spec metrics_spec = {
+	.command = "nmr-bpf metrics", .opts = metrics_opts,
+};
+#define METRICS_USAGE cli_usage(&metrics_spec)
 #define PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 static int write_textfile(struct nmr_registry *reg, const char *dir)
@@ -117,26 +130,24 @@ static int listen_on(struct nmr_registry *reg, const char *addr)
 
 int cmd_metrics(int argc, char **argv)
 {
-	const char *textfile = NULL, *listen = NULL;
-	const struct cli_opt opts[] = { OPT("textfile", &textfile), OPT("listen", &listen),
-					OPT_END };
+	const char *textfile, *listen;
 	struct nmr_registry *reg;
 	int err;
 
 	if (argc && (!strcmp(argv[0], "help") || !strcmp(argv[0], "-h") ||
 		     !strcmp(argv[0], "--help"))) {
-		printf("Usage: " METRICS_USAGE "\n"
+		printf("Usage: %s\n"
 		       "Prints the registry's counters in the Prometheus text format: per binding\n"
 		       "nmr_binding_packets_total by verdict, per client its chain events and\n"
-		       "generation, the registry's object counts and generation.\n"
-		       "  --textfile DIR      write DIR/nmr-bpf.prom atomically (node_exporter)\n"
-		       "  --listen ADDR:PORT  serve http://ADDR:PORT/metrics until SIGINT or\n"
-		       "                      SIGTERM\n");
+		       "generation, the registry's object counts and generation. --textfile or\n"
+		       "--listen, not both.\n", METRICS_USAGE);
+		cli_help_opts(stdout, &metrics_spec);
 		return 0;
 	}
-	err = cli_parse(argc, argv, opts, NULL, 0, 0, METRICS_USAGE);
+	err = cli_parse(argc, argv, &metrics_spec, NULL, 0, 0);
 	if (err)
 		return err;
+	textfile = metrics_args.textfile, listen = metrics_args.listen;
 	if (textfile && listen)
 		return cli_usage_err(METRICS_USAGE, "--textfile or --listen, not both");
 	if (cli.expect_gen_set)	/* it would hold the registry's lock while it serves */

@@ -9,7 +9,10 @@
 #include <unistd.h>
 #include "cli.h"
 
-#define MONITOR_USAGE "nmr-bpf monitor [-j]"
+static const struct cli_spec monitor_spec = {
+	.command = "nmr-bpf monitor", .tail = "[-j]",
+};
+#define MONITOR_USAGE cli_usage(&monitor_spec)
 
 static void print_json(const struct nmr_event *ev)
 {
@@ -103,15 +106,16 @@ int cmd_monitor(int argc, char **argv)
 
 	if (argc && (!strcmp(argv[0], "help") || !strcmp(argv[0], "-h") ||
 		     !strcmp(argv[0], "--help"))) {
-		printf("Usage: " MONITOR_USAGE "\n"
+		printf("Usage: %s\n"
 		       "Prints the registry's events as they happen, made by any process:\n"
 		       "npi/provider/client registered, replaced or deregistered; bindings\n"
 		       "bound, declined (with the reason) or removed; a client's chain swapped\n"
 		       "(its old and new generation and chain); a live module's process gone.\n"
-		       "With -j, one JSON object a line. Runs until SIGINT or SIGTERM.\n");
+		       "With -j, one JSON object a line. Runs until SIGINT or SIGTERM.\n",
+		       MONITOR_USAGE);
 		return 0;
 	}
-	err = cli_parse(argc, argv, NULL, NULL, 0, 0, MONITOR_USAGE);
+	err = cli_parse(argc, argv, &monitor_spec, NULL, 0, 0);
 	if (!err && cli.expect_gen_set)	/* it would hold the registry's lock while it runs */
 		err = cli_usage_err(MONITOR_USAGE, "monitor changes nothing: no --expect-gen");
 	if (err || (err = cli_open(true, &reg)))

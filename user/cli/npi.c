@@ -5,13 +5,27 @@
 #include <string.h>
 #include "cli.h"
 
-#define NPI_REGISTER_USAGE \
-	"nmr-bpf npi register NAME --hook xdp|tc-ingress|tc-egress [--id GUID] [--version N]\n" \
-	"        [--slots SLOT[,SLOT...]] [--characteristics FILE.o]"
+static struct {
+	const char *name, *hook, *id, *version, *slots, *chars;
+} reg_args;
+static const struct cli_opt register_opts[] = {
+	CHOICE("hook", &reg_args.hook, cli_hooks, true, "the kind of hook its clients are"),
+	OPT("id", &reg_args.id, "GUID", "its GUID (default: a new one)"),
+	OPT("version", &reg_args.version, "N", "its version, 1 or more (default 1)"),
+	OPT("slots", &reg_args.slots, "SLOT[,SLOT...]",
+	    "the provider functions it defines (default: main)"),
+	OPT("characteristics", &reg_args.chars, "FILE.o",
+	    "its own characteristics structs, from the BTF of FILE.o"),
+	OPT_END,
+};
+static const struct cli_spec register_spec = {
+	.command = "nmr-bpf npi register", .positional = "NAME", .opts = register_opts,
+};
+#define NPI_REGISTER_USAGE cli_usage(&register_spec)
 
 static int help(void)
 {
-	printf("Usage: " NPI_REGISTER_USAGE "\n"
+	printf("Usage: %s\n"
 	       "       nmr-bpf npi list\n"
 	       "       nmr-bpf npi show NPI\n"
 	       "       nmr-bpf npi deregister NPI\n"
@@ -27,7 +41,9 @@ static int help(void)
 	       "provider_characteristics and/or struct client_characteristics. Providers and\n"
 	       "clients then give their values with --char FIELD=VALUE, kept in\n"
 	       "npi/<id>/provider_chars and client_chars with the NPI's field names.\n"
-	       "Deregistering is refused while providers or clients use it.\n");
+	       "Deregistering is refused while providers or clients use it.\n",
+	       NPI_REGISTER_USAGE);
+	cli_help_opts(stdout, &register_spec);
 	return 0;
 }
 
@@ -103,12 +119,7 @@ CLI_OBJECT(npi, "NPI", print_npi)
 
 static int do_register(int argc, char **argv)
 {
-	const char *name = NULL, *hook = NULL, *id = NULL, *version = NULL, *slots = NULL;
-	const char *chars = NULL;
-	const struct cli_opt opts[] = {
-		OPT("hook", &hook), OPT("id", &id), OPT("version", &version),
-		OPT("slots", &slots), OPT("characteristics", &chars), OPT_END,
-	};
+	const char *name = NULL, *hook, *id, *version, *slots, *chars;
 	char slot_buf[NMR_MAX_SLOTS * NMR_SLOT_LEN + 8], *save = NULL;
 	NMR_OPTS(nmr_npi_opts, o);
 	struct nmr_npi_record rec;
@@ -116,12 +127,11 @@ static int do_register(int argc, char **argv)
 	struct nmr_guid guid;
 	int err;
 
-	err = cli_parse(argc, argv, opts, &name, 1, 1, NPI_REGISTER_USAGE);
+	err = cli_parse(argc, argv, &register_spec, &name, 1, 1);
 	if (err)
 		return err;
-	if (!hook)
-		return cli_usage_err(NPI_REGISTER_USAGE, "register npi %s: --hook is required",
-				     name);
+	hook = reg_args.hook, id = reg_args.id, version = reg_args.version;
+	slots = reg_args.slots, chars = reg_args.chars;
 	if (nmr_hook_parse(hook, &o.hook))
 		return cli_usage_err(NPI_REGISTER_USAGE, "unknown hook '%s' (xdp, tc-ingress, "
 				     "tc-egress)", hook);

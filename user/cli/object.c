@@ -7,13 +7,14 @@
 int cli_list(const struct cli_object *o, int argc, char **argv)
 {
 	struct nmr_registry *reg;
-	char usage[64];
+	char command[64];
+	struct cli_spec spec = { .command = command };
 	size_t n;
 	char *recs;
 	int err;
 
-	snprintf(usage, sizeof(usage), "nmr-bpf %s list", o->name);
-	err = cli_parse(argc, argv, NULL, NULL, 0, 0, usage);
+	snprintf(command, sizeof(command), "nmr-bpf %s list", o->name);
+	err = cli_parse(argc, argv, &spec, NULL, 0, 0);
 	if (err || (err = cli_open(false, &reg)))
 		return err;
 	if (o->list(reg, (void **)&recs, &n)) {
@@ -37,12 +38,13 @@ int cli_show(const struct cli_object *o, int argc, char **argv)
 {
 	const char *ident = NULL;
 	struct nmr_registry *reg;
-	char usage[64];
+	char command[64];
+	struct cli_spec spec = { .command = command, .positional = o->ident };
 	void *rec = malloc(o->size);
 	int err;
 
-	snprintf(usage, sizeof(usage), "nmr-bpf %s show %s", o->name, o->ident);
-	err = cli_parse(argc, argv, NULL, &ident, 1, 1, usage);
+	snprintf(command, sizeof(command), "nmr-bpf %s show", o->name);
+	err = cli_parse(argc, argv, &spec, &ident, 1, 1);
 	if (!err && !rec)
 		err = cli_err("out of memory");
 	if (err || (err = cli_open(false, &reg))) {
@@ -65,11 +67,12 @@ int cli_deregister(const struct cli_object *o, int argc, char **argv)
 {
 	const char *ident = NULL;
 	struct nmr_registry *reg;
-	char usage[64];
+	char command[64];
+	struct cli_spec spec = { .command = command, .positional = o->ident };
 	int err;
 
-	snprintf(usage, sizeof(usage), "nmr-bpf %s deregister %s", o->name, o->ident);
-	err = cli_parse(argc, argv, NULL, &ident, 1, 1, usage);
+	snprintf(command, sizeof(command), "nmr-bpf %s deregister", o->name);
+	err = cli_parse(argc, argv, &spec, &ident, 1, 1);
 	if (!strcmp(o->name, "client"))
 		cli.expect_client = ident;	/* --expect-gen: the client's generation */
 	/* a registry is never created to remove something from it */

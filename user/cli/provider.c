@@ -5,43 +5,70 @@
 #include <string.h>
 #include "cli.h"
 
-#define PROVIDER_REGISTER_USAGE							\
-	"nmr-bpf provider register OBJECT.bpf.o --npi NPI [--prog PROGRAM] [--name NAME]\n" \
-	"        [--id GUID] [--version N | --version MIN-MAX] [--priority N]\n"		\
-	"        [--continue-on VERDICT[,VERDICT...]] [--af inet,inet6] [--tag TAG]...\n"	\
-	"        [--slot SLOT=PROGRAM]... [--char FIELD=VALUE]..."
+static struct {
+	const char *npi, *prog, *name, *id, *version, *priority, *cont, *af;
+	const char *tags[NMR_MAX_TAGS];
+	const char *slots[NMR_MAX_SLOTS];
+	const char *chars[CLI_MAX_CHARS + 1];
+} reg_args;
+static const struct cli_opt register_opts[] = {
+	REQUIRED("npi", &reg_args.npi, "NPI", "the NPI it provides"),
+	OPT("prog", &reg_args.prog, "PROGRAM", "its program in the object (default: the only one)"),
+	OPT("name", &reg_args.name, "NAME", "its name (default: the program's)"),
+	OPT("id", &reg_args.id, "GUID", "its GUID (default: a new one)"),
+	OPT("version", &reg_args.version, "N|MIN-MAX", "NPI versions it implements (default 1)"),
+	OPT("priority", &reg_args.priority, "N", "lower runs first in a client's chain"),
+	OPT("continue-on", &reg_args.cont, "VERDICT[,VERDICT...]",
+	    "verdicts after which the next provider runs (xdp: aborted, drop, pass, tx, "
+	    "redirect; tc: ok, shot, redirect, pipe, unspec...; default: pass, tc unspec)"),
+	OPT("af", &reg_args.af, "inet,inet6", "address families it handles"),
+	OPT_LIST("tag", reg_args.tags, NMR_MAX_TAGS, "TAG", "a tag clients may require"),
+	OPT_LIST("slot", reg_args.slots, NMR_MAX_SLOTS, "SLOT=PROGRAM",
+		 "its program for one of the NPI's other slots"),
+	OPT_LIST("char", reg_args.chars, CLI_MAX_CHARS, "FIELD=VALUE",
+		 "a field of the NPI's struct provider_characteristics (a number, an enum's "
+		 "name, true/false, a string; nested: a.b, a[1])"),
+	OPT_END,
+};
+static const struct cli_spec register_spec = {
+	.command = "nmr-bpf provider register", .positional = "OBJECT.bpf.o",
+	.opts = register_opts,
+};
+#define PROVIDER_REGISTER_USAGE cli_usage(&register_spec)
 
-#define PROVIDER_REPLACE_USAGE "nmr-bpf provider replace PROVIDER OBJECT.bpf.o [--prog PROGRAM]"
+static struct {
+	const char *prog;
+} replace_args;
+static const struct cli_opt replace_opts[] = {
+	OPT("prog", &replace_args.prog, "PROGRAM", "its program in the new object"),
+	OPT_END,
+};
+static const struct cli_spec replace_spec = {
+	.command = "nmr-bpf provider replace", .positional = "PROVIDER OBJECT.bpf.o",
+	.opts = replace_opts,
+};
 
 #define VERIFIER_LOG_SIZE (4 << 20)
 #define VERIFIER_LOG_TAIL 20
 
 static int help(void)
 {
-	printf("Usage: " PROVIDER_REGISTER_USAGE "\n"
-	       "       " PROVIDER_REPLACE_USAGE "\n"
+	printf("Usage: %s\n", PROVIDER_REGISTER_USAGE);
+	printf("       %s\n"
 	       "       nmr-bpf provider list\n"
 	       "       nmr-bpf provider show PROVIDER\n"
 	       "       nmr-bpf provider deregister PROVIDER\n"
 	       "\n"
 	       "register loads and verifies PROGRAM (or the object's only program), keeps the\n"
 	       "object in the registry, and binds it into the chain of every client of the NPI\n"
-	       "whose characteristics it meets, in priority order.\n"
-	       "  --priority N        lower runs first in a client's chain (default %d)\n"
-	       "  --continue-on LIST  verdicts after which the next provider runs (default: xdp\n"
-	       "                      pass; tc unspec, TC_ACT_UNSPEC, the kernel's TCX_NEXT);\n"
-	       "                      xdp: aborted, drop, pass, tx, redirect;\n"
-	       "                      tc: ok (or pass), shot, redirect, pipe, unspec, ...\n"
-	       "  --version N|MIN-MAX NPI versions the provider implements (default 1)\n"
-	       "  --af LIST, --tag T  characteristics that clients may require\n"
-	       "  --char FIELD=VALUE  a field of the NPI's struct provider_characteristics (an\n"
-	       "                      NPI registered with --characteristics): a number, an\n"
-	       "                      enum's name, true/false, a string; nested: a.b, a[1]\n"
+	       "whose characteristics it meets, in priority order (--priority: default %d).\n"
 	       "replace swaps in a new version of the object: verified first, then each\n"
 	       "client's chain changes in one atomic step; bindings keep their position,\n"
 	       "counters and context, and the provider's maps carry over where alike.\n"
 	       "deregister unbinds it everywhere and returns when no packet can still run it.\n",
-	       NMR_DEFAULT_PRIORITY);
+	       cli_usage(&replace_spec), NMR_DEFAULT_PRIORITY);
+	cli_help_opts(stdout, &register_spec);
+	cli_help_opts(stdout, &replace_spec);
 	return 0;
 }
 
@@ -195,30 +222,23 @@ CLI_OBJECT(provider, "PROVIDER", print_provider)
 
 static int do_register(int argc, char **argv)
 {
-	const char *object = NULL, *npi = NULL, *prog = NULL, *name = NULL, *id = NULL;
-	const char *version = NULL, *priority = NULL, *cont = NULL, *af = NULL;
-	const char *slot_args[NMR_MAX_SLOTS] = {}, *chars[CLI_MAX_CHARS + 1] = {};
+	const char *object = NULL, *npi, *prog, *name, *id, *version, *priority, *cont, *af;
+	const char **slot_args = reg_args.slots, **chars = reg_args.chars;
 	char slot_buf[NMR_MAX_SLOTS][NMR_SLOT_LEN + NMR_PROG_NAME_LEN];
 	NMR_OPTS(nmr_provider_opts, o);
-	const struct cli_opt opts[] = {
-		OPT("npi", &npi), OPT("prog", &prog), OPT("name", &name), OPT("id", &id),
-		OPT("version", &version), OPT("priority", &priority), OPT("continue-on", &cont),
-		OPT("af", &af), OPT_LIST("tag", o.tags, NMR_MAX_TAGS),
-		OPT_LIST("slot", slot_args, NMR_MAX_SLOTS), OPT_LIST("char", chars, CLI_MAX_CHARS),
-		OPT_END,
-	};
 	struct nmr_provider_record rec;
 	struct nmr_npi_record npi_rec;
 	struct nmr_registry *reg;
 	struct nmr_guid guid;
 	int err;
 
-	err = cli_parse(argc, argv, opts, &object, 1, 1, PROVIDER_REGISTER_USAGE);
+	err = cli_parse(argc, argv, &register_spec, &object, 1, 1);
 	if (err)
 		return err;
-	if (!npi)
-		return cli_usage_err(PROVIDER_REGISTER_USAGE,
-				     "register provider: --npi is required");
+	npi = reg_args.npi, prog = reg_args.prog, name = reg_args.name, id = reg_args.id;
+	version = reg_args.version, priority = reg_args.priority, cont = reg_args.cont;
+	af = reg_args.af;
+	memcpy(o.tags, reg_args.tags, sizeof(reg_args.tags));
 	if (id && nmr_guid_parse(id, &guid))
 		return cli_usage_err(PROVIDER_REGISTER_USAGE, "'%s' is not a GUID", id);
 	if (version && (err = parse_version(version, &o.version_min, &o.version_max)))
@@ -291,16 +311,16 @@ out:
 
 static int do_replace(int argc, char **argv)
 {
-	const char *pos[2] = {}, *prog = NULL;
-	const struct cli_opt opts[] = { OPT("prog", &prog), OPT_END };
+	const char *pos[2] = {}, *prog;
 	struct nmr_provider_replacement r = {};
 	struct nmr_provider_record rec;
 	struct nmr_registry *reg;
 	int err;
 
-	err = cli_parse(argc, argv, opts, pos, 2, 2, PROVIDER_REPLACE_USAGE);
+	err = cli_parse(argc, argv, &replace_spec, pos, 2, 2);
 	if (err)
 		return err;
+	prog = replace_args.prog;
 	r.provider = pos[0];
 	r.object_path = pos[1];
 	r.prog = prog;

@@ -33,7 +33,8 @@ static int do_show(int argc, char **argv)
 	size_t nn = 0, np = 0, nc = 0, nb = 0;
 	__u64 gen = 0;
 	struct nmr_registry *reg;
-	int err = cli_parse(argc, argv, NULL, NULL, 0, 0, "nmr-bpf registry show");
+	static const struct cli_spec spec = { .command = "nmr-bpf registry show" };
+	int err = cli_parse(argc, argv, &spec, NULL, 0, 0);
 
 	if (err || (err = cli_open(false, &reg)))
 		return err;
@@ -68,7 +69,8 @@ static int do_show(int argc, char **argv)
 static int do_destroy(int argc, char **argv)
 {
 	struct nmr_registry *reg;
-	int err = cli_parse(argc, argv, NULL, NULL, 0, 0, "nmr-bpf registry destroy");
+	static const struct cli_spec spec = { .command = "nmr-bpf registry destroy" };
+	int err = cli_parse(argc, argv, &spec, NULL, 0, 0);
 
 	if (err)
 		return err;
@@ -117,11 +119,13 @@ static void report_problem(const char *problem, bool repaired, void *ctx)
 
 static int do_check(int argc, char **argv)
 {
-	const char *usage = "nmr-bpf registry check [--repair]";
-	bool repair = false;
-	const struct cli_opt opts[] = { FLAG("repair", &repair), OPT_END };
+	static bool repair;
+	static const struct cli_opt opts[] = {
+		FLAG("repair", &repair, "fix what it finds (what can be fixed)"), OPT_END,
+	};
+	static const struct cli_spec spec = { .command = "nmr-bpf registry check", .opts = opts };
 	struct nmr_registry *reg;
-	int err = cli_parse(argc, argv, opts, NULL, 0, 0, usage), found;
+	int err = cli_parse(argc, argv, &spec, NULL, 0, 0), found;
 
 	if (err || (err = cli_open(false, &reg)))
 		return err;
