@@ -109,6 +109,15 @@ static void print_binding_row(struct nmr_registry *reg, const struct nmr_binding
 	       b->state == NMR_BINDING_BOUND ? "" : b->reason);
 }
 
+void print_bindings_json(struct nmr_registry *reg, const char *key,
+			 const struct nmr_binding_record *b, size_t n)
+{
+	jw_open_array(jw, key);
+	for (size_t i = 0; i < n; i++)
+		print_binding_json(reg, &b[i]);
+	jw_close_array(jw);
+}
+
 static int do_list(int argc, char **argv)
 {
 	const char *client, *provider;
@@ -123,18 +132,12 @@ static int do_list(int argc, char **argv)
 	if (nmr_binding_list(reg, client, provider, &b, &n)) {
 		err = cli_lib_err();
 	} else {
-		if (cli.json)
-			jw_open_array(jw, NULL);
-		for (size_t i = 0; i < n; i++) {
-			if (cli.json)
-				print_binding_json(reg, &b[i]);
-			else
-				print_binding_row(reg, &b[i], i == 0);
-		}
 		if (cli.json) {
-			jw_close_array(jw);
+			print_bindings_json(reg, NULL, b, n);
 			jw_finish(jw);
 		}
+		for (size_t i = 0; !cli.json && i < n; i++)
+			print_binding_row(reg, &b[i], i == 0);
 		free(b);
 	}
 	nmr_registry_close(reg);

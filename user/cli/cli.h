@@ -183,6 +183,9 @@ int cmd_metrics(int argc, char **argv);
 
 /* Shared printers, so each object is described the same way everywhere. */
 void print_binding_json(struct nmr_registry *reg, const struct nmr_binding_record *b);
+/* An array of them, as the member key (NULL: a document of its own). */
+void print_bindings_json(struct nmr_registry *reg, const char *key,
+			 const struct nmr_binding_record *b, size_t n);
 enum cli_kind { CLI_NPI, CLI_PROVIDER, CLI_CLIENT };
 /* A registered object's name from its GUID, or the GUID when it is not registered. */
 const char *cli_name_of(struct nmr_registry *reg, enum cli_kind kind, const struct nmr_guid *id,

@@ -111,10 +111,7 @@ static void print_client(struct nmr_registry *reg, const struct nmr_client_recor
 			nmr_client_counts(reg, c, &cc);
 			jw_uint(jw, "no_provider", cc.no_provider);
 			jw_uint(jw, "missed", cc.missed);
-			jw_open_array(jw, "chain");
-			for (size_t i = 0; i < nb; i++)
-				print_binding_json(reg, &b[i]);
-			jw_close_array(jw);
+			print_bindings_json(reg, "chain", b, nb);
 		}
 		jw_close_object(jw);
 		free(b);

@@ -126,10 +126,7 @@ static void print_provider(struct nmr_registry *reg, const struct nmr_provider_r
 		jw_uint(jw, "bindings", bound);
 		print_npi_chars(reg, NMR_MODULE_PROVIDER, &p->npi, &p->id);
 		if (detail) {
-			jw_open_array(jw, "binding_list");
-			for (size_t i = 0; i < nb; i++)
-				print_binding_json(reg, &b[i]);
-			jw_close_array(jw);
+			print_bindings_json(reg, "binding_list", b, nb);
 		}
 		jw_close_object(jw);
 		free(b);

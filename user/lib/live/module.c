@@ -517,7 +517,7 @@ void nmr_provider_detach_complete(struct nmr_binding *b)
 /* ---- reconciling with what other processes did ---- */
 
 static void meet(struct nmr_registry *reg, const struct nmr_client_record *c,
-		 const struct nmr_provider_record *p)
+		 const struct nmr_provider_record *p, bool may_wait)
 {
 	if (!nmr_guid_equal(&c->npi, &p->npi) || nmr_pair_known(reg, &c->id, &p->id) ||
 	    live_binding(reg, &c->id, &p->id))
@@ -528,6 +528,16 @@ static void meet(struct nmr_registry *reg, const struct nmr_client_record *c,
 	/* a live provider of another process is asked by a live client of this one */
 	if (!owned_here(&p->owner) && nmr_owner_live(&p->owner) && !owned_here(&c->owner))
 		return;
+	/*
+	 * Asking another process lets go of the lock while it waits: not in the middle
+	 * of a command of this process that holds it (a registration telling the
+	 * observer, a batch). The watcher meets the pair once that command is done.
+	 */
+	if (!owned_here(&p->owner) && nmr_owner_live(&p->owner) && (!may_wait || reg->batch)) {
+		reg->seen_generation = 0;	/* the watcher reconciles when woken: */
+		futimens(reg->root_fd, NULL);	/* the doorbell wakes it */
+		return;
+	}
 	/* ours, but not (or no longer) a module: registering or deregistering */
 	if ((owned_here(&c->owner) && !module_of(reg, &c->id)) ||
 	    (owned_here(&p->owner) && !module_of(reg, &p->id)))
@@ -615,7 +625,11 @@ static void settle_accepted(struct nmr_registry *reg)
 	}
 }
 
-static void reconcile(struct nmr_registry *reg)
+/*
+ * may_wait: the caller holds the lock only for this (the watcher, a module's
+ * registration), so asking a peer of another process may let go of it.
+ */
+static void reconcile(struct nmr_registry *reg, bool may_wait)
 {
 	struct nmr_provider_record *provs = NULL;
 	struct nmr_client_record *clients = NULL;
@@ -641,11 +655,11 @@ static void reconcile(struct nmr_registry *reg)
 			for (size_t i = 0; m->kind == NMR_MODULE_CLIENT && i < np; i++)
 				for (size_t j = 0; j < nc; j++)
 					if (nmr_guid_equal(&clients[j].id, &m->id))
-						meet(reg, &clients[j], &provs[i]);
+						meet(reg, &clients[j], &provs[i], may_wait);
 			for (size_t i = 0; m->kind == NMR_MODULE_PROVIDER && i < nc; i++)
 				for (size_t j = 0; j < np; j++)
 					if (nmr_guid_equal(&provs[j].id, &m->id))
-						meet(reg, &clients[i], &provs[j]);
+						meet(reg, &clients[i], &provs[j], may_wait);
 		}
 	}
 	free(clients);
@@ -672,7 +686,7 @@ static void *watch(void *arg)
 			;
 		/* a change this process made itself (its generation seen): nothing to meet */
 		if (nmr_registry_generation(reg, &gen) || gen != reg->seen_generation)
-			reconcile(reg);
+			reconcile(reg, true);
 	}
 	return NULL;
 }
@@ -750,9 +764,15 @@ static int start_watchdog(struct nmr_registry *reg)
 
 static void modules_close(struct nmr_registry *reg);
 
+/* A change this process made, told by the layers below in the middle of their command. */
+static void changed(struct nmr_registry *reg)
+{
+	reconcile(reg, false);
+}
+
 /* How the layers below tell this one: a change of this process, a handle closing. */
 static const struct nmr_observer live_observer = {
-	.changed = reconcile,
+	.changed = changed,
 	.closing = modules_close,
 };
 
@@ -812,7 +832,7 @@ int nmr_client_module_register(struct nmr_registry *reg,
 	if (err) {
 		free(m);
 	} else {
-		reconcile(reg);	/* NMR: attach_provider for every provider there is */
+		reconcile(reg, true);	/* NMR: attach_provider for every provider there is */
 		*out = m;
 	}
 	nmr_unlock(reg);
@@ -857,7 +877,7 @@ int nmr_provider_module_register(struct nmr_registry *reg,
 	if (err) {
 		free(m);
 	} else {
-		reconcile(reg);	/* attach_client for every declarative client there is */
+		reconcile(reg, true);	/* attach_client for every declarative client there is */
 		*out = m;
 	}
 	nmr_unlock(reg);
