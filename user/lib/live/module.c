@@ -444,8 +444,12 @@ static void attach_pair(struct nmr_registry *reg, const struct nmr_client_record
 	/* Declined or failed: recorded, so that users see why and it is not retried. */
 	if (b->phase == BOUND)
 		nmr_unbind_pair(reg, &client->id, &prov->id);
-	if (pair_registered(reg, client, prov))	/* not if a side went while asked */
+	if (pair_registered(reg, client, prov)) {	/* not if a side went while asked */
 		nmr_decline_one(reg, client, prov, b->reason);
+		/* a provider of another process that accepted learns it: detaches */
+		if (!b->pm && nmr_owner_live(&prov->owner) && !owned_here(&prov->owner))
+			nmr_generation_bump(reg, NULL);
+	}
 	binding_free(b);
 }
 
