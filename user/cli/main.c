@@ -178,9 +178,9 @@ int cli_dispatch(const char *object, const struct cli_cmd *cmds, int argc, char 
 		}
 	}
 	if (!found)
-		return cli_usage_err(NULL, "%s%s'%s' is not a command (try: nmr-bpf %shelp)",
+		return cli_usage_err(NULL, "%s%s'%s' is not a command (try: nmr-bpf %s%shelp)",
 				     object ? object : "", object ? ": " : "", argv[0],
-				     object ? object : "");
+				     object ? object : "", object ? " " : "");
 	rc = found->fn(argc - 1, argv + 1);
 	return rc == CLI_HELP_SHOWN ? 0 : rc;
 }

@@ -127,15 +127,37 @@ static int do_check(int argc, char **argv)
 	struct nmr_registry *reg;
 	int err = cli_parse(argc, argv, &spec, NULL, 0, 0), found;
 
+	char *problems = NULL;
+	size_t size = 0;
+	FILE *mem = NULL;
+	struct json_writer *out = jw;
+
 	if (err || (err = cli_open(false, &reg)))
 		return err;
+	/*
+	 * -j: the problems are one array, written once the check is known to have
+	 * run: a check that fails prints only its error, a document of its own.
+	 */
+	if (cli.json && (!(mem = open_memstream(&problems, &size)) ||
+			 !(jw = jw_new(mem, cli.pretty)))) {
+		jw = out;
+		if (mem)
+			fclose(mem);
+		nmr_registry_close(reg);
+		return cli_err("registry check: out of memory");
+	}
 	if (cli.json)
 		jw_open_array(jw, NULL);
 	found = nmr_registry_check(reg, repair, report_problem, NULL);
 	if (cli.json) {
 		jw_close_array(jw);
+		jw_finish(jw);
+		jw_destroy(&jw);
+		jw = out;
+		fclose(mem);
 		if (found >= 0)
-			jw_finish(jw);
+			fwrite(problems, 1, size, stdout);
+		free(problems);
 	}
 	if (found < 0)
 		err = cli_lib_err();
