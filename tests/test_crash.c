@@ -140,3 +140,24 @@ Test(crash, client_register_tc_netlink)
 		 "--tc-netlink", env.netns);
 	kill_at_every_step(cmd);
 }
+
+/* The first command on a root makes the registry: a kill there leaves one the next finishes. */
+Test(crash, registry_creation)
+{
+	struct cli_result r;
+	int n, status = 137;
+
+	for (n = 1; n <= MAX_KILLS && status == 137; n++) {
+		status = sh("ASAN_OPTIONS=detect_leaks=0 strace -qq -f -o /dev/null -e trace=bpf "
+			    "-e inject=bpf:signal=SIGKILL:when=%d %s/nmr-bpf --root %s "
+			    "npi register first --hook xdp >/dev/null 2>&1", n, env.bin, env.root);
+		cli(&r, "registry check");
+		cr_assert_eq(r.status, 0, "npi register on a fresh root killed at bpf() call %d: "
+			     "registry check: %s%s", n, r.out, r.err);
+		cr_assert_eq(cli(&r, "npi register next --hook xdp"), 0, "killed at call %d, then: "
+			     "%s", n, r.err);
+		cr_assert_eq(cli(&r, "registry destroy"), 0, "%s", r.err);
+	}
+	cr_assert_eq(status, 0, "npi register never completed (exit %d)", status);
+	cr_assert_gt(n, 3, "npi register made no bpf() call to kill it at");
+}

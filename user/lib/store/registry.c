@@ -164,7 +164,12 @@ static int open_maps(struct nmr_registry *reg)
 	if (bpf_map_lookup_elem(reg->meta_fd, &zero, &meta))
 		return nmr_error(-errno, "read registry meta: %s", strerror(errno));
 	reg->meta_id = nmr_map_id(reg->meta_fd);
-	if (meta.abi_version == 0 && !(reg->flags & NMR_REGISTRY_NO_CREATE)) {
+	/*
+	 * Version 0: the maps were made by a command killed before it wrote the meta
+	 * (no nmr-bpf ever wrote 0): the registry is new and empty, and whoever opens
+	 * it next finishes making it, a reader too.
+	 */
+	if (meta.abi_version == 0) {
 		meta.abi_version = NMR_ABI_VERSION;
 		meta.next_number = 1;
 		if (bpf_map_update_elem(reg->meta_fd, &zero, &meta, BPF_ANY))
