@@ -97,14 +97,8 @@ static void print_plan_json(const struct nmr_plan *plan, bool applied, __u64 gen
 		jw_string(jw, "client", c->client);
 		jw_bool(jw, "changed", c->changed);
 		jw_bool(jw, "deregistered", c->gone);
-		jw_open_array(jw, "before");
-		for (size_t j = 0; j < c->nbefore; j++)
-			jw_string(jw, NULL, c->before[j]);
-		jw_close_array(jw);
-		jw_open_array(jw, "after");
-		for (size_t j = 0; j < c->nafter; j++)
-			jw_string(jw, NULL, c->after[j]);
-		jw_close_array(jw);
+		jw_names(jw, "before", c->before, sizeof(c->before[0]), c->nbefore);
+		jw_names(jw, "after", c->after, sizeof(c->after[0]), c->nafter);
 		jw_close_object(jw);
 	}
 	jw_close_array(jw);
@@ -239,8 +233,7 @@ static int do_dump(int argc, char **argv)
 
 int cmd_apply(int argc, char **argv)
 {
-	if (argc && (!strcmp(argv[0], "help") || !strcmp(argv[0], "-h") ||
-		     !strcmp(argv[0], "--help"))) {
+	if (cli_help_asked(argc, argv)) {
 		printf("Usage: %s\n"
 		       "Makes the registry hold what FILE (YAML or JSON; - for stdin) describes.\n"
 		       "Objects are matched by name: new ones are registered, a provider whose\n"
@@ -257,8 +250,7 @@ int cmd_apply(int argc, char **argv)
 
 int cmd_dump(int argc, char **argv)
 {
-	if (argc && (!strcmp(argv[0], "help") || !strcmp(argv[0], "-h") ||
-		     !strcmp(argv[0], "--help"))) {
+	if (cli_help_asked(argc, argv)) {
 		printf("Usage: %s\n"
 		       "Writes the registry's NPIs, providers and clients as a file that\n"
 		       "'nmr-bpf apply -f' reproduces (live modules' are left out).\n",

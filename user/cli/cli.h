@@ -77,6 +77,8 @@ struct cli_spec {
 };
 /* The command's usage line, wrapped; valid until the next call. */
 const char *cli_usage(const struct cli_spec *spec);
+/* Whether a command of no positional argument was asked for its help ("help", -h, --help). */
+bool cli_help_asked(int argc, char **argv);
 /* "Usage: ..." and one line per option. */
 void cli_help(FILE *f, const struct cli_spec *spec);
 /* Only the options, under "Options of OBJECT COMMAND:" (for an object's help). */

@@ -173,6 +173,22 @@ void jw_bool(struct json_writer *w, const char *key, bool value)
 	fputs(value ? "true" : "false", w->out);
 }
 
+void jw_strings(struct json_writer *w, const char *key, const char *const *v, size_t n)
+{
+	jw_open_array(w, key);
+	for (size_t i = 0; i < n; i++)
+		jw_string(w, NULL, v[i]);
+	jw_close_array(w);
+}
+
+void jw_names(struct json_writer *w, const char *key, const void *names, size_t width, size_t n)
+{
+	jw_open_array(w, key);
+	for (size_t i = 0; i < n; i++)
+		jw_string(w, NULL, (const char *)names + i * width);
+	jw_close_array(w);
+}
+
 void jw_finish(struct json_writer *w)
 {
 	fputc('\n', w->out);

@@ -23,6 +23,10 @@ void jw_string(struct json_writer *w, const char *key, const char *value);
 void jw_uint(struct json_writer *w, const char *key, unsigned long long value);
 void jw_int(struct json_writer *w, const char *key, long long value);
 void jw_bool(struct json_writer *w, const char *key, bool value);
+/* An array of n strings. */
+void jw_strings(struct json_writer *w, const char *key, const char *const *v, size_t n);
+/* An array of n names kept as char[n][width] (records' fixed-size strings). */
+void jw_names(struct json_writer *w, const char *key, const void *names, size_t width, size_t n);
 /* Ends the document with a newline; the writer is ready for the next one. */
 void jw_finish(struct json_writer *w);
 /* The length of the valid UTF-8 sequence at s, 0 for an invalid byte. */

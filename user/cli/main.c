@@ -261,6 +261,12 @@ static void opt_usage(const struct cli_opt *o, char *buf, size_t len, bool brack
 			 o->list && brackets ? "..." : "");
 }
 
+bool cli_help_asked(int argc, char **argv)
+{
+	return argc && (!strcmp(argv[0], "help") || !strcmp(argv[0], "-h") ||
+			!strcmp(argv[0], "--help"));
+}
+
 const char *cli_usage(const struct cli_spec *spec)
 {
 	static char buf[1024];

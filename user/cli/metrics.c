@@ -134,8 +134,7 @@ int cmd_metrics(int argc, char **argv)
 	struct nmr_registry *reg;
 	int err;
 
-	if (argc && (!strcmp(argv[0], "help") || !strcmp(argv[0], "-h") ||
-		     !strcmp(argv[0], "--help"))) {
+	if (cli_help_asked(argc, argv)) {
 		printf("Usage: %s\n"
 		       "Prints the registry's counters in the Prometheus text format: per binding\n"
 		       "nmr_binding_packets_total by verdict, per client its chain events and\n"

@@ -40,10 +40,7 @@ static void print_json(const struct nmr_event *ev)
 	case NMR_EVENT_CHAIN_SWAPPED:
 		jw_uint(jw, "old_generation", ev->old_generation);
 		jw_uint(jw, "new_generation", ev->new_generation);
-		jw_open_array(jw, "chain");
-		for (size_t i = 0; i < ev->chain_len; i++)
-			jw_string(jw, NULL, ev->chain[i]);
-		jw_close_array(jw);
+		jw_strings(jw, "chain", ev->chain, ev->chain_len);
 		break;
 	case NMR_EVENT_OWNER_GONE:
 		jw_uint(jw, "pid", ev->pid);
@@ -104,8 +101,7 @@ int cmd_monitor(int argc, char **argv)
 	sigset_t set;
 	int err, sfd;
 
-	if (argc && (!strcmp(argv[0], "help") || !strcmp(argv[0], "-h") ||
-		     !strcmp(argv[0], "--help"))) {
+	if (cli_help_asked(argc, argv)) {
 		printf("Usage: %s\n"
 		       "Prints the registry's events as they happen, made by any process:\n"
 		       "npi/provider/client registered, replaced or deregistered; bindings\n"

@@ -89,10 +89,8 @@ static void print_npi(struct nmr_registry *reg, const struct nmr_npi_record *npi
 		jw_string(jw, "name", npi->name);
 		jw_string(jw, "hook", nmr_hook_name(npi->hook));
 		jw_uint(jw, "version", npi->version);
-		jw_open_array(jw, "slots");
-		for (__u32 i = 0; i < npi->nslots; i++)
-			jw_string(jw, NULL, npi->slots[i]);
-		jw_close_array(jw);
+		jw_names(jw, "slots", npi->slots, sizeof(npi->slots[0]),
+			 npi->nslots < NMR_MAX_SLOTS ? npi->nslots : NMR_MAX_SLOTS);
 		jw_uint(jw, "providers", np);
 		jw_uint(jw, "clients", nc);
 		jw_uint(jw, "provider_characteristics_size", pc);

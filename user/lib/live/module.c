@@ -539,7 +539,7 @@ static void meet(struct nmr_registry *reg, const struct nmr_client_record *c,
 	 */
 	if (!owned_here(&p->owner) && nmr_owner_live(&p->owner) && (!may_wait || reg->batch)) {
 		reg->seen_generation = 0;	/* the watcher reconciles when woken: */
-		futimens(reg->root_fd, NULL);	/* the doorbell wakes it */
+		nmr_doorbell(reg);
 		return;
 	}
 	/* ours, but not (or no longer) a module: registering or deregistering */

@@ -76,10 +76,15 @@ int nmr_generation_bump(struct nmr_registry *reg, const struct nmr_guid *client)
 		if (bpf_map_update_elem(reg->clients_fd, client, &rec, BPF_EXIST))
 			return nmr_error(-errno, "write client %s: %s", rec.name, strerror(errno));
 	}
-	/* the monitors' doorbell: IN_ATTRIB on the root */
+	nmr_doorbell(reg);
+	return 0;
+}
+
+/* IN_ATTRIB on the root: what monitors and other processes' watchers wake on. */
+void nmr_doorbell(struct nmr_registry *reg)
+{
 	if (reg->root_fd >= 0)
 		futimens(reg->root_fd, NULL);
-	return 0;
 }
 
 int nmr_registry_generation(struct nmr_registry *reg, __u64 *gen)

@@ -142,6 +142,8 @@ int nmr_meta_save(struct nmr_registry *reg, struct nmr_registry_meta *meta);
 void nmr_meta_restore(struct nmr_registry *reg, const struct nmr_registry_meta *meta);
 /* After a change: the registry's generation, and client's when not NULL, go up by one. */
 int nmr_generation_bump(struct nmr_registry *reg, const struct nmr_guid *client);
+/* Rings the registry's doorbell (every bump does): watchers of any process wake. */
+void nmr_doorbell(struct nmr_registry *reg);
 /* Binding-context slots: a bit each in the registry meta. */
 int nmr_context_alloc(struct nmr_registry *reg, __u32 *slot);
 void nmr_context_free(struct nmr_registry *reg, __u32 slot);
